@@ -1,0 +1,150 @@
+package dev.nemotron4j.engine;
+
+import dev.nemotron4j.engine.generate.GenerationResult;
+import dev.nemotron4j.engine.generate.Greedy;
+import dev.nemotron4j.engine.generate.StopReason;
+import dev.nemotron4j.engine.generate.TokenListener;
+import dev.nemotron4j.engine.kernels.WorkerPool;
+import dev.nemotron4j.engine.model.Decoder;
+import dev.nemotron4j.engine.model.ModelWeights;
+import dev.nemotron4j.engine.parallel.ShardPlan;
+import dev.nemotron4j.loader.Checkpoint;
+import dev.nemotron4j.loader.CheckpointLoader;
+import dev.nemotron4j.loader.config.ModelConfig;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+
+/**
+ * A loaded model: weights mapped from its checkpoint, its own thread pool, no global state. Several models
+ * (and several sessions per model) can live in one JVM.
+ *
+ * <pre>{@code
+ * try (NemotronModel model = NemotronModel.load(Path.of("Nemotron-Mini-4B-Instruct"))) {
+ *     GenerationResult r = model.generateGreedy(promptIds, 64, id -> true);
+ * }
+ * }</pre>
+ */
+public final class NemotronModel implements AutoCloseable {
+    private final Checkpoint checkpoint;
+    private final LoadOptions options;
+    private final WorkerPool pool;
+    private final Decoder decoder;
+    private final int contextLength;
+
+    private NemotronModel(Checkpoint checkpoint, LoadOptions options) {
+        this.checkpoint = checkpoint;
+        this.options = options;
+        ModelConfig c = checkpoint.config();
+        ShardPlan plan = ShardPlan.of(c, options.collective().rank(), options.collective().worldSize());
+        ModelWeights weights = ModelWeights.bind(checkpoint.tensors(), c, plan);
+        this.pool = new WorkerPool(options.threads());
+        this.decoder = new Decoder(c, weights, plan, options.collective(), pool);
+        int max = c.maxPositions();
+        this.contextLength = options.contextLength() > 0 ? Math.min(options.contextLength(), max)
+                : Math.min(max, LoadOptions.DEFAULT_MAX_CONTEXT);
+    }
+
+    public static NemotronModel load(Path path) {
+        return load(path, LoadOptions.defaults());
+    }
+
+    public static NemotronModel load(Path path, LoadOptions options) {
+        return fromCheckpoint(CheckpointLoader.open(path), options);
+    }
+
+    /** Takes ownership of {@code checkpoint}: closing the model closes it. */
+    public static NemotronModel fromCheckpoint(Checkpoint checkpoint, LoadOptions options) {
+        try {
+            return new NemotronModel(checkpoint, options);
+        } catch (RuntimeException e) {
+            checkpoint.close();
+            throw e;
+        }
+    }
+
+    public ModelConfig config() {
+        return checkpoint.config();
+    }
+
+    public Checkpoint checkpoint() {
+        return checkpoint;
+    }
+
+    /** KV-cache positions of each new session. */
+    public int contextLength() {
+        return contextLength;
+    }
+
+    public int threads() {
+        return pool.threads();
+    }
+
+    /** Bytes of weights read per decoded token: the memory-bandwidth bound on decode speed. */
+    public long bytesPerToken() {
+        return decoder.weights().bytesPerToken();
+    }
+
+    public InferenceSession newSession() {
+        return newSession(contextLength);
+    }
+
+    public InferenceSession newSession(int capacity) {
+        return new InferenceSession(decoder, capacity, pool.threads(), options.prefillBatch());
+    }
+
+    /** Logits after every prompt position, {@code [ids.length][vocab]}, from a fresh cache. */
+    public float[][] logitsAll(int[] ids) {
+        try (InferenceSession s = newSession(Math.max(1, Math.min(contextLength, ids.length)))) {
+            if (ids.length > contextLength) throw new ContextOverflowException(ids.length, contextLength);
+            float[] flat = s.prefillAll(ids);
+            int v = config().vocabSize();
+            float[][] rows = new float[ids.length][];
+            for (int i = 0; i < ids.length; i++) rows[i] = Arrays.copyOfRange(flat, i * v, (i + 1) * v);
+            return rows;
+        }
+    }
+
+    /**
+     * Greedy continuation of {@code prompt}: up to {@code maxTokens} tokens, stopping early at an EOS id, a full
+     * context, or when {@code listener} returns false. Tokens reach the listener as they are produced.
+     */
+    public GenerationResult generateGreedy(int[] prompt, int maxTokens, TokenListener listener) {
+        if (prompt.length == 0) throw new IllegalArgumentException("the prompt is empty");
+        if (prompt.length > contextLength) throw new ContextOverflowException(prompt.length, contextLength);
+        try (InferenceSession s = newSession()) {
+            long t0 = System.nanoTime();
+            float[] logits = s.prefill(prompt);
+            long t1 = System.nanoTime();
+            int[] out = new int[Math.max(0, maxTokens)];
+            int n = 0;
+            StopReason reason = StopReason.MAX_TOKENS;
+            while (n < maxTokens) {
+                int next = Greedy.argmax(logits, 0, config().vocabSize());
+                out[n++] = next;
+                if (!listener.onToken(next)) {
+                    reason = StopReason.STOPPED;
+                    break;
+                }
+                if (config().eosIds().contains(next)) {
+                    reason = StopReason.EOS;
+                    break;
+                }
+                if (n == maxTokens) break;
+                if (s.position() >= s.contextLength()) {
+                    reason = StopReason.CONTEXT_FULL;
+                    break;
+                }
+                logits = s.decode(next);
+            }
+            long t2 = System.nanoTime();
+            return new GenerationResult(prompt.clone(), Arrays.copyOf(out, n), reason, t1 - t0, t2 - t1);
+        }
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+        checkpoint.close();
+    }
+}

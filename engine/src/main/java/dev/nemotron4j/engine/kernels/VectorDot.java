@@ -1,0 +1,190 @@
+package dev.nemotron4j.engine.kernels;
+
+import dev.nemotron4j.loader.tensor.DType;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * Dot products of one weight row, read in place from a mapped segment, with float activations.
+ * Every kernel is a vector loop over {@link FloatVector#SPECIES_PREFERRED} lanes plus a scalar tail,
+ * so any length works; accumulation is in F32.
+ */
+public final class VectorDot {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final int LANES = F.length();
+    /** Half-width shorts, so that one short load widens to exactly one float vector. */
+    static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+    static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+
+    private VectorDot() {
+    }
+
+    /** Σ w[i]·x[xOff+i] for the {@code n} elements of {@code dtype} starting at byte {@code off} of {@code w}. */
+    public static float dot(DType dtype, MemorySegment w, long off, float[] x, int xOff, int n) {
+        return switch (dtype) {
+            case F32 -> f32(w, off, x, xOff, n);
+            case BF16 -> bf16(w, off, x, xOff, n);
+            case F16 -> f16(w, off, x, xOff, n);
+            default -> throw new IllegalArgumentException("no kernel for weights of dtype " + dtype);
+        };
+    }
+
+    static float f32(MemorySegment w, long off, float[] x, int xOff, int n) {
+        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
+        int i = 0;
+        for (int bound = n - 2 * LANES; i <= bound; i += 2 * LANES) {
+            acc0 = FloatVector.fromMemorySegment(F, w, off + 4L * i, LE).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
+            acc1 = FloatVector.fromMemorySegment(F, w, off + 4L * (i + LANES), LE)
+                    .fma(FloatVector.fromArray(F, x, xOff + i + LANES), acc1);
+        }
+        for (int bound = n - LANES; i <= bound; i += LANES) {
+            acc0 = FloatVector.fromMemorySegment(F, w, off + 4L * i, LE).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
+        }
+        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            sum += w.get(F32, off + 4L * i) * x[xOff + i];
+        }
+        return sum;
+    }
+
+    /*
+     * BF16 is the top half of an IEEE float, so widening is a shift:
+     *
+     *   bf16  [s eeeeeeee mmmmmmm]                    16 bits in memory
+     *   int   [s eeeeeeee mmmmmmm 0000000000000000]   (short → int) << 16
+     *   float  same bits, reinterpreted: exact, no rounding
+     *
+     * The short → int conversion sign-extends, but the shift pushes the extension out.
+     */
+    static FloatVector widenBf16(MemorySegment w, long byteOff) {
+        ShortVector s = ShortVector.fromMemorySegment(S, w, byteOff, LE);
+        IntVector i = (IntVector) s.convertShape(VectorOperators.S2I, I, 0);
+        return i.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    static float bf16(MemorySegment w, long off, float[] x, int xOff, int n) {
+        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
+        int i = 0;
+        for (int bound = n - 2 * LANES; i <= bound; i += 2 * LANES) {
+            acc0 = widenBf16(w, off + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
+            acc1 = widenBf16(w, off + 2L * (i + LANES)).fma(FloatVector.fromArray(F, x, xOff + i + LANES), acc1);
+        }
+        for (int bound = n - LANES; i <= bound; i += LANES) {
+            acc0 = widenBf16(w, off + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
+        }
+        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            sum += Float.intBitsToFloat((w.get(I16, off + 2L * i) & 0xFFFF) << 16) * x[xOff + i];
+        }
+        return sum;
+    }
+
+    /** F16 has no vector widening in the incubator API; {@link Float#float16ToFloat} is an intrinsic. */
+    static float f16(MemorySegment w, long off, float[] x, int xOff, int n) {
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int i = 0;
+        for (; i + 4 <= n; i += 4) {
+            long o = off + 2L * i;
+            s0 += Float.float16ToFloat(w.get(I16, o)) * x[xOff + i];
+            s1 += Float.float16ToFloat(w.get(I16, o + 2)) * x[xOff + i + 1];
+            s2 += Float.float16ToFloat(w.get(I16, o + 4)) * x[xOff + i + 2];
+            s3 += Float.float16ToFloat(w.get(I16, o + 6)) * x[xOff + i + 3];
+        }
+        for (; i < n; i++) {
+            s0 += Float.float16ToFloat(w.get(I16, off + 2L * i)) * x[xOff + i];
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    /**
+     * Four dot products of the same weight row with four activation rows: each weight vector is loaded
+     * once and used four times, which is what makes prefill compute-bound instead of memory-bound.
+     */
+    public static void dot4(DType dtype, MemorySegment w, long off, float[] x, int x0, int x1, int x2, int x3, int n,
+                            float[] out, int outOff) {
+        if (dtype == DType.F16) {
+            out[outOff] = f16(w, off, x, x0, n);
+            out[outOff + 1] = f16(w, off, x, x1, n);
+            out[outOff + 2] = f16(w, off, x, x2, n);
+            out[outOff + 3] = f16(w, off, x, x3, n);
+            return;
+        }
+        boolean bf = dtype == DType.BF16;
+        if (!bf && dtype != DType.F32) throw new IllegalArgumentException("no kernel for weights of dtype " + dtype);
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        int i = 0;
+        for (int bound = n - LANES; i <= bound; i += LANES) {
+            FloatVector wv = bf ? widenBf16(w, off + 2L * i) : FloatVector.fromMemorySegment(F, w, off + 4L * i, LE);
+            a0 = wv.fma(FloatVector.fromArray(F, x, x0 + i), a0);
+            a1 = wv.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+            a2 = wv.fma(FloatVector.fromArray(F, x, x2 + i), a2);
+            a3 = wv.fma(FloatVector.fromArray(F, x, x3 + i), a3);
+        }
+        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
+        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float wi = bf ? Float.intBitsToFloat((w.get(I16, off + 2L * i) & 0xFFFF) << 16) : w.get(F32, off + 4L * i);
+            s0 += wi * x[x0 + i];
+            s1 += wi * x[x1 + i];
+            s2 += wi * x[x2 + i];
+            s3 += wi * x[x3 + i];
+        }
+        out[outOff] = s0;
+        out[outOff + 1] = s1;
+        out[outOff + 2] = s2;
+        out[outOff + 3] = s3;
+    }
+
+    /** Σ a[i]·b[i] over float arrays. */
+    public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (int bound = n - LANES; i <= bound; i += LANES) {
+            acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) sum += a[aOff + i] * b[bOff + i];
+        return sum;
+    }
+
+    /** Σ a[i]·seg[i] where {@code seg} holds floats at byte {@code off} (the KV cache). */
+    public static float dot(float[] a, int aOff, MemorySegment seg, long off, int n) {
+        return f32(seg, off, a, aOff, n);
+    }
+
+    /** y[yOff+i] += alpha · seg[i] for floats at byte {@code off} of {@code seg}. */
+    public static void axpy(float alpha, MemorySegment seg, long off, float[] y, int yOff, int n) {
+        FloatVector va = FloatVector.broadcast(F, alpha);
+        int i = 0;
+        for (int bound = n - LANES; i <= bound; i += LANES) {
+            FloatVector.fromMemorySegment(F, seg, off + 4L * i, LE).fma(va, FloatVector.fromArray(F, y, yOff + i))
+                    .intoArray(y, yOff + i);
+        }
+        for (; i < n; i++) y[yOff + i] += alpha * seg.get(F32, off + 4L * i);
+    }
+
+    /** Widens {@code n} elements of {@code dtype} at byte {@code off} into {@code dst}. */
+    public static void toFloats(DType dtype, MemorySegment w, long off, float[] dst, int dstOff, int n) {
+        switch (dtype) {
+            case F32 -> MemorySegment.copy(w, F32, off, dst, dstOff, n);
+            case BF16 -> {
+                for (int i = 0; i < n; i++) dst[dstOff + i] = Float.intBitsToFloat((w.get(I16, off + 2L * i) & 0xFFFF) << 16);
+            }
+            case F16 -> {
+                for (int i = 0; i < n; i++) dst[dstOff + i] = Float.float16ToFloat(w.get(I16, off + 2L * i));
+            }
+            default -> throw new IllegalArgumentException("no kernel for weights of dtype " + dtype);
+        }
+    }
+}

@@ -1,0 +1,155 @@
+package dev.nemotron4j.engine.kernels;
+
+import dev.nemotron4j.loader.CheckpointException;
+import dev.nemotron4j.loader.tensor.DType;
+import dev.nemotron4j.loader.tensor.Tensor;
+import dev.nemotron4j.loader.tensor.TensorBlock;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A 2-D weight {@code [rows, cols]} (PyTorch {@code [out, in]}) read in place. It is a set of rectangular
+ * blocks, each row-major in mapped memory with its own row stride; that one shape covers a plain
+ * safetensors matrix (one block), zarr chunks, the query rows of a fused QKV weight, row slices and
+ * column slices for tensor parallelism, and q/k/v stacked into one matrix — all without copying bytes.
+ */
+public final class WeightMatrix {
+
+    /** Rows {@code [rowStart, rowStart+rows)} × cols {@code [colStart, colStart+cols)}; element (r, c) at byte
+     * {@code offset + (r-rowStart)·rowStride + (c-colStart)·itemSize} of {@code data}. */
+    public record Block(int rowStart, int rows, int colStart, int cols, MemorySegment data, long offset, long rowStride) {
+    }
+
+    private final String name;
+    private final DType dtype;
+    private final int rows;
+    private final int cols;
+    private final Block[] blocks;
+
+    public WeightMatrix(String name, DType dtype, int rows, int cols, List<Block> blocks) {
+        this.name = name;
+        this.dtype = dtype;
+        this.rows = rows;
+        this.cols = cols;
+        this.blocks = blocks.toArray(Block[]::new);
+        if (!dtype.isFloatWeight()) {
+            throw new CheckpointException("tensor '" + name + "' has dtype " + dtype + "; expected F32, F16 or BF16");
+        }
+    }
+
+    /** A 2-D tensor as a matrix. */
+    public static WeightMatrix of(Tensor t) {
+        if (t.rank() != 2) {
+            throw new CheckpointException(t.origin() + ": tensor '" + t.name() + "' has shape " + Arrays.toString(t.shape())
+                    + ", expected a matrix");
+        }
+        if (!t.dtype().isFloatWeight()) {
+            throw new CheckpointException(t.origin() + ": tensor '" + t.name() + "' has dtype " + t.dtype()
+                    + "; expected F32, F16 or BF16");
+        }
+        if (t.dim(0) > Integer.MAX_VALUE || t.dim(1) > Integer.MAX_VALUE) {
+            throw new CheckpointException(t.origin() + ": tensor '" + t.name() + "' is too large: " + Arrays.toString(t.shape()));
+        }
+        int item = t.dtype().byteSize();
+        List<Block> blocks = new ArrayList<>();
+        for (TensorBlock b : t.blocks()) {
+            blocks.add(new Block((int) b.start(0), (int) b.size(0), (int) b.start(1), (int) b.size(1), b.data(), 0,
+                    b.size(1) * item));
+        }
+        return new WeightMatrix(t.name(), t.dtype(), (int) t.dim(0), (int) t.dim(1), blocks);
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public DType dtype() {
+        return dtype;
+    }
+
+    public int rows() {
+        return rows;
+    }
+
+    public int cols() {
+        return cols;
+    }
+
+    Block[] blocks() {
+        return blocks;
+    }
+
+    public long byteSize() {
+        return (long) rows * cols * dtype.byteSize();
+    }
+
+    /** Rows {@code [start, start+count)} as a matrix of {@code count} rows. */
+    public WeightMatrix sliceRows(int start, int count) {
+        checkRange(start, count, rows, "rows");
+        List<Block> out = new ArrayList<>();
+        for (Block b : blocks) {
+            int lo = Math.max(start, b.rowStart), hi = Math.min(start + count, b.rowStart + b.rows);
+            if (lo >= hi) continue;
+            out.add(new Block(lo - start, hi - lo, b.colStart, b.cols, b.data,
+                    b.offset + (long) (lo - b.rowStart) * b.rowStride, b.rowStride));
+        }
+        return new WeightMatrix(name + "[rows " + start + ".." + (start + count) + ")", dtype, count, cols, out);
+    }
+
+    /** Columns {@code [start, start+count)}: the input slice a row-parallel rank multiplies with. */
+    public WeightMatrix sliceCols(int start, int count) {
+        checkRange(start, count, cols, "cols");
+        int item = dtype.byteSize();
+        List<Block> out = new ArrayList<>();
+        for (Block b : blocks) {
+            int lo = Math.max(start, b.colStart), hi = Math.min(start + count, b.colStart + b.cols);
+            if (lo >= hi) continue;
+            out.add(new Block(b.rowStart, b.rows, lo - start, hi - lo, b.data,
+                    b.offset + (long) (lo - b.colStart) * item, b.rowStride));
+        }
+        return new WeightMatrix(name + "[cols " + start + ".." + (start + count) + ")", dtype, rows, count, out);
+    }
+
+    /** Matrices with the same columns and dtype stacked vertically (q, k and v become one projection). */
+    public static WeightMatrix stackRows(String name, WeightMatrix... parts) {
+        List<Block> out = new ArrayList<>();
+        int r = 0;
+        for (WeightMatrix m : parts) {
+            if (m.cols != parts[0].cols || m.dtype != parts[0].dtype) {
+                throw new CheckpointException("cannot stack '" + m.name + "' (" + m.dtype + " [" + m.rows + ", " + m.cols
+                        + "]) under '" + parts[0].name + "' (" + parts[0].dtype + " [.., " + parts[0].cols + "])");
+            }
+            for (Block b : m.blocks) {
+                out.add(new Block(b.rowStart + r, b.rows, b.colStart, b.cols, b.data, b.offset, b.rowStride));
+            }
+            r += m.rows;
+        }
+        return new WeightMatrix(name, parts[0].dtype, r, parts[0].cols, out);
+    }
+
+    /** Row {@code r} widened to floats (an embedding lookup). */
+    public void readRow(int r, float[] dst, int dstOff) {
+        if (r < 0 || r >= rows) throw new IndexOutOfBoundsException("row " + r + " of " + name + " [" + rows + ", " + cols + "]");
+        for (Block b : blocks) {
+            if (r >= b.rowStart && r < b.rowStart + b.rows) {
+                VectorDot.toFloats(dtype, b.data, b.offset + (long) (r - b.rowStart) * b.rowStride, dst,
+                        dstOff + b.colStart, b.cols);
+            }
+        }
+    }
+
+    private void checkRange(int start, int count, int size, String what) {
+        if (start < 0 || count < 0 || start + count > size) {
+            throw new IllegalArgumentException(what + " [" + start + ", " + (start + count) + ") outside " + name
+                    + " with " + size + " " + what);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return name + " " + dtype + "[" + rows + ", " + cols + "] in " + blocks.length + " block(s)";
+    }
+}

@@ -1,0 +1,193 @@
+package dev.nemotron4j.engine.model;
+
+import dev.nemotron4j.engine.kernels.Activations;
+import dev.nemotron4j.engine.kernels.Attention;
+import dev.nemotron4j.engine.kernels.MatMul;
+import dev.nemotron4j.engine.kernels.RotaryEmbedding;
+import dev.nemotron4j.engine.kernels.WorkerPool;
+import dev.nemotron4j.engine.parallel.Collective;
+import dev.nemotron4j.engine.parallel.ShardPlan;
+import dev.nemotron4j.loader.config.Activation;
+import dev.nemotron4j.loader.config.ModelConfig;
+
+/**
+ * The decoder-only transformer, both families. Per layer, for a batch of T consecutive tokens:
+ *
+ * <pre>
+ *   a   = norm_attn(x)
+ *   q,k,v = Wqkv · a                 (this rank's heads)
+ *   q,k = rope(q, k, position)        (first rotaryDim dims of each head, rotate-half)
+ *   cache[position] = k, v
+ *   x  += allreduce(Wo · attention(q, cache))
+ *   m   = norm_mlp(x)
+ *   x  += allreduce(Wdown · act(Wup · m [, Wgate · m]))
+ * logits = Wlm · norm_final(x)
+ * </pre>
+ *
+ * Stateless apart from its weights: the KV cache and scratch buffers belong to the caller's session.
+ */
+public final class Decoder {
+    private final ModelConfig config;
+    private final ModelWeights weights;
+    private final ShardPlan plan;
+    private final Collective collective;
+    private final WorkerPool pool;
+    private final RotaryEmbedding rope;
+    private final float attnScale;
+
+    public Decoder(ModelConfig config, ModelWeights weights, ShardPlan plan, Collective collective, WorkerPool pool) {
+        this.config = config;
+        this.weights = weights;
+        this.plan = plan;
+        this.collective = collective;
+        this.pool = pool;
+        this.rope = new RotaryEmbedding(config.rotaryDim(), config.ropeTheta(), config.ropeScaling());
+        this.attnScale = (float) (1.0 / Math.sqrt(config.headDim()));
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public ShardPlan plan() {
+        return plan;
+    }
+
+    public ModelWeights weights() {
+        return weights;
+    }
+
+    public KvCache newCache(int capacity) {
+        return new KvCache(config.numLayers(), plan.kvHeads(), config.headDim(), capacity);
+    }
+
+    /**
+     * Runs {@code count} tokens from {@code tokens[from]} at positions {@code start, start+1, …}, appending their
+     * keys and values to the cache. Returns the logits of every one of them ({@code allPositions}), row-major
+     * {@code [count, vocab]}, or of the last only ({@code [vocab]}).
+     */
+    public float[] forward(int[] tokens, int from, int count, int start, KvCache cache, ForwardBuffers buf,
+                           boolean allPositions) {
+        if (start + count > cache.capacity()) {
+            throw new IllegalArgumentException("positions up to " + (start + count) + " exceed the KV cache capacity "
+                    + cache.capacity());
+        }
+        int h = config.hiddenSize(), hd = config.headDim();
+        int heads = plan.heads(), kvHeads = plan.kvHeads();
+        int qDim = heads * hd, kvDim = kvHeads * hd, qkvDim = qDim + 2 * kvDim;
+        int ffn = plan.ffn();
+        boolean gated = config.activation().gated();
+        int T = count;
+        buf.ensure(T);
+
+        for (int t = 0; t < T; t++) {
+            int id = tokens[from + t];
+            if (id < 0 || id >= config.vocabSize()) {
+                throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, " + config.vocabSize() + ")");
+            }
+            weights.embedding().readRow(id, buf.x, t * h);
+            rope.angles(start + t, buf.cos, buf.sin, t * (rope.rotaryDim() / 2));
+        }
+
+        for (int l = 0; l < weights.layers().size(); l++) {
+            LayerWeights lw = weights.layers().get(l);
+            for (int t = 0; t < T; t++) lw.attnNorm().apply(buf.x, t * h, buf.a, t * h);
+            MatMul.apply(lw.qkv(), buf.a, T, buf.qkv, pool);
+            for (int t = 0; t < T; t++) {
+                int base = t * qkvDim;
+                int cs = t * (rope.rotaryDim() / 2);
+                rope.apply(buf.qkv, base, heads, hd, buf.cos, buf.sin, cs);
+                rope.apply(buf.qkv, base + qDim, kvHeads, hd, buf.cos, buf.sin, cs);
+                cache.store(l, start + t, buf.qkv, base + qDim, base + qDim + kvDim);
+            }
+            attention(l, T, start, cache, buf, qkvDim);
+            MatMul.apply(lw.out(), buf.attn, T, buf.o, pool);
+            collective.allReduceSum(buf.o, 0, T * h);
+            Activations.addInPlace(buf.x, 0, buf.o, 0, T * h);
+
+            for (int t = 0; t < T; t++) lw.mlpNorm().apply(buf.x, t * h, buf.a, t * h);
+            MatMul.apply(lw.upGate(), buf.a, T, buf.ff, pool);
+            if (gated) {
+                for (int t = 0; t < T; t++) {
+                    Activations.swiglu(buf.ff, t * 2 * ffn, buf.ff, t * 2 * ffn + ffn, ffn);
+                    System.arraycopy(buf.ff, t * 2 * ffn + ffn, buf.ffAct, t * ffn, ffn);
+                }
+            } else if (config.activation() == Activation.RELU2) {
+                Activations.squaredRelu(buf.ff, 0, T * ffn);
+                System.arraycopy(buf.ff, 0, buf.ffAct, 0, T * ffn);
+            }
+            MatMul.apply(lw.down(), buf.ffAct, T, buf.o, pool);
+            collective.allReduceSum(buf.o, 0, T * h);
+            Activations.addInPlace(buf.x, 0, buf.o, 0, T * h);
+        }
+
+        int first = allPositions ? 0 : T - 1;
+        int rows = T - first;
+        for (int t = first; t < T; t++) weights.finalNorm().apply(buf.x, t * h, buf.a, (t - first) * h);
+        float[] logits = allPositions || buf.logits == null ? new float[rows * config.vocabSize()] : buf.logits;
+        if (!allPositions) buf.logits = logits;
+        MatMul.apply(weights.lmHead(), buf.a, rows, logits, pool);
+        return logits;
+    }
+
+    private void attention(int layer, int T, int start, KvCache cache, ForwardBuffers buf, int qkvDim) {
+        int hd = config.headDim(), heads = plan.heads(), group = config.groupSize();
+        int qDim = heads * hd;
+        pool.forRange(T * heads, (long) (start + T) * hd * 2, (chunk, i0, i1) -> {
+            float[] scores = buf.scores(chunk, start + T);
+            for (int i = i0; i < i1; i++) {
+                int t = i / heads, head = i % heads;
+                int g = head / group;
+                Attention.attend(buf.qkv, t * qkvDim + head * hd, cache.keys(layer), cache.values(layer),
+                        cache.headBase(g), hd, start + t + 1, attnScale, scores, buf.attn, t * qDim + head * hd);
+            }
+        });
+    }
+
+    /** Scratch for one forward pass, grown to the largest batch seen; owned by one session. */
+    public static final class ForwardBuffers {
+        private final ModelConfig config;
+        private final ShardPlan plan;
+        private final int threads;
+        private int capacity;
+        float[] x, a, qkv, attn, o, ff, ffAct, cos, sin, logits;
+        private float[][] scores;
+
+        public ForwardBuffers(ModelConfig config, ShardPlan plan, int threads) {
+            this.config = config;
+            this.plan = plan;
+            this.threads = threads;
+            this.scores = new float[threads][];
+        }
+
+        void ensure(int T) {
+            if (T <= capacity) return;
+            int h = config.hiddenSize(), hd = config.headDim();
+            int qDim = plan.heads() * hd, kvDim = plan.kvHeads() * hd;
+            int ffRows = plan.ffn() * (config.activation().gated() ? 2 : 1);
+            x = new float[T * h];
+            a = new float[T * h];
+            qkv = new float[T * (qDim + 2 * kvDim)];
+            attn = new float[T * qDim];
+            o = new float[T * h];
+            ff = new float[T * ffRows];
+            ffAct = new float[T * plan.ffn()];
+            cos = new float[T * Math.max(1, config.rotaryDim() / 2)];
+            sin = new float[T * Math.max(1, config.rotaryDim() / 2)];
+            capacity = T;
+        }
+
+        float[] scores(int chunk, int length) {
+            float[] s = scores[chunk];
+            if (s == null || s.length < length) {
+                s = new float[Math.max(length, 256)];
+                scores[chunk] = s;
+            }
+            return s;
+        }
+
+        int threads() {
+            return threads;
+        }
+    }
+}

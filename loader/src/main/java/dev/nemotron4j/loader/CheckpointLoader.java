@@ -1,0 +1,58 @@
+package dev.nemotron4j.loader;
+
+import dev.nemotron4j.loader.config.HfConfigReader;
+import dev.nemotron4j.loader.config.ModelConfig;
+import dev.nemotron4j.loader.safetensors.SafetensorsCheckpoint;
+import dev.nemotron4j.loader.tensor.TensorSet;
+
+import java.lang.foreign.Arena;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Opens whatever a user points {@code --model} at, detecting the format. */
+public final class CheckpointLoader {
+    private CheckpointLoader() {
+    }
+
+    public static Checkpoint open(Path path) {
+        if (!Files.exists(path)) {
+            throw new CheckpointException(path + ": no such file or directory");
+        }
+        if (Files.isDirectory(path) && Files.isRegularFile(path.resolve("config.json"))) {
+            return openHuggingFace(path);
+        }
+        throw new CheckpointException(path + ": not a model this engine can read (expected a Hugging Face folder "
+                + "with config.json and *.safetensors)");
+    }
+
+    private static Checkpoint openHuggingFace(Path dir) {
+        ModelConfig config = HfConfigReader.read(dir.resolve("config.json"));
+        if (!SafetensorsCheckpoint.isPresent(dir)) {
+            throw new CheckpointException(dir + ": config.json found but no *.safetensors weights "
+                    + "(PyTorch .bin checkpoints are not read: convert them to safetensors)");
+        }
+        Arena arena = Arena.ofShared();
+        try {
+            TensorSet tensors = SafetensorsCheckpoint.open(dir, arena);
+            String layout = Files.isRegularFile(dir.resolve(SafetensorsCheckpoint.INDEX_FILE))
+                    ? "Hugging Face safetensors (sharded, " + SafetensorsCheckpoint.INDEX_FILE + ")"
+                    : "Hugging Face safetensors";
+            return new Checkpoint(dir, layout, config, tensors, findTokenizer(dir), arena);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    static TokenizerAsset findTokenizer(Path dir) {
+        Path cfg = dir.resolve("tokenizer_config.json");
+        Path tokCfg = Files.isRegularFile(cfg) ? cfg : null;
+        if (Files.isRegularFile(dir.resolve("tokenizer.model"))) {
+            return new TokenizerAsset(TokenizerAsset.Kind.SENTENCEPIECE, dir.resolve("tokenizer.model"), tokCfg);
+        }
+        if (Files.isRegularFile(dir.resolve("tokenizer.json"))) {
+            return new TokenizerAsset(TokenizerAsset.Kind.HF_TOKENIZER_JSON, dir.resolve("tokenizer.json"), tokCfg);
+        }
+        return null;
+    }
+}
