@@ -31,6 +31,7 @@ public final class NemotronModel implements AutoCloseable {
     private final WorkerPool pool;
     private final Decoder decoder;
     private final int contextLength;
+    private boolean closed;
 
     private NemotronModel(Checkpoint checkpoint, LoadOptions options) {
         this.checkpoint = checkpoint;
@@ -142,8 +143,11 @@ public final class NemotronModel implements AutoCloseable {
         }
     }
 
+    /** Stops the threads and unmaps the weights; idempotent. Sessions of this model must not be used after. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
         pool.close();
         checkpoint.close();
     }

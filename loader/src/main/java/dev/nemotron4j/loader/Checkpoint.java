@@ -19,6 +19,7 @@ public final class Checkpoint implements AutoCloseable {
     private final TensorSet tensors;
     private final TokenizerAsset tokenizer;
     private final Arena arena;
+    private boolean closed;
 
     public Checkpoint(Path path, String layout, ModelConfig config, TensorSet tensors, TokenizerAsset tokenizer,
                       Arena arena) {
@@ -51,8 +52,11 @@ public final class Checkpoint implements AutoCloseable {
         return Optional.ofNullable(tokenizer);
     }
 
+    /** Unmaps the files; idempotent. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
         arena.close();
     }
 }

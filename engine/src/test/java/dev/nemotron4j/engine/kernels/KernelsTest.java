@@ -1,0 +1,204 @@
+package dev.nemotron4j.engine.kernels;
+
+import dev.nemotron4j.loader.config.RopeScaling;
+import dev.nemotron4j.loader.tensor.DType;
+import dev.nemotron4j.loader.tensor.Tensor;
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** Every SIMD kernel against a naive scalar double oracle, on random sizes including ones no vector length divides. */
+class KernelsTest {
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private final SplittableRandom rnd = new SplittableRandom(42);
+    private final Arena arena = Arena.ofAuto();
+
+    /** A dense [rows, cols] matrix of {@code dtype} (at an odd byte offset, to exercise unaligned loads) and its values. */
+    private record Mat(MemorySegment seg, float[] values) {
+    }
+
+    private Mat matrix(DType dtype, int rows, int cols) {
+        int n = rows * cols;
+        MemorySegment raw = arena.allocate((long) n * dtype.byteSize() + 3);
+        MemorySegment seg = raw.asSlice(dtype == DType.F32 ? 1 : 3, (long) n * dtype.byteSize());
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            float f = (float) rnd.nextGaussian();
+            switch (dtype) {
+                case F32 -> seg.set(F32, 4L * i, f);
+                case BF16 -> seg.set(I16, 2L * i, (short) (Float.floatToRawIntBits(f) >>> 16));
+                case F16 -> seg.set(I16, 2L * i, Float.floatToFloat16(f));
+                default -> throw new IllegalArgumentException();
+            }
+            v[i] = Tensor.readFloat(dtype, seg, i);
+        }
+        return new Mat(seg, v);
+    }
+
+    private float[] randomVector(int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) rnd.nextGaussian();
+        return x;
+    }
+
+    private static void close(double want, double got, double scale, String what) {
+        assertEquals(want, got, 1e-5 * Math.max(1, scale), what);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "BF16", "F16"})
+    void dotProductsOfEveryLengthMatchScalar(DType dtype) {
+        for (int n = 0; n <= 70; n++) {
+            Mat m = matrix(dtype, 1, n);
+            float[] x = randomVector(n + 5);
+            double want = 0, mag = 0;
+            for (int i = 0; i < n; i++) {
+                want += (double) m.values[i] * x[i + 5];
+                mag += Math.abs(m.values[i] * x[i + 5]);
+            }
+            close(want, VectorDot.dot(dtype, m.seg, 0, x, 5, n), mag, dtype + " n=" + n);
+            float[] four = new float[4];
+            VectorDot.dot4(dtype, m.seg, 0, x, 5, 5, 5, 5, n, four, 0);
+            for (float f : four) close(want, f, mag, dtype + " dot4 n=" + n);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "BF16", "F16"})
+    void matmulOverSlicedAndStackedBlocksMatchesNaive(DType dtype) {
+        int rows = 13, cols = 29;
+        Mat a = matrix(dtype, rows, cols), b = matrix(dtype, 7, cols);
+        WeightMatrix wa = WeightMatrix.of(Tensor.contiguous("a", dtype, new long[]{rows, cols}, a.seg, "test"));
+        WeightMatrix wb = WeightMatrix.of(Tensor.contiguous("b", dtype, new long[]{7, cols}, b.seg, "test"));
+        // rows 3..12 of a, then all of b, then only columns 4..25
+        WeightMatrix w = WeightMatrix.stackRows("ab", wa.sliceRows(3, 10), wb).sliceCols(4, 22);
+        int T = 6;
+        float[] x = randomVector(T * 22);
+        float[] out = new float[T * w.rows()];
+        try (WorkerPool pool = new WorkerPool(3)) {
+            for (int run = 0; run < 2; run++) { // the second run must overwrite, not accumulate
+                MatMul.apply(w, x, T, out, pool);
+                for (int t = 0; t < T; t++) {
+                    for (int r = 0; r < w.rows(); r++) {
+                        float[] src = r < 10 ? a.values : b.values;
+                        int srcRow = r < 10 ? r + 3 : r - 10;
+                        double want = 0;
+                        for (int c = 0; c < 22; c++) want += (double) src[srcRow * cols + c + 4] * x[t * 22 + c];
+                        close(want, out[t * w.rows() + r], 10, dtype + " t=" + t + " r=" + r);
+                    }
+                }
+            }
+        }
+        float[] row = new float[22];
+        w.readRow(11, row, 0);
+        for (int c = 0; c < 22; c++) assertEquals(b.values[cols + c + 4], row[c]);
+    }
+
+    @RepeatedTest(5)
+    void layerNormAndRmsNormMatchNaive() {
+        int n = 1 + rnd.nextInt(90);
+        float[] x = randomVector(n), g = randomVector(n), b = randomVector(n);
+        for (int i = 0; i < n; i++) x[i] = x[i] * 3 + 5; // a non-zero mean
+        float[] out = new float[n + 2];
+        Norms.layerNorm(x, 0, out, 2, n, g, b, 1e-5f);
+        double mean = 0, var = 0;
+        for (float v : x) mean += v;
+        mean /= n;
+        for (float v : x) var += (v - mean) * (v - mean);
+        var /= n;
+        for (int i = 0; i < n; i++) close((x[i] - mean) / Math.sqrt(var + 1e-5) * g[i] + b[i], out[2 + i], 10, "ln " + i);
+        Norms.rmsNorm(x, 0, out, 1, n, g, 1e-5f);
+        double ss = 0;
+        for (float v : x) ss += (double) v * v;
+        for (int i = 0; i < n; i++) close(x[i] / Math.sqrt(ss / n + 1e-5) * g[i], out[1 + i], 10, "rms " + i);
+    }
+
+    @Test
+    void activationsMatchTheirDefinitions() {
+        int n = 37;
+        float[] x = randomVector(n), gate = randomVector(n), up = randomVector(n);
+        float[] sq = x.clone();
+        Activations.squaredRelu(sq, 0, n);
+        float[] sw = up.clone();
+        Activations.swiglu(gate, 0, sw, 0, n);
+        for (int i = 0; i < n; i++) {
+            double r = Math.max(0, x[i]);
+            close(r * r, sq[i], 1, "relu2 " + i);
+            close(gate[i] / (1 + Math.exp(-gate[i])) * up[i], sw[i], 1, "swiglu " + i);
+        }
+    }
+
+    @Test
+    void rotaryRotatesTheFirstHalfPairsAndLeavesTheRestAlone() {
+        int hd = 12, rot = 6, heads = 2, pos = 37;
+        RotaryEmbedding rope = new RotaryEmbedding(rot, 10000, RopeScaling.linear(2));
+        float[] v = randomVector(heads * hd);
+        float[] orig = v.clone();
+        float[] cos = new float[rot / 2], sin = new float[rot / 2];
+        rope.angles(pos, cos, sin, 0);
+        rope.apply(v, 0, heads, hd, cos, sin, 0);
+        for (int h = 0; h < heads; h++) {
+            for (int j = 0; j < rot / 2; j++) {
+                double a = pos * Math.pow(10000, -2.0 * j / rot) / 2;
+                int i0 = h * hd + j, i1 = i0 + rot / 2;
+                close(orig[i0] * Math.cos(a) - orig[i1] * Math.sin(a), v[i0], 1, "rot a");
+                close(orig[i1] * Math.cos(a) + orig[i0] * Math.sin(a), v[i1], 1, "rot b");
+            }
+            for (int j = rot; j < hd; j++) assertEquals(orig[h * hd + j], v[h * hd + j], "pass-through dim " + j);
+        }
+    }
+
+    @Test
+    void attentionIsASoftmaxWeightedSumOfValues() {
+        int hd = 19, len = 23;
+        float[] q = randomVector(hd);
+        float[] k = randomVector(len * hd), vv = randomVector(len * hd);
+        MemorySegment ks = arena.allocate(4L * (len * hd + 8)), vs = arena.allocate(4L * (len * hd + 8));
+        long base = 32;
+        MemorySegment.copy(k, 0, ks, ValueLayout.JAVA_FLOAT_UNALIGNED, base, k.length);
+        MemorySegment.copy(vv, 0, vs, ValueLayout.JAVA_FLOAT_UNALIGNED, base, vv.length);
+        float[] out = new float[hd + 1];
+        float scale = 0.3f;
+        Attention.attend(q, 0, ks, vs, base, hd, len, scale, new float[len], out, 1);
+        double[] s = new double[len];
+        double max = Double.NEGATIVE_INFINITY, sum = 0;
+        for (int t = 0; t < len; t++) {
+            for (int e = 0; e < hd; e++) s[t] += (double) q[e] * k[t * hd + e];
+            s[t] *= scale;
+            max = Math.max(max, s[t]);
+        }
+        for (int t = 0; t < len; t++) sum += s[t] = Math.exp(s[t] - max);
+        for (int e = 0; e < hd; e++) {
+            double want = 0;
+            for (int t = 0; t < len; t++) want += s[t] / sum * vv[t * hd + e];
+            close(want, out[1 + e], 1, "attention dim " + e);
+        }
+    }
+
+    @Test
+    void workerPoolCoversEveryItemOnceAndReportsFailures() {
+        try (WorkerPool pool = new WorkerPool(3)) {
+            int[] hits = new int[1000];
+            pool.forRange(hits.length, 1 << 20, (chunk, s, e) -> {
+                for (int i = s; i < e; i++) hits[i]++;
+            });
+            for (int h : hits) assertEquals(1, h);
+            IllegalStateException thrown = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                    () -> pool.forRange(10, 1 << 20, (chunk, s, e) -> {
+                        if (chunk == 2) throw new IllegalStateException("boom");
+                    }));
+            assertEquals("boom", thrown.getMessage());
+        }
+    }
+}
