@@ -1,0 +1,34 @@
+package dev.nemotron4j.tokenizer;
+
+import java.util.List;
+import java.util.OptionalInt;
+
+/** Text ⇄ token ids for one model. Implementations are thread-safe for encode/decode. */
+public interface Tokenizer extends AutoCloseable {
+    /** The ids of {@code text}, with no BOS or other special token added. */
+    int[] encode(String text);
+
+    /** The text of {@code ids}; control tokens such as {@code <s>} render as nothing. */
+    String decode(int[] ids);
+
+    /** The vocabulary entry of {@code id} as the model file spells it (e.g. "▁Hello"). */
+    String piece(int id);
+
+    /** The id of a vocabulary entry, if it is one. */
+    OptionalInt id(String piece);
+
+    int vocabSize();
+
+    OptionalInt bosId();
+
+    OptionalInt eosId();
+
+    default List<String> pieces(int[] ids) {
+        String[] out = new String[ids.length];
+        for (int i = 0; i < ids.length; i++) out[i] = piece(ids[i]);
+        return List.of(out);
+    }
+
+    @Override
+    void close();
+}
