@@ -1,0 +1,86 @@
+package dev.nemotron4j.bench;
+
+import dev.nemotron4j.engine.kernels.MatMul;
+import dev.nemotron4j.engine.kernels.WeightMatrix;
+import dev.nemotron4j.engine.kernels.WorkerPool;
+import dev.nemotron4j.loader.tensor.DType;
+import dev.nemotron4j.loader.tensor.Tensor;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Matrix × activations over off-heap weights: tokens = 1 is decode (memory-bound: compare bytes/s with the
+ * machine's bandwidth), tokens = 16 is prefill (compute-bound: compare FLOP/s).
+ *
+ * <pre>java --add-modules jdk.incubator.vector -jar bench/target/benchmarks.jar MatMulBench</pre>
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
+public class MatMulBench {
+    @Param({"F32", "BF16", "F16"})
+    public DType dtype;
+
+    @Param({"1", "16"})
+    public int tokens;
+
+    @Param({"2"})
+    public int threads;
+
+    /** 4096 × 1024: the shape of nemotron-small's FFN up projection, 8 MB of BF16 (beyond L2). */
+    @Param({"4096"})
+    public int rows;
+
+    @Param({"1024"})
+    public int cols;
+
+    private Arena arena;
+    private WeightMatrix w;
+    private WorkerPool pool;
+    private float[] x;
+    private float[] out;
+
+    @Setup(Level.Trial)
+    public void setup() {
+        arena = Arena.ofShared();
+        MemorySegment seg = arena.allocate((long) rows * cols * dtype.byteSize(), 64);
+        SplittableRandom r = new SplittableRandom(1);
+        for (long i = 0; i < seg.byteSize(); i++) seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, i, (byte) (r.nextInt(64)));
+        w = WeightMatrix.of(Tensor.contiguous("w", dtype, new long[]{rows, cols}, seg, "bench"));
+        pool = new WorkerPool(threads);
+        x = new float[tokens * cols];
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        out = new float[tokens * rows];
+    }
+
+    @Benchmark
+    public float[] matmul() {
+        MatMul.apply(w, x, tokens, out, pool);
+        return out;
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        pool.close();
+        arena.close();
+    }
+}

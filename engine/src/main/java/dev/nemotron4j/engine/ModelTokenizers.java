@@ -1,0 +1,33 @@
+package dev.nemotron4j.engine;
+
+import dev.nemotron4j.loader.Checkpoint;
+import dev.nemotron4j.loader.TokenizerAsset;
+import dev.nemotron4j.tokenizer.Tokenizer;
+import dev.nemotron4j.tokenizer.TokenizerException;
+import dev.nemotron4j.tokenizer.Tokenizers;
+
+import java.util.Optional;
+
+/** Connects a checkpoint's tokenizer file to a {@link Tokenizer}. */
+public final class ModelTokenizers {
+    private ModelTokenizers() {
+    }
+
+    /** The checkpoint's tokenizer, or empty when it came without one (ids still work). */
+    public static Optional<Tokenizer> open(Checkpoint checkpoint) {
+        Optional<TokenizerAsset> asset = checkpoint.tokenizer();
+        if (asset.isEmpty()) return Optional.empty();
+        TokenizerAsset a = asset.get();
+        return Optional.of(switch (a.kind()) {
+            case SENTENCEPIECE -> Tokenizers.sentencePiece(a.file());
+            case HF_TOKENIZER_JSON -> throw new TokenizerException(a.file()
+                    + ": byte-level BPE tokenizer.json is not supported yet; pass token ids with --ids");
+        });
+    }
+
+    /** The tokenizer, or an error telling the user to pass ids. */
+    public static Tokenizer require(Checkpoint checkpoint) {
+        return open(checkpoint).orElseThrow(() -> new TokenizerException(checkpoint.path()
+                + ": has no tokenizer (tokenizer.model or tokenizer.json); pass token ids with --ids instead"));
+    }
+}

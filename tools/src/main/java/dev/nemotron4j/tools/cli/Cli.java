@@ -1,0 +1,97 @@
+package dev.nemotron4j.tools.cli;
+
+import dev.nemotron4j.loader.CheckpointException;
+import dev.nemotron4j.tokenizer.TokenizerException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+
+/** The top-level command: sub-commands, error reporting and exit codes. */
+@Command(name = "nemotron4j",
+        mixinStandardHelpOptions = true,
+        versionProvider = Cli.Version.class,
+        description = {"Run NVIDIA Nemotron (and Llama-3.1-Nemotron) models on the JVM: memory-mapped weights, SIMD kernels.",
+                "",
+                "Models: a Hugging Face folder (config.json + *.safetensors [+ tokenizer.model]).",
+                "Exit codes: 0 ok, 1 internal error, 2 bad input or usage."},
+        subcommands = {GenerateCommand.class, LogitsCommand.class, InspectCommand.class, TokenizeCommand.class,
+                RandomModelCommand.class,
+                CommandLine.HelpCommand.class})
+public final class Cli implements Runnable {
+    public static final int EXIT_INTERNAL = 1;
+    public static final int EXIT_USER = 2;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    /** Where commands print; System.out/err from {@code main}, captured streams in tests. */
+    PrintStream out = System.out;
+    PrintStream err = System.err;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** Runs one command line; returns the exit code. Never exits the JVM itself (embeddable, testable). */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        Cli root = new Cli();
+        root.out = out;
+        root.err = err;
+        CommandLine cl = new CommandLine(root);
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        cl.setExecutionExceptionHandler((ex, line, parsed) -> report(ex, err));
+        cl.setParameterExceptionHandler((ex, args1) -> {
+            err.println("nemotron4j: " + ex.getMessage());
+            err.println("Try 'nemotron4j " + commandName(ex.getCommandLine()) + "--help' for more information.");
+            return EXIT_USER;
+        });
+        return cl.execute(args);
+    }
+
+    private static String commandName(CommandLine cl) {
+        String name = cl.getCommandName();
+        return "nemotron4j".equals(name) ? "" : name + " ";
+    }
+
+    static int report(Throwable ex, PrintStream err) {
+        Throwable t = ex;
+        if (t instanceof UncheckedIOException u) t = u.getCause();
+        if (t instanceof CheckpointException || t instanceof TokenizerException || t instanceof UserException
+                || t instanceof IllegalArgumentException) {
+            err.println("nemotron4j: error: " + t.getMessage());
+            return EXIT_USER;
+        }
+        if (t instanceof java.nio.file.NoSuchFileException nsf) {
+            err.println("nemotron4j: error: " + nsf.getFile() + ": no such file");
+            return EXIT_USER;
+        }
+        if (t instanceof IOException io) {
+            err.println("nemotron4j: error: " + io.getMessage());
+            return EXIT_USER;
+        }
+        if (t instanceof NoClassDefFoundError ncd && String.valueOf(ncd.getMessage()).contains("jdk/incubator/vector")) {
+            err.println("nemotron4j: error: the Vector API module is not enabled; run java with "
+                    + "--add-modules jdk.incubator.vector (the ./nemotron4j launcher does this)");
+            return EXIT_USER;
+        }
+        err.println("nemotron4j: internal error: " + t + (System.getenv("NEMOTRON4J_DEBUG") == null
+                ? " (set NEMOTRON4J_DEBUG=1 for the stack trace)" : ""));
+        if (System.getenv("NEMOTRON4J_DEBUG") != null) t.printStackTrace(err);
+        return EXIT_INTERNAL;
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Cli.class.getPackage().getImplementationVersion();
+            return new String[]{"nemotron4j " + (v == null ? "dev" : v) + " (Java " + Runtime.version() + ", "
+                    + dev.nemotron4j.engine.kernels.VectorInfo.describe() + ")"};
+        }
+    }
+}

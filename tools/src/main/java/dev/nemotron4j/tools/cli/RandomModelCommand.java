@@ -1,0 +1,59 @@
+package dev.nemotron4j.tools.cli;
+
+import dev.nemotron4j.loader.tensor.DType;
+import dev.nemotron4j.tools.models.Preset;
+import dev.nemotron4j.tools.models.RandomModel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+@Command(name = "random-model", mixinStandardHelpOptions = true,
+        description = {"Write a Hugging Face folder with random weights (std 0.02) in the true shapes of a published model,",
+                "to benchmark without downloading. Presets: nemotron-small, nemotron-mini-4b, minitron-8b,",
+                "nemotron-4-15b, nemotron-3-8b, llama-3.1-8b."})
+final class RandomModelCommand implements Callable<Integer> {
+    @picocli.CommandLine.ParentCommand
+    Cli parent;
+
+    @Option(names = "--preset", required = true, paramLabel = "NAME", description = "Model shape.")
+    String preset;
+
+    @Option(names = "--dtype", defaultValue = "bf16", paramLabel = "TYPE", description = "bf16, f16 or f32 (default: ${DEFAULT-VALUE}).")
+    String dtype;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Folder to create.")
+    Path out;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Random seed (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Override
+    public Integer call() throws Exception {
+        Preset p;
+        try {
+            p = Preset.byId(preset);
+        } catch (IllegalArgumentException e) {
+            throw new UserException(e.getMessage());
+        }
+        DType t = switch (dtype.toLowerCase(Locale.ROOT)) {
+            case "bf16" -> DType.BF16;
+            case "f16" -> DType.F16;
+            case "f32" -> DType.F32;
+            default -> throw new UserException("--dtype " + dtype + ": expected bf16, f16 or f32");
+        };
+        if (Files.exists(out.resolve("model.safetensors"))) {
+            throw new UserException(out + " already holds a model.safetensors; choose another --out");
+        }
+        long bytes = p.config().parameterCount() * t.byteSize();
+        parent.err.printf("writing %s (%,d parameters, %.2f GB %s) to %s ...%n", p.id(), p.config().parameterCount(),
+                bytes / 1e9, t, out);
+        long t0 = System.nanoTime();
+        RandomModel.write(out, p.config(), t, 0.02, seed);
+        parent.err.printf("done in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+        return 0;
+    }
+}

@@ -1,0 +1,152 @@
+package dev.nemotron4j.tools.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.nemotron4j.engine.testing.Fixtures;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.stream.Collectors;
+
+import static dev.nemotron4j.engine.testing.Tolerance.assertLogitsClose;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The command-line contract other checks rely on, run in-process. */
+class CliTest {
+    record Run(int code, String out, String err) {
+        JsonNode json() throws Exception {
+            return new ObjectMapper().readTree(out);
+        }
+    }
+
+    static Run run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        int code = Cli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    static String model(String fixture) {
+        return Fixtures.path(fixture + "/hf").toString();
+    }
+
+    static String csv(int[] ids) {
+        return Arrays.stream(ids).mapToObj(String::valueOf).collect(Collectors.joining(","));
+    }
+
+    static float[] row(JsonNode a) {
+        float[] f = new float[a.size()];
+        for (int i = 0; i < f.length; i++) f[i] = (float) a.get(i).asDouble();
+        return f;
+    }
+
+    static int[] ints(JsonNode a) {
+        int[] f = new int[a.size()];
+        for (int i = 0; i < f.length; i++) f[i] = a.get(i).asInt();
+        return f;
+    }
+
+    @Test
+    void logitsPrintsTheLastRowOrEveryRowMatchingTheGolden() throws Exception {
+        for (String fixture : new String[]{"nemotron-gqa-f32", "llama31-f32"}) {
+            Fixtures.Prompt p = Fixtures.golden(fixture).prompts().getFirst();
+            Run last = run("logits", "--model", model(fixture), "--ids", csv(p.ids()));
+            assertEquals(0, last.code(), last.err());
+            JsonNode j = last.json();
+            assertArrayEquals(p.ids(), ints(j.get("ids")));
+            assertEquals(1, j.get("logits").size());
+            assertLogitsClose(p.logits()[p.ids().length - 1], row(j.get("logits").get(0)), 0, fixture + " last");
+
+            Run all = run("logits", "--model", model(fixture), "--ids", csv(p.ids()), "--all-positions", "--threads", "2");
+            assertEquals(0, all.code(), all.err());
+            JsonNode rows = all.json().get("logits");
+            assertEquals(p.ids().length, rows.size());
+            for (int t = 0; t < rows.size(); t++) assertLogitsClose(p.logits()[t], row(rows.get(t)), 0, fixture + " row " + t);
+        }
+    }
+
+    @Test
+    void generateJsonGivesTheGreedyContinuation() throws Exception {
+        Fixtures.Prompt p = Fixtures.golden("nemotron3-mha-legacy").prompts().get(1);
+        Run r = run("generate", "--model", model("nemotron3-mha-legacy"), "--ids", csv(p.ids()),
+                "--max-tokens", String.valueOf(p.greedy().length), "--temperature", "0", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = r.json();
+        assertArrayEquals(p.ids(), ints(j.get("prompt_ids")));
+        assertArrayEquals(p.greedy(), ints(j.get("token_ids")));
+        assertEquals("max_tokens", j.get("stop_reason").asText());
+        assertTrue(j.get("tokens_per_second").asDouble() > 0);
+        assertTrue(j.get("text").isTextual());
+    }
+
+    @Test
+    void promptTextIsTokenizedWithTheModelsTokenizerWithoutBos() throws Exception {
+        Run tok = run("tokenize", "--model", model("nemotron-gqa-f32"), "--text", "Hello, world!");
+        assertEquals(0, tok.code(), tok.err());
+        assertArrayEquals(new int[]{639, 943, 654, 945, 963, 284, 277, 577, 1022}, ints(tok.json().get("ids")));
+        assertEquals("▁H", tok.json().get("pieces").get(0).asText());
+
+        Run byText = run("generate", "--model", model("nemotron-gqa-f32"), "--prompt", "Hello, world!", "-n", "4", "--json");
+        Run byIds = run("generate", "--model", model("nemotron-gqa-f32"), "--ids", "639,943,654,945,963,284,277,577,1022",
+                "-n", "4", "--json");
+        assertEquals(0, byText.code(), byText.err());
+        assertEquals(byIds.json().get("token_ids"), byText.json().get("token_ids"));
+        assertEquals(byIds.json().get("text"), byText.json().get("text"));
+        Run withBos = run("logits", "--model", model("nemotron-gqa-f32"), "--prompt", "Hello", "--bos");
+        assertEquals(2, withBos.json().get("ids").get(0).asInt());
+    }
+
+    @Test
+    void inspectDescribesTheModel() throws Exception {
+        Run r = run("inspect", "--model", model("llama31-f32"), "--json", "--tensors");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = r.json();
+        assertEquals("llama", j.get("architecture").asText());
+        assertEquals(2, j.get("kv_heads").asInt());
+        assertTrue(j.get("layout").asText().contains("sharded"));
+        assertEquals(j.get("tensor_count").asInt(), j.get("tensors").size());
+        long params = j.get("parameters").asLong();
+        assertEquals(params * 4, j.get("bytes").asLong());
+        Run text = run("inspect", "--model", model("nemotron-gqa-f32"));
+        assertEquals(0, text.code());
+        assertTrue(text.out().contains("GQA") && text.out().contains("layernorm_1p"), text.out());
+    }
+
+    @Test
+    void userMistakesGiveOneLineOnStderrAndExitCodeTwo() {
+        String[][] cases = {
+                {"logits", "--model", "/no/such/model", "--ids", "1,2"},
+                {"logits", "--model", model("llama31-f32"), "--prompt", "needs a tokenizer"},
+                {"logits", "--model", model("nemotron-gqa-f32"), "--ids", "1,99999"},
+                {"logits", "--model", model("nemotron-gqa-f32"), "--ids", "1,2", "--context", "1"},
+                {"generate", "--model", model("nemotron-gqa-f32"), "--ids", "1,2", "--bogus"},
+                {"generate", "--model", model("nemotron-gqa-f32")},
+                {"logits", "--model", model("nemotron-gqa-f32"), "--ids", "1", "--prompt", "both"},
+                {"generate", "--model", model("nemotron-gqa-f32"), "--ids", "1,x"},
+        };
+        for (String[] args : cases) {
+            Run r = run(args);
+            assertEquals(2, r.code(), String.join(" ", args) + " -> " + r.err());
+            String[] lines = r.err().strip().split("\n");
+            assertTrue(lines.length <= 2 && lines[0].startsWith("nemotron4j"), String.join(" ", args) + " -> " + r.err());
+            assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
+            assertEquals("", r.out());
+        }
+        Run overflow = run("logits", "--model", model("nemotron-gqa-f32"), "--ids", "1,2,3", "--context", "2");
+        assertTrue(overflow.err().contains("context holds 2"), overflow.err());
+    }
+
+    @Test
+    void helpExplainsEveryCommand() {
+        Run r = run("--help");
+        assertEquals(0, r.code());
+        for (String cmd : new String[]{"generate", "logits", "inspect", "tokenize"}) assertTrue(r.out().contains(cmd));
+        Run g = run("generate", "--help");
+        assertTrue(g.out().contains("--max-tokens") && g.out().contains("--temperature") && g.out().contains("--json"), g.out());
+    }
+}
