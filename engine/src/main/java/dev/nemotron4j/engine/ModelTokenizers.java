@@ -19,8 +19,8 @@ public final class ModelTokenizers {
         if (asset.isEmpty()) return Optional.empty();
         TokenizerAsset a = asset.get();
         return Optional.of(switch (a.kind()) {
-            case SENTENCEPIECE -> Tokenizers.sentencePiece(a.file());
-            case HF_TOKENIZER_JSON -> throw new TokenizerException(a.file()
+            case SENTENCEPIECE -> Tokenizers.sentencePiece(a.bytes(), a.name());
+            case HF_TOKENIZER_JSON -> throw new TokenizerException(a.name()
                     + ": byte-level BPE tokenizer.json is not supported yet; pass token ids with --ids");
         });
     }

@@ -2,6 +2,8 @@ package dev.nemotron4j.loader;
 
 import dev.nemotron4j.loader.config.HfConfigReader;
 import dev.nemotron4j.loader.config.ModelConfig;
+import dev.nemotron4j.loader.nemo.NemoCheckpointLoader;
+import dev.nemotron4j.loader.nemo.NemoContainer;
 import dev.nemotron4j.loader.safetensors.SafetensorsCheckpoint;
 import dev.nemotron4j.loader.tensor.TensorSet;
 
@@ -21,8 +23,11 @@ public final class CheckpointLoader {
         if (Files.isDirectory(path) && Files.isRegularFile(path.resolve("config.json"))) {
             return openHuggingFace(path);
         }
+        if (NemoCheckpointLoader.looksLikeNemo(path)) {
+            return NemoCheckpointLoader.open(path);
+        }
         throw new CheckpointException(path + ": not a model this engine can read (expected a Hugging Face folder "
-                + "with config.json and *.safetensors)");
+                + "with config.json and *.safetensors, a .nemo file, or an extracted .nemo directory with model_config.yaml)");
     }
 
     private static Checkpoint openHuggingFace(Path dir) {
@@ -37,21 +42,22 @@ public final class CheckpointLoader {
             String layout = Files.isRegularFile(dir.resolve(SafetensorsCheckpoint.INDEX_FILE))
                     ? "Hugging Face safetensors (sharded, " + SafetensorsCheckpoint.INDEX_FILE + ")"
                     : "Hugging Face safetensors";
-            return new Checkpoint(dir, layout, config, tensors, findTokenizer(dir), arena);
+            return new Checkpoint(dir, layout, config, tensors, findTokenizer(dir, arena), arena);
         } catch (RuntimeException e) {
             arena.close();
             throw e;
         }
     }
 
-    static TokenizerAsset findTokenizer(Path dir) {
+    static TokenizerAsset findTokenizer(Path dir, Arena arena) {
         Path cfg = dir.resolve("tokenizer_config.json");
         Path tokCfg = Files.isRegularFile(cfg) ? cfg : null;
-        if (Files.isRegularFile(dir.resolve("tokenizer.model"))) {
-            return new TokenizerAsset(TokenizerAsset.Kind.SENTENCEPIECE, dir.resolve("tokenizer.model"), tokCfg);
-        }
-        if (Files.isRegularFile(dir.resolve("tokenizer.json"))) {
-            return new TokenizerAsset(TokenizerAsset.Kind.HF_TOKENIZER_JSON, dir.resolve("tokenizer.json"), tokCfg);
+        for (var kind : new Object[][]{{"tokenizer.model", TokenizerAsset.Kind.SENTENCEPIECE},
+                {"tokenizer.json", TokenizerAsset.Kind.HF_TOKENIZER_JSON}}) {
+            Path f = dir.resolve((String) kind[0]);
+            if (Files.isRegularFile(f)) {
+                return new TokenizerAsset((TokenizerAsset.Kind) kind[1], f.toString(), NemoContainer.map(f, arena), tokCfg);
+            }
         }
         return null;
     }

@@ -96,7 +96,7 @@ final class InspectCommand implements Callable<Integer> {
             out.printf("weights       %,d bytes (%.2f GB): %s%n", bytes, bytes / 1e9, bytesByDtype);
             out.printf("KV cache      %,d bytes per token (F32), %.2f GB at %d positions%n", kvPerToken,
                     kvPerToken * (double) Math.min(c.maxPositions(), 8192) / 1e9, Math.min(c.maxPositions(), 8192));
-            out.printf("tokenizer     %s%n", ck.tokenizer().map(t -> t.kind() + " " + t.file()).orElse("none"));
+            out.printf("tokenizer     %s%n", ck.tokenizer().map(t -> t.kind() + " " + t.name()).orElse("none"));
             out.printf("tensors       %d%n", ck.tensors().size());
             if (tensors) {
                 for (Tensor t : ck.tensors().all().values()) {
