@@ -17,7 +17,9 @@ class NemoGoldenTest {
     @CsvSource({
             "nemotron-gqa-f32, model.nemo, torch checkpoint",
             "nemotron-gqa-bf16-zarr, model.nemo.d, zarr distributed checkpoint",
+            "nemotron-gqa-bf16-zarr, model.torchdist.nemo.d, torch_dist distributed checkpoint",
             "nemotron-tp2-bf16, model.nemo, tensor-parallel shards",
+            "nemotron-tp2-bf16, model.tp2pp2.nemo, tensor × pipeline shards",
             "nemotron3-mha-legacy, model.nemo, torch checkpoint"})
     void nemoLayoutMatchesTheGoldenAndItsHuggingFaceTwin(String fixture, String file, String layout) {
         Fixtures.Golden golden = Fixtures.golden(fixture);

@@ -222,7 +222,7 @@ public final class SafePickle {
             throw new PickleSecurityException(origin + ": pickle calls a non-global object " + describe(callee)
                     + "; refused");
         }
-        if (!INERT_CALLS.contains(g.qualified())) {
+        if (!INERT_CALLS.contains(g.qualified()) && !isCheckpointMetadataClass(g)) {
             throw new PickleSecurityException(origin + ": pickle tries to call " + g.qualified()
                     + ", which a model checkpoint never needs; refused before anything ran");
         }
@@ -234,6 +234,12 @@ public final class SafePickle {
             case "torch.Size" -> a.isEmpty() ? new Tuple(List.of()) : a.getFirst();
             default -> new Call(g, a);
         };
+    }
+
+    /** PyTorch DCP metadata is made of plain dataclasses and enums of this package; recording them runs nothing. */
+    private static boolean isCheckpointMetadataClass(Global g) {
+        String n = g.name().startsWith("_") ? g.name().substring(1) : g.name();
+        return g.module().startsWith("torch.distributed.checkpoint.") && !n.isEmpty() && Character.isUpperCase(n.charAt(0));
     }
 
     private TensorRef tensor(List<Object> a) {

@@ -16,10 +16,11 @@ import java.io.UncheckedIOException;
         versionProvider = Cli.Version.class,
         description = {"Run NVIDIA Nemotron (and Llama-3.1-Nemotron) models on the JVM: memory-mapped weights, SIMD kernels.",
                 "",
-                "Models: a Hugging Face folder (config.json + *.safetensors [+ tokenizer.model]).",
+                "Models: a Hugging Face folder (config.json + *.safetensors [+ tokenizer.model]), a .nemo file,",
+                "or an extracted .nemo directory.",
                 "Exit codes: 0 ok, 1 internal error, 2 bad input or usage."},
         subcommands = {GenerateCommand.class, LogitsCommand.class, InspectCommand.class, TokenizeCommand.class,
-                RandomModelCommand.class,
+                RandomModelCommand.class, ConvertCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Cli implements Runnable {
     public static final int EXIT_INTERNAL = 1;

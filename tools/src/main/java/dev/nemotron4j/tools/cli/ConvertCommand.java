@@ -1,0 +1,53 @@
+package dev.nemotron4j.tools.cli;
+
+import dev.nemotron4j.loader.Checkpoint;
+import dev.nemotron4j.loader.CheckpointLoader;
+import dev.nemotron4j.loader.safetensors.HfExporter;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+
+@Command(name = "convert", mixinStandardHelpOptions = true,
+        description = {"Write any supported checkpoint (.nemo file or directory, Hugging Face folder) as a Hugging Face",
+                "folder: config.json (model_type nemotron/llama), safetensors shards with HF names and split q/k/v,",
+                "and the tokenizer. The result loads faster and gives identical logits."})
+final class ConvertCommand implements Callable<Integer> {
+    @picocli.CommandLine.ParentCommand
+    Cli parent;
+
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "PATH", description = "Source checkpoint.")
+    Path model;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Folder to write (must be empty or absent).")
+    Path out;
+
+    @Option(names = "--shard-size", defaultValue = "5", paramLabel = "GB",
+            description = "Largest safetensors file, in GB (default: ${DEFAULT-VALUE}).")
+    double shardGb;
+
+    @Override
+    public Integer call() throws Exception {
+        if (shardGb <= 0) throw new UserException("--shard-size must be positive");
+        if (Files.isDirectory(out)) {
+            try (Stream<Path> s = Files.list(out)) {
+                if (s.findAny().isPresent()) throw new UserException(out + " is not empty; choose a new --out folder");
+            }
+        } else if (Files.exists(out)) {
+            throw new UserException(out + " exists and is not a folder");
+        }
+        try (Checkpoint ck = CheckpointLoader.open(model)) {
+            long total = ck.tensors().all().values().stream().mapToLong(t -> t.byteSize()).sum();
+            parent.err.printf("converting %s (%s, %.2f GB) to %s%n", model, ck.layout(), total / 1e9, out);
+            long t0 = System.nanoTime();
+            HfExporter.export(ck, out, (long) (shardGb * 1e9), written -> {
+                if (total > 1L << 30) parent.err.printf("  %.2f / %.2f GB%n", written / 1e9, total / 1e9);
+            });
+            parent.err.printf("done in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+        }
+        return 0;
+    }
+}
