@@ -23,6 +23,12 @@ public interface Tokenizer extends AutoCloseable {
 
     OptionalInt eosId();
 
+    /** A decoder for ids arriving one by one, emitting only whole UTF-8 characters. */
+    StreamingDecoder streamingDecoder();
+
+    /** Control/special tokens (BOS, EOS, chat markers) that are not ordinary text. */
+    boolean isSpecial(int id);
+
     default List<String> pieces(int[] ids) {
         String[] out = new String[ids.length];
         for (int i = 0; i < ids.length; i++) out[i] = piece(ids[i]);

@@ -14,6 +14,11 @@ public final class Tokenizers {
         return SentencePieceTokenizer.open(file);
     }
 
+    /** A Hugging Face {@code tokenizer.json} (byte-level BPE, as Llama 3 ships). */
+    public static Tokenizer huggingFaceJson(byte[] json, String origin) {
+        return dev.nemotron4j.tokenizer.bpe.BpeTokenizer.fromJson(json, origin);
+    }
+
     /** A SentencePiece model held in memory (e.g. read out of a {@code .nemo} archive). */
     public static Tokenizer sentencePiece(byte[] bytes, String origin) {
         return SentencePieceTokenizer.fromBytes(bytes, origin);

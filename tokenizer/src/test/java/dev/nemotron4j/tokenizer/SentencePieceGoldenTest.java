@@ -17,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 /** The Nemotron-style test tokenizer against encodings made with the reference SentencePiece library. */
 class SentencePieceGoldenTest {
 
-    private static byte[] resource(String name) throws Exception {
+    static byte[] resource(String name) throws Exception {
         try (InputStream in = SentencePieceGoldenTest.class.getResourceAsStream("/" + name)) {
             return in.readAllBytes();
         }

@@ -64,6 +64,20 @@ public final class SentencePieceTokenizer implements Tokenizer {
     }
 
     @Override
+    public dev.nemotron4j.tokenizer.StreamingDecoder streamingDecoder() {
+        return new dev.nemotron4j.tokenizer.StreamingDecoder((id, first) -> {
+            checkId(id);
+            return decoder.decode(new int[]{id}, first);
+        });
+    }
+
+    @Override
+    public boolean isSpecial(int id) {
+        SentencePieceModel.Type t = model.pieces().get(id).type();
+        return t == SentencePieceModel.Type.CONTROL || t == SentencePieceModel.Type.USER_DEFINED;
+    }
+
+    @Override
     public String piece(int id) {
         checkId(id);
         return model.pieces().get(id).text();

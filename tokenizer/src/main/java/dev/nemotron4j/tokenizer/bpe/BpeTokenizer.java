@@ -1,0 +1,237 @@
+package dev.nemotron4j.tokenizer.bpe;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.nemotron4j.tokenizer.StreamingDecoder;
+import dev.nemotron4j.tokenizer.Tokenizer;
+import dev.nemotron4j.tokenizer.TokenizerException;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Byte-level BPE from a Hugging Face {@code tokenizer.json} (Llama 3 / 3.1): special tokens matched literally
+ * first, then the pre-tokenizer's split regex, GPT-2 byte-to-char mapping, and merges applied lowest rank first
+ * ({@code ignore_merges}: a pre-token that is itself in the vocabulary is one token). No BOS is added.
+ */
+public final class BpeTokenizer implements Tokenizer {
+    private final String origin;
+    private final Map<String, Integer> vocab;
+    private final String[] byId;
+    private final boolean[] special;
+    private final Map<String, Integer> merges; // "a b" → rank
+    private final boolean ignoreMerges;
+    private final Pattern split;
+    private final Pattern specials;
+    private final Map<String, int[]> cache = new ConcurrentHashMap<>();
+    private final OptionalInt bos;
+    private final OptionalInt eos;
+
+    private BpeTokenizer(String origin, JsonNode root) {
+        this.origin = origin;
+        JsonNode model = root.path("model");
+        if (!"BPE".equals(model.path("type").asText())) {
+            throw new TokenizerException(origin + ": tokenizer model type '" + model.path("type").asText()
+                    + "' is not supported (byte-level BPE only)");
+        }
+        vocab = new HashMap<>();
+        int max = -1;
+        for (var it = model.path("vocab").fields(); it.hasNext(); ) {
+            var e = it.next();
+            vocab.put(e.getKey(), e.getValue().asInt());
+            max = Math.max(max, e.getValue().asInt());
+        }
+        List<JsonNode> added = new ArrayList<>();
+        root.path("added_tokens").forEach(added::add);
+        for (JsonNode a : added) max = Math.max(max, a.path("id").asInt());
+        byId = new String[max + 1];
+        special = new boolean[max + 1];
+        vocab.forEach((t, id) -> byId[id] = t);
+        List<String> specialTexts = new ArrayList<>();
+        for (JsonNode a : added) {
+            int id = a.path("id").asInt();
+            String content = a.path("content").asText();
+            byId[id] = content;
+            special[id] = a.path("special").asBoolean(true);
+            vocab.put(content, id);
+            specialTexts.add(content);
+        }
+        merges = new HashMap<>();
+        int rank = 0;
+        for (JsonNode m : model.path("merges")) {
+            String pair = m.isArray() ? m.get(0).asText() + " " + m.get(1).asText() : m.asText();
+            merges.putIfAbsent(pair, rank++);
+        }
+        ignoreMerges = model.path("ignore_merges").asBoolean(false);
+        split = Pattern.compile(splitRegex(root.path("pre_tokenizer")), Pattern.UNICODE_CHARACTER_CLASS);
+        specialTexts.sort(Comparator.comparingInt(String::length).reversed()); // longest first
+        specials = specialTexts.isEmpty() ? null
+                : Pattern.compile(String.join("|", specialTexts.stream().map(Pattern::quote).toList()));
+        bos = idOf(specialTexts, "<|begin_of_text|>", "<s>");
+        eos = idOf(specialTexts, "<|end_of_text|>", "</s>");
+    }
+
+    private OptionalInt idOf(List<String> specialTexts, String... names) {
+        for (String n : names) if (vocab.containsKey(n)) return OptionalInt.of(vocab.get(n));
+        return OptionalInt.empty();
+    }
+
+    /** The Split pattern of the pre-tokenizer (a Sequence of Split + ByteLevel(use_regex=false), as Llama 3 ships). */
+    private String splitRegex(JsonNode pre) {
+        List<JsonNode> steps = new ArrayList<>();
+        if ("Sequence".equals(pre.path("type").asText())) pre.path("pretokenizers").forEach(steps::add);
+        else steps.add(pre);
+        for (JsonNode s : steps) {
+            if ("Split".equals(s.path("type").asText()) && s.path("pattern").has("Regex")) {
+                String behavior = s.path("behavior").asText("Isolated");
+                if (!behavior.equals("Isolated") || s.path("invert").asBoolean(false)) {
+                    throw new TokenizerException(origin + ": Split behavior " + behavior + " is not supported");
+                }
+                return s.path("pattern").path("Regex").asText();
+            }
+            if ("ByteLevel".equals(s.path("type").asText()) && s.path("use_regex").asBoolean(true)) {
+                // GPT-2's own pattern
+                return "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+            }
+        }
+        throw new TokenizerException(origin + ": no Split regex or ByteLevel pre-tokenizer found");
+    }
+
+    public static BpeTokenizer fromJson(byte[] json, String origin) {
+        try {
+            return new BpeTokenizer(origin, new ObjectMapper().readTree(json));
+        } catch (IOException e) {
+            throw new TokenizerException(origin + ": not valid JSON: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public int[] encode(String text) {
+        List<Integer> out = new ArrayList<>();
+        int pos = 0;
+        if (specials != null) {
+            Matcher m = specials.matcher(text);
+            while (m.find()) {
+                encodeOrdinary(text.substring(pos, m.start()), out);
+                out.add(vocab.get(m.group()));
+                pos = m.end();
+            }
+        }
+        encodeOrdinary(text.substring(pos), out);
+        return out.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    private void encodeOrdinary(String text, List<Integer> out) {
+        if (text.isEmpty()) return;
+        Matcher m = split.matcher(text);
+        int pos = 0;
+        while (m.find()) {
+            if (m.start() > pos) pretoken(text.substring(pos, m.start()), out); // gaps are pre-tokens too
+            if (m.end() > m.start()) pretoken(m.group(), out);
+            pos = m.end();
+        }
+        if (pos < text.length()) pretoken(text.substring(pos), out);
+    }
+
+    private void pretoken(String piece, List<Integer> out) {
+        int[] ids = cache.computeIfAbsent(piece, this::bpe);
+        for (int id : ids) out.add(id);
+    }
+
+    private int[] bpe(String piece) {
+        String mapped = ByteLevel.encode(piece.getBytes(StandardCharsets.UTF_8));
+        Integer whole = vocab.get(mapped);
+        if (ignoreMerges && whole != null) return new int[]{whole};
+        List<String> parts = new ArrayList<>();
+        mapped.codePoints().forEach(cp -> parts.add(new String(Character.toChars(cp))));
+        while (parts.size() > 1) {
+            int best = -1, bestRank = Integer.MAX_VALUE;
+            for (int i = 0; i + 1 < parts.size(); i++) {
+                Integer r = merges.get(parts.get(i) + " " + parts.get(i + 1));
+                if (r != null && r < bestRank) {
+                    bestRank = r;
+                    best = i;
+                }
+            }
+            if (best < 0) break;
+            parts.set(best, parts.get(best) + parts.remove(best + 1));
+        }
+        int[] ids = new int[parts.size()];
+        for (int i = 0; i < ids.length; i++) {
+            Integer id = vocab.get(parts.get(i));
+            if (id == null) {
+                throw new TokenizerException(origin + ": cannot tokenize '" + piece + "': '" + parts.get(i) + "' is not in the vocabulary");
+            }
+            ids[i] = id;
+        }
+        return ids;
+    }
+
+    @Override
+    public String decode(int[] ids) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (int id : ids) out.writeBytes(tokenBytes(id));
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    byte[] tokenBytes(int id) {
+        String t = piece(id);
+        if (special[id]) return t.getBytes(StandardCharsets.UTF_8);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteLevel.decode(t, out);
+        return out.toByteArray();
+    }
+
+    @Override
+    public StreamingDecoder streamingDecoder() {
+        return new StreamingDecoder((id, first) -> tokenBytes(id));
+    }
+
+    @Override
+    public boolean isSpecial(int id) {
+        return id >= 0 && id < special.length && special[id];
+    }
+
+    @Override
+    public String piece(int id) {
+        if (id < 0 || id >= byId.length || byId[id] == null) {
+            throw new IllegalArgumentException("token id " + id + " is outside the tokenizer's vocabulary [0, " + byId.length + ")");
+        }
+        return byId[id];
+    }
+
+    @Override
+    public OptionalInt id(String piece) {
+        Integer i = vocab.get(piece);
+        return i == null ? OptionalInt.empty() : OptionalInt.of(i);
+    }
+
+    @Override
+    public int vocabSize() {
+        return byId.length;
+    }
+
+    @Override
+    public OptionalInt bosId() {
+        return bos;
+    }
+
+    @Override
+    public OptionalInt eosId() {
+        return eos;
+    }
+
+    @Override
+    public void close() {
+    }
+}
