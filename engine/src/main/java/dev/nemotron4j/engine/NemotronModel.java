@@ -1,8 +1,11 @@
 package dev.nemotron4j.engine;
 
+import dev.nemotron4j.engine.generate.GeneratedToken;
+import dev.nemotron4j.engine.generate.Generation;
 import dev.nemotron4j.engine.generate.GenerationResult;
-import dev.nemotron4j.engine.generate.Greedy;
-import dev.nemotron4j.engine.generate.StopReason;
+import dev.nemotron4j.engine.generate.StreamListener;
+import dev.nemotron4j.engine.sampling.SamplingParams;
+import dev.nemotron4j.tokenizer.Tokenizer;
 import dev.nemotron4j.engine.generate.TokenListener;
 import dev.nemotron4j.engine.kernels.WorkerPool;
 import dev.nemotron4j.engine.model.Decoder;
@@ -111,36 +114,42 @@ public final class NemotronModel implements AutoCloseable {
      * context, or when {@code listener} returns false. Tokens reach the listener as they are produced.
      */
     public GenerationResult generateGreedy(int[] prompt, int maxTokens, TokenListener listener) {
+        return generate(prompt, SamplingParams.greedy(maxTokens), null, t -> listener.onToken(t.id()));
+    }
+
+    /**
+     * Continues {@code prompt} in a fresh session with the given sampling; {@code tokenizer} (may be null) gives
+     * the text and stop strings; {@code listener} sees each token as it is produced and may stop generation.
+     */
+    public GenerationResult generate(int[] prompt, SamplingParams params, Tokenizer tokenizer, StreamListener listener) {
         if (prompt.length == 0) throw new IllegalArgumentException("the prompt is empty");
         if (prompt.length > contextLength) throw new ContextOverflowException(prompt.length, contextLength);
         try (InferenceSession s = newSession()) {
-            long t0 = System.nanoTime();
-            float[] logits = s.prefill(prompt);
-            long t1 = System.nanoTime();
-            int[] out = new int[Math.max(0, maxTokens)];
-            int n = 0;
-            StopReason reason = StopReason.MAX_TOKENS;
-            while (n < maxTokens) {
-                int next = Greedy.argmax(logits, 0, config().vocabSize());
-                out[n++] = next;
-                if (!listener.onToken(next)) {
-                    reason = StopReason.STOPPED;
-                    break;
-                }
-                if (config().eosIds().contains(next)) {
-                    reason = StopReason.EOS;
-                    break;
-                }
-                if (n == maxTokens) break;
-                if (s.position() >= s.contextLength()) {
-                    reason = StopReason.CONTEXT_FULL;
-                    break;
-                }
-                logits = s.decode(next);
-            }
-            long t2 = System.nanoTime();
-            return new GenerationResult(prompt.clone(), Arrays.copyOf(out, n), reason, t1 - t0, t2 - t1);
+            return generate(s, prompt, params, tokenizer, listener);
         }
+    }
+
+    /** Like {@link #generate(int[], SamplingParams, Tokenizer, StreamListener)}, appending to an existing session. */
+    public GenerationResult generate(InferenceSession session, int[] newIds, SamplingParams params, Tokenizer tokenizer,
+                                     StreamListener listener) {
+        Generation g = start(session, newIds, params, tokenizer);
+        while (g.hasNext()) {
+            if (!listener.onToken(g.next()) && g.hasNext()) g.stop();
+        }
+        return g.result();
+    }
+
+    /** A generation to drive token by token (an {@link java.util.Iterator} of tokens with their text). */
+    public Generation start(InferenceSession session, int[] newIds, SamplingParams params, Tokenizer tokenizer) {
+        return new Generation(session, tokenizer, config().vocabSize(), config().eosIds(), newIds, params);
+    }
+
+    /** The generated tokens as a lazy stream; each element is produced when the stream asks for it. */
+    public java.util.stream.Stream<GeneratedToken> stream(InferenceSession session, int[] newIds, SamplingParams params,
+                                                          Tokenizer tokenizer) {
+        Generation g = start(session, newIds, params, tokenizer);
+        return java.util.stream.StreamSupport.stream(java.util.Spliterators.spliteratorUnknownSize(g,
+                java.util.Spliterator.ORDERED | java.util.Spliterator.NONNULL), false);
     }
 
     /** Stops the threads and unmaps the weights; idempotent. Sessions of this model must not be used after. */

@@ -1,11 +1,14 @@
 package dev.nemotron4j.engine.generate;
 
 /**
- * The outcome of one generation call. Timings are wall-clock; decode speed counts the tokens after the
- * first (whose cost is the prefill).
+ * The outcome of one generation call. {@code text} excludes stop strings and end tokens; {@code tokenIds}
+ * includes the token that ended generation, if one did. Timings are wall-clock; decode speed counts the tokens
+ * after the first (whose cost is the prefill).
+ *
+ * @param logprobs log p of each generated token, or null when not requested
  */
-public record GenerationResult(int[] promptIds, int[] tokenIds, StopReason stopReason, long prefillNanos,
-                               long decodeNanos) {
+public record GenerationResult(int[] promptIds, int[] tokenIds, String text, StopReason stopReason, long prefillNanos,
+                               long decodeNanos, float[] logprobs) {
 
     public double timeToFirstTokenMillis() {
         return prefillNanos / 1e6;

@@ -1,0 +1,115 @@
+package dev.nemotron4j.engine;
+
+import dev.nemotron4j.engine.generate.GeneratedToken;
+import dev.nemotron4j.engine.generate.GenerationResult;
+import dev.nemotron4j.engine.generate.StopReason;
+import dev.nemotron4j.engine.sampling.SamplingParams;
+import dev.nemotron4j.engine.testing.Fixtures;
+import dev.nemotron4j.tokenizer.Tokenizer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Sampling, streaming text and stop handling end to end on the f32 fixture and its tokenizer. */
+class GenerationTest {
+    static NemotronModel model;
+    static Tokenizer tok;
+    static final int[] PROMPT = {639, 943, 654, 945, 963, 284, 277, 577};
+
+    @BeforeAll
+    static void load() {
+        model = NemotronModel.load(Fixtures.path("nemotron-gqa-f32/hf"), LoadOptions.defaults().withThreads(2));
+        tok = ModelTokenizers.require(model.checkpoint());
+    }
+
+    @AfterAll
+    static void close() {
+        tok.close();
+        model.close();
+    }
+
+    static GenerationResult run(SamplingParams p, List<GeneratedToken> seen) {
+        return model.generate(PROMPT, p, tok, t -> {
+            seen.add(t);
+            return true;
+        });
+    }
+
+    @Test
+    void streamedTextConcatenatesToTheResultAndTheDecodedTokens() {
+        List<GeneratedToken> seen = new ArrayList<>();
+        GenerationResult r = run(SamplingParams.defaults().withSeed(3).withMaxTokens(40), seen);
+        String streamed = seen.stream().map(GeneratedToken::text).collect(Collectors.joining());
+        assertEquals(r.text(), streamed);
+        assertEquals(tok.decode(r.tokenIds()), r.text());
+        assertEquals(StopReason.MAX_TOKENS, r.stopReason());
+        assertEquals(40, r.tokenIds().length);
+    }
+
+    @Test
+    void sameSeedSameTokensOtherSeedOtherTokens() {
+        SamplingParams p = SamplingParams.defaults().withTemperature(1.2).withTopK(0).withTopP(0.95).withSeed(11).withMaxTokens(30);
+        GenerationResult a = run(p, new ArrayList<>()), b = run(p, new ArrayList<>()), c = run(p.withSeed(12), new ArrayList<>());
+        assertArrayEquals(a.tokenIds(), b.tokenIds());
+        assertFalse(java.util.Arrays.equals(a.tokenIds(), c.tokenIds()));
+    }
+
+    @Test
+    void aStopStringAcrossTokenBoundariesEndsTheTextAndIsNeverStreamed() {
+        GenerationResult free = run(SamplingParams.greedy(24), new ArrayList<>());
+        // a stop string made of the end of one token's text and the start of the next
+        String first = tok.decode(new int[]{free.tokenIds()[5]}), second = tok.decode(new int[]{free.tokenIds()[6]});
+        String before = tok.decode(java.util.Arrays.copyOf(free.tokenIds(), 5));
+        String stop = first.substring(first.length() - 1) + second.substring(0, 1);
+        int at = free.text().indexOf(stop);
+        assertTrue(at >= 0 && at <= before.length() + first.length(), "stop string occurs at the boundary: " + at);
+
+        List<GeneratedToken> seen = new ArrayList<>();
+        GenerationResult r = run(SamplingParams.greedy(24).withStopStrings(List.of("zzz-never", stop)), seen);
+        assertEquals(StopReason.STOP, r.stopReason());
+        assertEquals(free.text().substring(0, at), r.text());
+        String streamed = seen.stream().map(GeneratedToken::text).collect(Collectors.joining());
+        assertEquals(r.text(), streamed);
+        assertFalse(streamed.contains(stop));
+    }
+
+    @Test
+    void minTokensForbidsEndTokensAndStopIdsEndTheTurn() {
+        GenerationResult free = run(SamplingParams.greedy(12), new ArrayList<>());
+        int third = free.tokenIds()[2];
+        GenerationResult stopped = run(SamplingParams.greedy(12).withStopTokenIds(Set.of(third)), new ArrayList<>());
+        assertEquals(StopReason.STOP, stopped.stopReason());
+        assertArrayEquals(java.util.Arrays.copyOf(free.tokenIds(), 3), stopped.tokenIds());
+        assertEquals(tok.decode(java.util.Arrays.copyOf(free.tokenIds(), 2)), stopped.text());
+        GenerationResult held = run(SamplingParams.greedy(12).withStopTokenIds(Set.of(third)).withMinTokens(5), new ArrayList<>());
+        for (int i = 0; i < 5; i++) assertTrue(held.tokenIds()[i] != third, "stop id forbidden before min tokens");
+    }
+
+    @Test
+    void logprobsAreReportedPerToken() {
+        GenerationResult r = run(SamplingParams.greedy(5).withLogprobs(true), new ArrayList<>());
+        assertEquals(5, r.logprobs().length);
+        for (float lp : r.logprobs()) assertTrue(lp <= 0 && lp > -20, "logprob " + lp);
+        float[] first = model.logitsAll(PROMPT)[PROMPT.length - 1];
+        assertEquals(dev.nemotron4j.engine.sampling.Sampler.logprob(first, first.length, r.tokenIds()[0]), r.logprobs()[0], 1e-5);
+    }
+
+    @Test
+    void theStreamViewIsLazyAndMatchesTheCallbackView() {
+        try (InferenceSession s = model.newSession()) {
+            List<Integer> ids = model.stream(s, PROMPT, SamplingParams.greedy(10), tok).map(GeneratedToken::id).limit(10).toList();
+            GenerationResult r = run(SamplingParams.greedy(10), new ArrayList<>());
+            assertEquals(ids, java.util.Arrays.stream(r.tokenIds()).boxed().toList());
+        }
+    }
+}
