@@ -4,6 +4,8 @@ import dev.nemotron4j.loader.Checkpoint;
 import dev.nemotron4j.loader.TokenizerAsset;
 import dev.nemotron4j.tokenizer.Tokenizer;
 import dev.nemotron4j.tokenizer.TokenizerException;
+import dev.nemotron4j.tokenizer.chat.ChatFormat;
+import dev.nemotron4j.tokenizer.chat.ChatFormats;
 import dev.nemotron4j.tokenizer.Tokenizers;
 
 import java.util.Optional;
@@ -20,9 +22,17 @@ public final class ModelTokenizers {
         TokenizerAsset a = asset.get();
         return Optional.of(switch (a.kind()) {
             case SENTENCEPIECE -> Tokenizers.sentencePiece(a.bytes(), a.name());
-            case HF_TOKENIZER_JSON -> throw new TokenizerException(a.name()
-                    + ": byte-level BPE tokenizer.json is not supported yet; pass token ids with --ids");
+            case HF_TOKENIZER_JSON -> Tokenizers.huggingFaceJson(a.bytes(), a.name());
         });
+    }
+
+    /**
+     * The chat format for this model: {@code requested} ("auto" or a built-in name); "auto" uses the model's own
+     * {@code chat_template} when its folder has a tokenizer_config.json with one, else its family's format.
+     */
+    public static ChatFormat chatFormat(Checkpoint checkpoint, Tokenizer tokenizer, String requested) {
+        return ChatFormats.select(requested, checkpoint.config().architecture().modelType(),
+                checkpoint.tokenizer().flatMap(TokenizerAsset::config), tokenizer);
     }
 
     /** The tokenizer, or an error telling the user to pass ids. */

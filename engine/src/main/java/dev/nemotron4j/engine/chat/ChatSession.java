@@ -1,0 +1,140 @@
+package dev.nemotron4j.engine.chat;
+
+import dev.nemotron4j.engine.ContextOverflowException;
+import dev.nemotron4j.engine.InferenceSession;
+import dev.nemotron4j.engine.NemotronModel;
+import dev.nemotron4j.engine.generate.GenerationResult;
+import dev.nemotron4j.engine.generate.StreamListener;
+import dev.nemotron4j.engine.sampling.SamplingParams;
+import dev.nemotron4j.tokenizer.Tokenizer;
+import dev.nemotron4j.tokenizer.chat.ChatFormat;
+import dev.nemotron4j.tokenizer.chat.ChatMessage;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A conversation with a model in its chat format. Each turn renders the whole conversation, but only the tokens
+ * after the longest prefix already in the KV cache are computed, so a follow-up costs its own tokens, not the
+ * history's.
+ *
+ * <p>Truncation policy: when the conversation plus room for the reply ({@code min(maxTokens, context/4)} tokens)
+ * no longer fits the context, the oldest user/assistant exchanges are dropped (the system prompt is kept) until it
+ * does; {@link #droppedTurns()} counts them. If the system prompt and the new message alone do not fit, the turn
+ * fails with a {@link ContextOverflowException} and the conversation is unchanged.
+ */
+public final class ChatSession implements AutoCloseable {
+    private final NemotronModel model;
+    private final Tokenizer tokenizer;
+    private final ChatFormat format;
+    private final InferenceSession session;
+    private final List<ChatMessage> history = new ArrayList<>();
+    private String system;
+    private int droppedTurns;
+    private int reusedTokens;
+
+    public ChatSession(NemotronModel model, Tokenizer tokenizer, ChatFormat format, String system) {
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.format = format;
+        this.system = system == null ? "" : system;
+        this.session = model.newSession();
+    }
+
+    public ChatFormat format() {
+        return format;
+    }
+
+    public List<ChatMessage> history() {
+        return List.copyOf(history);
+    }
+
+    public String system() {
+        return system;
+    }
+
+    /** Replaces the system prompt (the cache is reused up to where the prompt changes). */
+    public void setSystem(String text) {
+        this.system = text == null ? "" : text;
+    }
+
+    /** Forgets the conversation (keeps the system prompt). */
+    public void reset() {
+        history.clear();
+        session.reset();
+        droppedTurns = 0;
+    }
+
+    /** Exchanges dropped so far to stay inside the context. */
+    public int droppedTurns() {
+        return droppedTurns;
+    }
+
+    /** Tokens of the last turn's prompt that came from the cache instead of being recomputed. */
+    public int reusedTokens() {
+        return reusedTokens;
+    }
+
+    /** Tokens in the KV cache now. */
+    public int contextUsed() {
+        return session.position();
+    }
+
+    public int contextLength() {
+        return session.contextLength();
+    }
+
+    /**
+     * Sends one user message and generates the reply, streaming it to {@code listener}. The reply (what was
+     * generated before a stop string, end token, budget end or the listener stopping) joins the history.
+     */
+    public GenerationResult send(String userText, SamplingParams params, StreamListener listener) {
+        List<ChatMessage> turn = new ArrayList<>(history);
+        turn.add(ChatMessage.user(userText));
+        int reserve = Math.max(1, Math.min(params.maxTokens(), session.contextLength() / 4));
+        int[] ids = tokenizer.encode(format.render(withSystem(turn), true));
+        int dropped = 0;
+        while (ids.length + reserve > session.contextLength() && turn.size() > 1) {
+            // drop the oldest exchange: a user message and the assistant reply after it
+            turn.removeFirst();
+            if (!turn.isEmpty() && turn.getFirst().role().equals("assistant")) turn.removeFirst();
+            dropped++;
+            ids = tokenizer.encode(format.render(withSystem(turn), true));
+        }
+        if (ids.length + 1 > session.contextLength()) {
+            throw new ContextOverflowException(ids.length + 1, session.contextLength());
+        }
+        int[] cached = session.tokens();
+        int common = 0;
+        while (common < cached.length && common < ids.length && cached[common] == ids[common]) common++;
+        if (common == ids.length) common--; // at least one new token must run to get next-token logits
+        session.truncate(common);
+        reusedTokens = common;
+        SamplingParams p = params.withStopStrings(merge(params.stopStrings(), format.stopStrings()))
+                .withMaxTokens(Math.min(params.maxTokens(), session.contextLength() - ids.length));
+        GenerationResult r = model.generate(session, java.util.Arrays.copyOfRange(ids, common, ids.length), p, tokenizer, listener);
+        history.clear();
+        history.addAll(turn);
+        history.add(ChatMessage.assistant(r.text()));
+        droppedTurns += dropped;
+        return r;
+    }
+
+    private List<ChatMessage> withSystem(List<ChatMessage> turns) {
+        List<ChatMessage> all = new ArrayList<>();
+        if (!system.isEmpty()) all.add(ChatMessage.system(system)); // Nemotron's format writes an empty one itself
+        all.addAll(turns);
+        return all;
+    }
+
+    private static List<String> merge(List<String> a, List<String> b) {
+        List<String> out = new ArrayList<>(a);
+        for (String s : b) if (!out.contains(s)) out.add(s);
+        return out;
+    }
+
+    @Override
+    public void close() {
+        session.close();
+    }
+}

@@ -1,0 +1,62 @@
+package dev.nemotron4j.engine;
+
+import dev.nemotron4j.engine.chat.ChatSession;
+import dev.nemotron4j.engine.generate.GenerationResult;
+import dev.nemotron4j.engine.sampling.SamplingParams;
+import dev.nemotron4j.engine.testing.Fixtures;
+import dev.nemotron4j.tokenizer.Tokenizer;
+import dev.nemotron4j.tokenizer.chat.ChatMessage;
+import dev.nemotron4j.tokenizer.chat.NemotronChatFormat;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ChatSessionTest {
+    static final SamplingParams GREEDY = SamplingParams.greedy(12);
+
+    @Test
+    void aFollowUpReusesTheCachedPrefixAndGivesWhatAFullRecomputeGives() {
+        try (NemotronModel model = NemotronModel.load(Fixtures.path("nemotron-gqa-f32/hf"));
+             Tokenizer tok = ModelTokenizers.require(model.checkpoint());
+             ChatSession chat = new ChatSession(model, tok, NemotronChatFormat.NEMOTRON, "Be brief.")) {
+            GenerationResult first = chat.send("Hello there", GREEDY, t -> true);
+            assertEquals(0, chat.reusedTokens());
+            GenerationResult second = chat.send("And then?", GREEDY, t -> true);
+            int firstPrompt = tok.encode(NemotronChatFormat.NEMOTRON.render(List.of(ChatMessage.system("Be brief."),
+                    ChatMessage.user("Hello there")), true)).length;
+            assertTrue(chat.reusedTokens() >= firstPrompt, "reused " + chat.reusedTokens() + " of " + firstPrompt);
+
+            List<ChatMessage> all = List.of(ChatMessage.system("Be brief."), ChatMessage.user("Hello there"),
+                    ChatMessage.assistant(first.text()), ChatMessage.user("And then?"));
+            int[] ids = tok.encode(NemotronChatFormat.NEMOTRON.render(all, true));
+            GenerationResult scratch = model.generate(ids, GREEDY.withStopStrings(NemotronChatFormat.NEMOTRON.stopStrings()),
+                    tok, t -> true);
+            assertArrayEquals(scratch.tokenIds(), second.tokenIds());
+            assertEquals(4, chat.history().size());
+            assertEquals(second.text(), chat.history().getLast().content());
+        }
+    }
+
+    @Test
+    void aLongConversationDropsTheOldestTurnsAndATooLongMessageIsRefused() {
+        try (NemotronModel model = NemotronModel.load(Fixtures.path("nemotron-gqa-f32/hf"), LoadOptions.defaults().withContextLength(96));
+             Tokenizer tok = ModelTokenizers.require(model.checkpoint());
+             ChatSession chat = new ChatSession(model, tok, NemotronChatFormat.NEMOTRON, "")) {
+            for (int i = 0; i < 6; i++) chat.send("message number " + i + " with some words", GREEDY, t -> true);
+            assertTrue(chat.droppedTurns() > 0, "dropped " + chat.droppedTurns());
+            assertTrue(chat.contextUsed() <= 96);
+            assertEquals("message number 5 with some words", chat.history().get(chat.history().size() - 2).content());
+            int before = chat.history().size();
+            ContextOverflowException e = assertThrows(ContextOverflowException.class,
+                    () -> chat.send("word ".repeat(200), GREEDY, t -> true));
+            assertTrue(e.getMessage().contains("context holds 96"), e.getMessage());
+            assertEquals(before, chat.history().size());
+            chat.send("still works", GREEDY, t -> true);
+        }
+    }
+}
