@@ -31,12 +31,17 @@ class ChatSessionTest {
                     ChatMessage.user("Hello there")), true)).length;
             assertTrue(chat.reusedTokens() >= firstPrompt, "reused " + chat.reusedTokens() + " of " + firstPrompt);
 
+            // the whole first exchange came from the cache: prompt plus every reply token fed back
+            assertTrue(chat.reusedTokens() >= firstPrompt + first.tokenIds().length - 1,
+                    "reused " + chat.reusedTokens() + ", first turn had " + (firstPrompt + first.tokenIds().length));
+            // and the reply equals a from-scratch run over the same ids
+            GenerationResult scratch = model.generate(chat.lastPromptIds(),
+                    GREEDY.withStopStrings(NemotronChatFormat.NEMOTRON.stopStrings()), tok, t -> true);
+            assertArrayEquals(scratch.tokenIds(), second.tokenIds());
+            // the prompt ids decode to the rendered conversation
             List<ChatMessage> all = List.of(ChatMessage.system("Be brief."), ChatMessage.user("Hello there"),
                     ChatMessage.assistant(first.text()), ChatMessage.user("And then?"));
-            int[] ids = tok.encode(NemotronChatFormat.NEMOTRON.render(all, true));
-            GenerationResult scratch = model.generate(ids, GREEDY.withStopStrings(NemotronChatFormat.NEMOTRON.stopStrings()),
-                    tok, t -> true);
-            assertArrayEquals(scratch.tokenIds(), second.tokenIds());
+            assertEquals(NemotronChatFormat.NEMOTRON.render(all, true), tok.decode(chat.lastPromptIds()));
             assertEquals(4, chat.history().size());
             assertEquals(second.text(), chat.history().getLast().content());
         }

@@ -16,10 +16,11 @@ public final class StreamingDecoder {
 
     private final TokenBytes tokens;
     private final ByteArrayOutputStream pending = new ByteArrayOutputStream();
-    private boolean first = true;
+    private boolean first;
 
-    public StreamingDecoder(TokenBytes tokens) {
+    public StreamingDecoder(TokenBytes tokens, boolean atStart) {
         this.tokens = tokens;
+        this.first = atStart;
     }
 
     /** Text completed by {@code id} (possibly empty). */

@@ -8,6 +8,14 @@ public interface Tokenizer extends AutoCloseable {
     /** The ids of {@code text}, with no BOS or other special token added. */
     int[] encode(String text);
 
+    /**
+     * The ids of {@code text} as it continues text already tokenized: like {@link #encode} but without a
+     * start-of-text artefact (SentencePiece's dummy-prefix space).
+     */
+    default int[] encodeContinuation(String text) {
+        return encode(text);
+    }
+
     /** The text of {@code ids}; control tokens such as {@code <s>} render as nothing. */
     String decode(int[] ids);
 
@@ -23,8 +31,12 @@ public interface Tokenizer extends AutoCloseable {
 
     OptionalInt eosId();
 
-    /** A decoder for ids arriving one by one, emitting only whole UTF-8 characters. */
-    StreamingDecoder streamingDecoder();
+    /**
+     * A decoder for ids arriving one by one, emitting only whole UTF-8 characters. {@code atStart}: the ids begin
+     * a text (SentencePiece then drops its dummy-prefix space); false when they continue a prompt, as generated
+     * tokens do.
+     */
+    StreamingDecoder streamingDecoder(boolean atStart);
 
     /** Control/special tokens (BOS, EOS, chat markers) that are not ordinary text. */
     boolean isSpecial(int id);

@@ -30,7 +30,7 @@ class BpeGoldenTest {
                 for (int i = 0; i < want.length; i++) want[i] = c.get("ids").get(i).asInt();
                 assertArrayEquals(want, tok.encode(text), "ids of " + text);
                 assertEquals(text, tok.decode(want), "round trip of " + text);
-                StreamingDecoder s = tok.streamingDecoder();
+                StreamingDecoder s = tok.streamingDecoder(true);
                 StringBuilder streamed = new StringBuilder();
                 for (int id : want) {
                     String delta = s.push(id);

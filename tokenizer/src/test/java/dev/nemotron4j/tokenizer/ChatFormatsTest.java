@@ -60,7 +60,7 @@ class ChatFormatsTest {
         try (Tokenizer tok = Tokenizers.sentencePiece(SentencePieceGoldenTest.resource("nemotron-test-1k.model"), "t")) {
             String text = "Unicode: café, über, 中文, русский, emoji 😀🚀";
             int[] ids = tok.encode(text);
-            StreamingDecoder s = tok.streamingDecoder();
+            StreamingDecoder s = tok.streamingDecoder(true);
             StringBuilder out = new StringBuilder();
             for (int id : ids) {
                 String d = s.push(id);

@@ -32,6 +32,7 @@ public final class ChatSession implements AutoCloseable {
     private String system;
     private int droppedTurns;
     private int reusedTokens;
+    private int[] lastPromptIds = new int[0];
 
     public ChatSession(NemotronModel model, Tokenizer tokenizer, ChatFormat format, String system) {
         this.model = model;
@@ -75,6 +76,11 @@ public final class ChatSession implements AutoCloseable {
         return reusedTokens;
     }
 
+    /** The ids the last turn's reply was generated from (cached prefix and new tokens). */
+    public int[] lastPromptIds() {
+        return lastPromptIds.clone();
+    }
+
     /** Tokens in the KV cache now. */
     public int contextUsed() {
         return session.position();
@@ -105,11 +111,24 @@ public final class ChatSession implements AutoCloseable {
             throw new ContextOverflowException(ids.length + 1, session.contextLength());
         }
         int[] cached = session.tokens();
+        if (dropped == 0 && cached.length > 0) {
+            // the cache holds exactly the last prompt and reply: keep those ids and tokenize only what follows
+            String rendered = format.render(withSystem(turn), true);
+            String cachedText = tokenizer.decode(cached);
+            if (rendered.length() > cachedText.length() && rendered.startsWith(cachedText)) {
+                int[] tail = tokenizer.encodeContinuation(rendered.substring(cachedText.length()));
+                if (tail.length > 0 && cached.length + tail.length + 1 <= session.contextLength()) {
+                    ids = java.util.Arrays.copyOf(cached, cached.length + tail.length);
+                    System.arraycopy(tail, 0, ids, cached.length, tail.length);
+                }
+            }
+        }
         int common = 0;
         while (common < cached.length && common < ids.length && cached[common] == ids[common]) common++;
         if (common == ids.length) common--; // at least one new token must run to get next-token logits
         session.truncate(common);
         reusedTokens = common;
+        lastPromptIds = ids;
         SamplingParams p = params.withStopStrings(merge(params.stopStrings(), format.stopStrings()))
                 .withMaxTokens(Math.min(params.maxTokens(), session.contextLength() - ids.length));
         GenerationResult r = model.generate(session, java.util.Arrays.copyOfRange(ids, common, ids.length), p, tokenizer, listener);

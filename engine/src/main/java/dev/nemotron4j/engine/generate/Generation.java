@@ -66,7 +66,8 @@ public final class Generation implements Iterator<GeneratedToken> {
         this.endIds = new java.util.HashSet<>(eosIds);
         this.endIds.addAll(params.stopTokenIds());
         this.forbiddenEarly = endIds.stream().mapToInt(Integer::intValue).toArray();
-        this.decoder = tokenizer == null ? null : tokenizer.streamingDecoder();
+        // generated text continues the prompt: no start-of-text rules (NeMo decodes prompt and reply together)
+        this.decoder = tokenizer == null ? null : tokenizer.streamingDecoder(false);
         this.promptIds = newIds.clone();
         this.maxStopLength = params.stopStrings().stream().mapToInt(String::length).max().orElse(0);
         this.out = new int[Math.min(Math.max(16, params.maxTokens()), 1 << 16)];

@@ -193,8 +193,8 @@ public final class BpeTokenizer implements Tokenizer {
     }
 
     @Override
-    public StreamingDecoder streamingDecoder() {
-        return new StreamingDecoder((id, first) -> tokenBytes(id));
+    public StreamingDecoder streamingDecoder(boolean atStart) {
+        return new StreamingDecoder((id, first) -> tokenBytes(id), atStart);
     }
 
     @Override

@@ -57,6 +57,19 @@ public final class SentencePieceTokenizer implements Tokenizer {
     }
 
     @Override
+    public int[] encodeContinuation(String text) {
+        int[] ids = encode(text);
+        if (!model.addDummyPrefix() || ids.length == 0 || text.startsWith(" ")) return ids;
+        String first = model.pieces().get(ids[0]).text();
+        if (first.equals("\u2581")) return java.util.Arrays.copyOfRange(ids, 1, ids.length);
+        if (first.startsWith("\u2581")) { // the dummy space merged into the first word: use the word without it
+            Integer bare = this.ids.get(first.substring(1));
+            if (bare != null) ids[0] = bare;
+        }
+        return ids;
+    }
+
+    @Override
     public String decode(int[] ids) {
         for (int id : ids) checkId(id);
         // invalid UTF-8 (a split multi-byte character) becomes U+FFFD, as in SentencePiece
@@ -64,11 +77,11 @@ public final class SentencePieceTokenizer implements Tokenizer {
     }
 
     @Override
-    public dev.nemotron4j.tokenizer.StreamingDecoder streamingDecoder() {
+    public dev.nemotron4j.tokenizer.StreamingDecoder streamingDecoder(boolean atStart) {
         return new dev.nemotron4j.tokenizer.StreamingDecoder((id, first) -> {
             checkId(id);
             return decoder.decode(new int[]{id}, first);
-        });
+        }, atStart);
     }
 
     @Override

@@ -18,8 +18,9 @@ import java.io.UncheckedIOException;
                 "",
                 "Models: a Hugging Face folder (config.json + *.safetensors [+ tokenizer.model]), a .nemo file,",
                 "or an extracted .nemo directory.",
+                "With no command it runs 'chat' on the built-in demo model.",
                 "Exit codes: 0 ok, 1 internal error, 2 bad input or usage."},
-        subcommands = {GenerateCommand.class, LogitsCommand.class, InspectCommand.class, TokenizeCommand.class,
+        subcommands = {ChatCommand.class, GenerateCommand.class, LogitsCommand.class, InspectCommand.class, TokenizeCommand.class,
                 RandomModelCommand.class, ConvertCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Cli implements Runnable {
@@ -40,6 +41,7 @@ public final class Cli implements Runnable {
 
     /** Runs one command line; returns the exit code. Never exits the JVM itself (embeddable, testable). */
     public static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0) args = new String[]{"chat"}; // the main job: a chat (on the demo model without --model)
         Cli root = new Cli();
         root.out = out;
         root.err = err;

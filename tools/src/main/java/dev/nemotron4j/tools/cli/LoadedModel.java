@@ -34,6 +34,34 @@ final class LoadedModel implements AutoCloseable {
         return new LoadedModel(m);
     }
 
+    /**
+     * Reads every weight page once (with progress for big models) so the first reply does not pay for the disk,
+     * then runs one token to compile the kernels.
+     */
+    void warmUp(PrintStream err) {
+        long total = model.bytesPerToken();
+        boolean report = total >= REPORT_BYTES;
+        long t0 = System.nanoTime();
+        long[] done = {0};
+        int[] lastPct = {-1};
+        for (var t : model.checkpoint().tensors().all().values()) {
+            for (var b : t.blocks()) {
+                if (b.data().isMapped()) b.data().load();
+                done[0] += b.data().byteSize();
+            }
+            int pct = (int) Math.min(100, done[0] * 100 / Math.max(1, total));
+            if (report && pct / 5 != lastPct[0] / 5) {
+                err.printf("\rnemotron4j: loading weights %3d%% (%.2f / %.2f GB)", pct, done[0] / 1e9, total / 1e9);
+                lastPct[0] = pct;
+            }
+        }
+        try (var s = model.newSession(8)) {
+            s.prefill(new int[]{model.config().bosId() >= 0 && model.config().bosId() < model.config().vocabSize()
+                    ? model.config().bosId() : 0});
+        }
+        if (report) err.printf("%nnemotron4j: ready in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+    }
+
     Tokenizer tokenizer() {
         if (tokenizer == null) tokenizer = ModelTokenizers.require(model.checkpoint());
         return tokenizer;

@@ -1,0 +1,81 @@
+package dev.nemotron4j.tools.cli;
+
+import dev.nemotron4j.engine.ModelTokenizers;
+import dev.nemotron4j.engine.chat.ChatSession;
+import dev.nemotron4j.tokenizer.chat.ChatFormat;
+import dev.nemotron4j.tokenizer.chat.ChatFormats;
+import dev.nemotron4j.tools.models.DemoModel;
+import dev.nemotron4j.tools.repl.Repl;
+import dev.nemotron4j.tools.repl.ReplInput;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+@Command(name = "chat", mixinStandardHelpOptions = true,
+        description = {"Chat with a model in its own chat format (the default command).",
+                "Without --model it runs the built-in demo model: a small random-weight Nemotron-4 with a real",
+                "SentencePiece tokenizer, made on first use; its words are meaningless.",
+                "On a terminal: line editing, history, Ctrl-C stops a reply, /help lists commands.",
+                "Piped: one turn per line; replies on stdout, speed on stderr."})
+final class ChatCommand implements Callable<Integer> {
+    @picocli.CommandLine.ParentCommand
+    Cli parent;
+
+    @Option(names = {"-m", "--model"}, paramLabel = "PATH",
+            description = "Model: Hugging Face folder, .nemo file or extracted .nemo directory (default: the demo model).")
+    Path model;
+
+    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Compute threads (default: all cores).")
+    Integer threads;
+
+    @Option(names = "--context", paramLabel = "N", description = "KV-cache positions (default: the model's, at most 8192).")
+    Integer context;
+
+    @Option(names = "--system", paramLabel = "TEXT", defaultValue = "", description = "System prompt.")
+    String system;
+
+    @Option(names = "--chat-format", paramLabel = "NAME", defaultValue = "auto",
+            description = "auto (the model's chat_template, else its family's), nemotron, nemotron-mini, llama3 (default: ${DEFAULT-VALUE}).")
+    String chatFormat;
+
+    @Option(names = "--plain", description = "Read plain lines even on a terminal (no line editing).")
+    boolean plain;
+
+    @Mixin
+    SamplingOptions sampling;
+
+    @Override
+    public Integer call() throws Exception {
+        boolean demo = model == null;
+        Path path = model;
+        if (demo) {
+            parent.err.println("nemotron4j: no --model given: using the built-in demo model (random weights, its words are meaningless)");
+            path = DemoModel.ensure();
+        }
+        ModelOptions mo = new ModelOptions();
+        mo.model = path;
+        mo.threads = threads;
+        mo.context = context;
+        ChatFormat format;
+        try (LoadedModel lm = LoadedModel.open(path, mo.loadOptions(), parent.err)) {
+            lm.warmUp(parent.err);
+            try {
+                format = ModelTokenizers.chatFormat(lm.model.checkpoint(), lm.tokenizer(), chatFormat);
+            } catch (IllegalArgumentException e) {
+                throw new UserException(e.getMessage() + "; --chat-format takes " + ChatFormats.NAMES);
+            }
+            try (ChatSession chat = new ChatSession(lm.model, lm.tokenizer(), format, system);
+                 ReplInput in = ReplInput.open(System.in, parent.out, plain || parent.out != System.out, historyFile())) {
+                new Repl(chat, in, parent.err, sampling.params(), demo ? "the demo model" : path.toString()).run();
+            }
+        }
+        return 0;
+    }
+
+    private static Path historyFile() {
+        return Path.of(System.getProperty("user.home"), ".nemotron4j_history");
+    }
+}
