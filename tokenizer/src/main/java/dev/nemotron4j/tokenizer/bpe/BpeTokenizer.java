@@ -194,7 +194,9 @@ public final class BpeTokenizer implements Tokenizer {
 
     @Override
     public StreamingDecoder streamingDecoder(boolean atStart) {
-        return new StreamingDecoder((id, first) -> tokenBytes(id), atStart);
+        // ids beyond the tokenizer (a model vocabulary padded past it) have no text: they stream as nothing
+        return new StreamingDecoder((id, first) -> id < 0 || id >= byId.length || byId[id] == null ? new byte[0]
+                : tokenBytes(id), atStart);
     }
 
     @Override

@@ -78,10 +78,9 @@ public final class SentencePieceTokenizer implements Tokenizer {
 
     @Override
     public dev.nemotron4j.tokenizer.StreamingDecoder streamingDecoder(boolean atStart) {
-        return new dev.nemotron4j.tokenizer.StreamingDecoder((id, first) -> {
-            checkId(id);
-            return decoder.decode(new int[]{id}, first);
-        }, atStart);
+        // ids beyond the tokenizer (a model vocabulary padded past it) have no text: they stream as nothing
+        return new dev.nemotron4j.tokenizer.StreamingDecoder((id, first) -> id < 0 || id >= model.pieces().size()
+                ? new byte[0] : decoder.decode(new int[]{id}, first), atStart);
     }
 
     @Override

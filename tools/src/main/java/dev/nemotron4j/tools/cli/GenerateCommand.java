@@ -1,18 +1,20 @@
 package dev.nemotron4j.tools.cli;
 
 import dev.nemotron4j.engine.generate.GenerationResult;
+import dev.nemotron4j.engine.sampling.SamplingParams;
 import dev.nemotron4j.tokenizer.Tokenizer;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.util.Optional;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = {"Continue a prompt and print the text (or, with --json, one JSON object:",
-                "{\"prompt_ids\":[...],\"token_ids\":[...],\"text\":\"...\",\"stop_reason\":\"...\",\"tokens_per_second\":x})."})
+        description = {"Continue a prompt, streaming the text (or, with --json, print one JSON object:",
+                "{\"prompt_ids\":[...],\"token_ids\":[...],\"text\":\"...\",\"stop_reason\":\"...\",\"tokens_per_second\":x}).",
+                "The prompt is used as it is: no chat format (see 'chat'), no BOS unless --bos."})
 final class GenerateCommand implements Callable<Integer> {
     @picocli.CommandLine.ParentCommand
     Cli parent;
@@ -23,51 +25,55 @@ final class GenerateCommand implements Callable<Integer> {
     @ArgGroup(exclusive = false, multiplicity = "1")
     InputOptions input;
 
-    @Option(names = {"-n", "--max-tokens"}, defaultValue = "128", paramLabel = "N",
-            description = "Most tokens to generate (default: ${DEFAULT-VALUE}).")
-    int maxTokens;
-
-    @Option(names = "--temperature", defaultValue = "0", paramLabel = "T",
-            description = "0 = greedy (the only mode in this version; sampling arrives with the sampler).")
-    double temperature;
+    @Mixin
+    SamplingOptions sampling;
 
     @Option(names = "--json", description = "Print one JSON object instead of streaming text.")
     boolean json;
 
+    @Option(names = "--logprobs", description = "With --json, add \"logprobs\": log p of each generated token.")
+    boolean logprobs;
+
     @Override
     public Integer call() throws Exception {
-        if (maxTokens < 0) throw new UserException("--max-tokens must be >= 0, got " + maxTokens);
-        if (temperature != 0) {
-            throw new UserException("--temperature " + temperature + ": only greedy decoding (--temperature 0) is implemented so far");
-        }
+        SamplingParams params = sampling.params().withLogprobs(logprobs);
         try (LoadedModel lm = LoadedModel.open(modelOptions.model, modelOptions.loadOptions(), parent.err)) {
             int[] ids = input.ids(lm::tokenizer);
-            Optional<Tokenizer> tok = lm.tokenizerIfAny();
-            StreamingText stream = json || tok.isEmpty() ? null : new StreamingText(tok.get(), parent.out);
-            GenerationResult r = lm.model.generateGreedy(ids, maxTokens, id -> {
-                if (stream != null) stream.accept(id);
+            Tokenizer tok = lm.tokenizerIfAny().orElse(null);
+            if (tok == null && !params.stopStrings().isEmpty()) {
+                throw new UserException("--stop needs the model's tokenizer, and " + modelOptions.model + " has none");
+            }
+            boolean stream = !json && tok != null;
+            GenerationResult r = lm.model.generate(ids, params, tok, t -> {
+                if (stream) {
+                    parent.out.print(t.text());
+                    parent.out.flush();
+                }
                 return true;
             });
-            String text = tok.map(t -> t.decode(r.tokenIds())).orElse("");
             if (json) {
                 try (Json j = new Json(parent.out)) {
                     j.g.writeStartObject();
                     j.ints("prompt_ids", r.promptIds());
                     j.ints("token_ids", r.tokenIds());
-                    j.g.writeStringField("text", text);
+                    j.g.writeStringField("text", r.text());
                     j.g.writeStringField("stop_reason", r.stopReason().jsonName());
                     j.g.writeNumberField("tokens_per_second", r.decodeTokensPerSecond());
+                    j.g.writeNumberField("prefill_tokens_per_second", r.prefillTokensPerSecond());
+                    j.g.writeNumberField("time_to_first_token_ms", r.timeToFirstTokenMillis());
+                    if (r.logprobs() != null) {
+                        j.g.writeArrayFieldStart("logprobs");
+                        for (float lp : r.logprobs()) j.g.writeNumber(lp);
+                        j.g.writeEndArray();
+                    }
                     j.g.writeEndObject();
                 }
             } else {
-                if (stream != null) {
-                    stream.finish();
-                } else {
-                    parent.out.println(java.util.Arrays.toString(r.tokenIds()));
-                }
-                parent.err.printf("%n[%d prompt tokens, %d generated, %.1f ms to first token, %.2f tokens/s, stop: %s]%n",
-                        r.promptIds().length, r.tokenIds().length, r.timeToFirstTokenMillis(), r.decodeTokensPerSecond(),
-                        r.stopReason().jsonName());
+                if (!stream) parent.out.print(java.util.Arrays.toString(r.tokenIds()));
+                parent.out.println();
+                parent.err.printf(Locale.ROOT, "[%d prompt tokens at %.1f tok/s, %d generated at %.2f tok/s, %.0f ms to first token, stop: %s]%n",
+                        r.promptIds().length, r.prefillTokensPerSecond(), r.tokenIds().length, r.decodeTokensPerSecond(),
+                        r.timeToFirstTokenMillis(), r.stopReason().jsonName());
             }
         }
         return 0;

@@ -39,7 +39,7 @@ final class LoadedModel implements AutoCloseable {
      * then runs one token to compile the kernels.
      */
     void warmUp(PrintStream err) {
-        long total = model.bytesPerToken();
+        long total = model.checkpoint().tensors().all().values().stream().mapToLong(t -> t.byteSize()).sum();
         boolean report = total >= REPORT_BYTES;
         long t0 = System.nanoTime();
         long[] done = {0};

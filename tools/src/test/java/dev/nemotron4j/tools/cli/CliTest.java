@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The command-line contract other checks rely on, run in-process. */
 class CliTest {
-    record Run(int code, String out, String err) {
+    public record Run(int code, String out, String err) {
         JsonNode json() throws Exception {
             return new ObjectMapper().readTree(out);
         }
@@ -74,7 +74,7 @@ class CliTest {
     void generateJsonGivesTheGreedyContinuation() throws Exception {
         Fixtures.Prompt p = Fixtures.golden("nemotron3-mha-legacy").prompts().get(1);
         Run r = run("generate", "--model", model("nemotron3-mha-legacy"), "--ids", csv(p.ids()),
-                "--max-tokens", String.valueOf(p.greedy().length), "--temperature", "0", "--json");
+                "--max-tokens", String.valueOf(p.greedy().length), "--temperature", "0", "--json", "--logprobs");
         assertEquals(0, r.code(), r.err());
         JsonNode j = r.json();
         assertArrayEquals(p.ids(), ints(j.get("prompt_ids")));
@@ -82,6 +82,35 @@ class CliTest {
         assertEquals("max_tokens", j.get("stop_reason").asText());
         assertTrue(j.get("tokens_per_second").asDouble() > 0);
         assertTrue(j.get("text").isTextual());
+        assertEquals(p.greedy().length, j.get("logprobs").size());
+    }
+
+    @Test
+    void samplingFlagsAreReadAndTheSameSeedGivesTheSameTokensFromHfAndNemo() throws Exception {
+        String[] common = {"--prompt", "Hello, world!", "-n", "24", "--temperature", "1.1", "--top-k", "0", "--top-p", "0.9",
+                "--min-p", "0.01", "--repetition-penalty", "1.2", "--seed", "99", "--json"};
+        JsonNode hf = run(cat(new String[]{"generate", "--model", model("nemotron-gqa-f32")}, common)).json();
+        JsonNode nemo = run(cat(new String[]{"generate", "--model", Fixtures.path("nemotron-gqa-f32/model.nemo").toString()}, common)).json();
+        assertEquals(hf.get("token_ids"), nemo.get("token_ids"));
+        assertEquals(hf.get("text"), nemo.get("text"));
+        JsonNode other = run(cat(new String[]{"generate", "--model", model("nemotron-gqa-f32")},
+                cat(java.util.Arrays.copyOf(common, common.length - 3), new String[]{"--seed", "100", "--json"}))).json();
+        assertFalse(hf.get("token_ids").equals(other.get("token_ids")));
+        JsonNode greedy = run("generate", "--model", model("nemotron-gqa-f32"), "--prompt", "Hello, world!", "-n", "24",
+                "--temperature", "0", "--json").json();
+        assertFalse(hf.get("token_ids").equals(greedy.get("token_ids")));
+        JsonNode stopped = run("generate", "--model", model("nemotron-gqa-f32"), "--prompt", "Hello, world!",
+                "--temperature", "0", "--min-tokens", "3", "--max-tokens", "5", "--json").json();
+        assertEquals(5, stopped.get("token_ids").size());
+        Run bad = run("generate", "--model", model("nemotron-gqa-f32"), "--ids", "1", "--top-p", "1.5");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("top-p"), bad.err());
+    }
+
+    public static String[] cat(String[] a, String[] b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     @Test

@@ -1,0 +1,98 @@
+package dev.nemotron4j.tools.cli;
+
+import dev.nemotron4j.engine.testing.Fixtures;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The chat REPL driven through a pipe, as a script would. */
+class ChatReplTest {
+    @TempDir
+    Path tmp;
+
+    static CliTest.Run chat(String stdin, String... args) {
+        InputStream saved = System.in;
+        try {
+            System.setIn(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
+            ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+            String[] full = new String[args.length + 1];
+            full[0] = "chat";
+            System.arraycopy(args, 0, full, 1, args.length);
+            int code = Cli.run(full, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+            return new CliTest.Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setIn(saved);
+        }
+    }
+
+    @Test
+    void pipedTurnsGetOneReplyEachAndCommandsWork() {
+        String script = """
+                Hello there
+                /set temperature 0
+                /set top_k 5
+                /set warmth 3
+                How are you?
+                \"\"\"
+                a message
+                over two lines
+                \"\"\"
+                /system Be brief.
+                /stats
+                /reset
+                /stats
+                /quit
+                this line is never read
+                """;
+        CliTest.Run r = chat(script, "--model", Fixtures.path("nemotron-gqa-f32/hf").toString(), "-n", "8", "--seed", "4");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("(temperature 0.0, top_k 40"), r.out());
+        assertTrue(r.out().contains("top_k 5"), r.out());
+        assertTrue(r.out().contains("cannot set warmth"), r.out());
+        assertTrue(r.out().contains("(system prompt set)"), r.out());
+        assertTrue(r.out().contains("3 turns"), r.out());
+        assertTrue(r.out().contains("(conversation cleared)"), r.out());
+        assertTrue(r.out().contains("context 0 / 4096"), r.out());
+        long statsLines = r.err().lines().filter(l -> l.startsWith("[") && l.contains("tok/s")).count();
+        assertEquals(3, statsLines, r.err());
+    }
+
+    @Test
+    void theSameSeedGivesTheSameRepliesFromTheHfFolderAndTheNemoFile() {
+        String script = "Tell me a story\nAnd another\n";
+        String[] flags = {"-n", "12", "--temperature", "0.9", "--seed", "5"};
+        CliTest.Run hf = chat(script, CliTest.cat(new String[]{"--model", Fixtures.path("nemotron-gqa-f32/hf").toString()}, flags));
+        CliTest.Run nemo = chat(script, CliTest.cat(new String[]{"--model", Fixtures.path("nemotron-gqa-f32/model.nemo").toString()}, flags));
+        assertEquals(0, hf.code(), hf.err());
+        assertEquals(hf.out(), nemo.out());
+        assertTrue(hf.out().lines().count() >= 2, hf.out());
+    }
+
+    @Test
+    void withoutAModelItChatsWithTheDemoModelAndSaysItsWordsAreMeaningless() throws Exception {
+        String savedCache = System.getProperty("user.home");
+        CliTest.Run r = chat("Hi\n", "--plain", "-n", "4");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("demo model") && r.err().contains("meaningless"), r.err());
+        assertTrue(Files.isDirectory(Path.of(savedCache)));
+    }
+
+    @Test
+    void aTooLongMessageIsExplainedAndTheSessionGoesOn() {
+        CliTest.Run r = chat("word ".repeat(300) + "\nshort one\n", "--model", Fixtures.path("nemotron-gqa-f32/hf").toString(),
+                "--context", "64", "-n", "4");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("does not fit the context"), r.err());
+        assertEquals(1, r.err().lines().filter(l -> l.startsWith("[")).count(), r.err());
+    }
+}
