@@ -3,11 +3,17 @@ package dev.nemotron4j.engine.kernels;
 import dev.nemotron4j.loader.tensor.DType;
 
 /**
- * {@code out[t, r] = Σ_c W[r, c] · x[t, c]} for {@code T} activation rows, split over rows of W across
- * the pool. Rows of {@code x} and {@code out} are packed with strides {@code W.cols()} and
- * {@code W.rows()}. With several tokens each weight row is streamed once for up to four tokens.
+ * {@code out[t, r] = Σ_c W[r, c] · x[t, c]} for {@code T} activation rows, split over rows of W across the pool.
+ * Rows of {@code x} and {@code out} are packed with strides {@code W.cols()} and {@code W.rows()}.
+ *
+ * <p>Loop order per thread: a panel of {@link #PANEL_ROWS} weight rows (small enough to stay in L2) is used for
+ * every token before the next panel is read, so each weight byte comes from memory once per call; inside a
+ * panel, 4×4 register tiles ({@link TiledMatMul}) do the arithmetic. Fewer tokens stream weight rows directly.
  */
 public final class MatMul {
+    /** Weight rows per cache panel: 64 rows × 4096 BF16 columns = 512 KB. */
+    static final int PANEL_ROWS = 64;
+
     private MatMul() {
     }
 
@@ -15,30 +21,66 @@ public final class MatMul {
         int rows = w.rows(), cols = w.cols();
         WeightMatrix.Block[] blocks = w.blocks();
         DType dtype = w.dtype();
+        if (tokens >= WIDEN_MIN_TOKENS) {
+            panelled(w, x, tokens, out, pool);
+            return;
+        }
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
-            for (int t = 0; t < tokens; t++) {
-                java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
-            }
-            float[] four = new float[4];
+            for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
             for (WeightMatrix.Block b : blocks) {
                 int lo = Math.max(r0, b.rowStart()), hi = Math.min(r1, b.rowStart() + b.rows());
-                for (int r = lo; r < hi; r++) {
-                    long off = b.offset() + (long) (r - b.rowStart()) * b.rowStride();
-                    int c0 = b.colStart(), n = b.cols();
-                    int t = 0;
-                    for (; t + 4 <= tokens; t += 4) {
-                        VectorDot.dot4(dtype, b.data(), off, x, t * cols + c0, (t + 1) * cols + c0, (t + 2) * cols + c0,
-                                (t + 3) * cols + c0, n, four, 0);
-                        out[t * rows + r] += four[0];
-                        out[(t + 1) * rows + r] += four[1];
-                        out[(t + 2) * rows + r] += four[2];
-                        out[(t + 3) * rows + r] += four[3];
-                    }
-                    for (; t < tokens; t++) {
-                        out[t * rows + r] += VectorDot.dot(dtype, b.data(), off, x, t * cols + c0, n);
+                int c0 = b.colStart(), n = b.cols();
+                // one weight row streamed at a time: measured faster than 4 interleaved rows (bench/NOTES.md, step 3)
+                for (int t = 0; t < tokens; t++) {
+                    for (int r = lo; r < hi; r++) {
+                        out[t * rows + r] += VectorDot.dot(dtype, b.data(), rowOffset(b, r), x, t * cols + c0, n);
                     }
                 }
             }
         });
+    }
+
+    /** From this many tokens on, widening each weight panel once into floats pays for itself. */
+    static final int WIDEN_MIN_TOKENS = 4;
+
+    /**
+     * Prefill: per thread, a panel of {@link #PANEL_ROWS} weight rows is widened into a float scratch (once), then
+     * multiplied with every token in 4×4 register tiles: weights leave memory once, the arithmetic runs from L1/L2.
+     */
+    private static void panelled(WeightMatrix w, float[] x, int tokens, float[] out, WorkerPool pool) {
+        int rows = w.rows(), cols = w.cols();
+        DType dtype = w.dtype();
+        pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
+            for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
+            float[] panel = null;
+            for (WeightMatrix.Block b : w.blocks()) {
+                int lo = Math.max(r0, b.rowStart()), hi = Math.min(r1, b.rowStart() + b.rows());
+                int c0 = b.colStart(), n = b.cols();
+                if (panel == null || panel.length < PANEL_ROWS * n) panel = new float[PANEL_ROWS * n];
+                for (int p0 = lo; p0 < hi; p0 += PANEL_ROWS) {
+                    int p1 = Math.min(hi, p0 + PANEL_ROWS);
+                    for (int r = p0; r < p1; r++) VectorDot.toFloats(dtype, b.data(), rowOffset(b, r), panel, (r - p0) * n, n);
+                    int t = 0;
+                    for (; t + 4 <= tokens; t += 4) {
+                        int r = p0;
+                        for (; r + 4 <= p1; r += 4) {
+                            TiledMatMul.tile4x4(panel, (r - p0) * n, n, x, t * cols + c0, cols, n, out, t * rows + r, rows);
+                        }
+                        for (; r < p1; r++) {
+                            for (int k = 0; k < 4; k++) {
+                                out[(t + k) * rows + r] += TiledMatMul.dot(panel, (r - p0) * n, x, (t + k) * cols + c0, n);
+                            }
+                        }
+                    }
+                    for (; t < tokens; t++) {
+                        for (int r = p0; r < p1; r++) out[t * rows + r] += TiledMatMul.dot(panel, (r - p0) * n, x, t * cols + c0, n);
+                    }
+                }
+            }
+        });
+    }
+
+    private static long rowOffset(WeightMatrix.Block b, int r) {
+        return b.offset() + (long) (r - b.rowStart()) * b.rowStride();
     }
 }

@@ -179,7 +179,9 @@ public final class VectorDot {
         switch (dtype) {
             case F32 -> MemorySegment.copy(w, F32, off, dst, dstOff, n);
             case BF16 -> {
-                for (int i = 0; i < n; i++) dst[dstOff + i] = Float.intBitsToFloat((w.get(I16, off + 2L * i) & 0xFFFF) << 16);
+                int i = 0;
+                for (int bound = n - LANES; i <= bound; i += LANES) widenBf16(w, off + 2L * i).intoArray(dst, dstOff + i);
+                for (; i < n; i++) dst[dstOff + i] = Float.intBitsToFloat((w.get(I16, off + 2L * i) & 0xFFFF) << 16);
             }
             case F16 -> {
                 for (int i = 0; i < n; i++) dst[dstOff + i] = Float.float16ToFloat(w.get(I16, off + 2L * i));

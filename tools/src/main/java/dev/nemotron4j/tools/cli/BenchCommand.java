@@ -1,0 +1,149 @@
+package dev.nemotron4j.tools.cli;
+
+import dev.nemotron4j.engine.InferenceSession;
+import dev.nemotron4j.engine.NemotronModel;
+import dev.nemotron4j.engine.generate.Greedy;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Measure prefill (pp) and decode (tg) speed like llama-bench: pp<p> runs a <p>-token prompt in one",
+                "batch, tg<n> generates <n> tokens one at a time; each repeated -r times after a warm-up run.",
+                "Reports tokens/s as mean ± std and min/median/max, bytes of weights read per decoded token, and",
+                "the memory bandwidth that decode achieved (its roofline is bandwidth ÷ bytes per token)."})
+final class BenchCommand implements Callable<Integer> {
+    @picocli.CommandLine.ParentCommand
+    Cli parent;
+
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Option(names = {"-p", "--prompt-tokens"}, defaultValue = "128", paramLabel = "N",
+            description = "Prompt length for the prefill test; 0 skips it (default: ${DEFAULT-VALUE}).")
+    int promptTokens;
+
+    @Option(names = {"-n", "--gen-tokens"}, defaultValue = "64", paramLabel = "N",
+            description = "Tokens for the decode test; 0 skips it (default: ${DEFAULT-VALUE}).")
+    int genTokens;
+
+    @Option(names = {"-r", "--repetitions"}, defaultValue = "5", paramLabel = "N", description = "Runs per test (default: ${DEFAULT-VALUE}).")
+    int reps;
+
+    @Option(names = "--json", description = "Print one JSON object.")
+    boolean json;
+
+    record Stats(String test, double[] tps) {
+        double mean() {
+            return Arrays.stream(tps).average().orElse(0);
+        }
+
+        double std() {
+            double m = mean();
+            return tps.length < 2 ? 0 : Math.sqrt(Arrays.stream(tps).map(v -> (v - m) * (v - m)).sum() / (tps.length - 1));
+        }
+
+        double[] sorted() {
+            double[] s = tps.clone();
+            Arrays.sort(s);
+            return s;
+        }
+
+        double median() {
+            double[] s = sorted();
+            return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (reps < 1) throw new UserException("--repetitions must be at least 1");
+        if (promptTokens < 0 || genTokens < 0) throw new UserException("token counts must be >= 0");
+        try (LoadedModel lm = LoadedModel.open(modelOptions.model, modelOptions.loadOptions(), parent.err)) {
+            NemotronModel m = lm.model;
+            if (promptTokens + 1 > m.contextLength() || genTokens + 1 > m.contextLength()) {
+                throw new UserException("the tests need " + Math.max(promptTokens, genTokens) + " positions; the context holds "
+                        + m.contextLength());
+            }
+            lm.warmUp(parent.err);
+            List<Stats> results = new ArrayList<>();
+            int[] prompt = new SplittableRandom(1).ints(Math.max(1, promptTokens), 0, m.config().vocabSize()).toArray();
+            if (promptTokens > 0) {
+                double[] tps = new double[reps];
+                for (int r = -1; r < reps; r++) { // run -1 warms up
+                    try (InferenceSession s = m.newSession(promptTokens + 1)) {
+                        long t0 = System.nanoTime();
+                        s.prefill(prompt);
+                        long dt = System.nanoTime() - t0;
+                        if (r >= 0) tps[r] = promptTokens / (dt / 1e9);
+                    }
+                    progress("pp" + promptTokens, r);
+                }
+                results.add(new Stats("pp" + promptTokens, tps));
+            }
+            if (genTokens > 0) {
+                double[] tps = new double[reps];
+                for (int r = -1; r < reps; r++) {
+                    try (InferenceSession s = m.newSession(genTokens + 1)) {
+                        float[] logits = s.prefill(new int[]{prompt[0]});
+                        long t0 = System.nanoTime();
+                        for (int i = 0; i < genTokens; i++) logits = s.decode(Greedy.argmax(logits, 0, m.config().vocabSize()));
+                        long dt = System.nanoTime() - t0;
+                        if (r >= 0) tps[r] = genTokens / (dt / 1e9);
+                    }
+                    progress("tg" + genTokens, r);
+                }
+                results.add(new Stats("tg" + genTokens, tps));
+            }
+            long bpt = m.bytesPerToken();
+            if (json) {
+                try (Json j = new Json(parent.out)) {
+                    var g = j.g;
+                    g.writeStartObject();
+                    g.writeStringField("model", modelOptions.model.toString());
+                    g.writeNumberField("threads", m.threads());
+                    g.writeNumberField("bytes_per_token", bpt);
+                    g.writeArrayFieldStart("results");
+                    for (Stats s : results) {
+                        g.writeStartObject();
+                        g.writeStringField("test", s.test());
+                        g.writeObjectFieldStart("tokens_per_second");
+                        g.writeNumberField("mean", s.mean());
+                        g.writeNumberField("std", s.std());
+                        g.writeNumberField("min", s.sorted()[0]);
+                        g.writeNumberField("median", s.median());
+                        g.writeNumberField("max", s.sorted()[s.tps().length - 1]);
+                        g.writeEndObject();
+                        if (s.test().startsWith("tg")) g.writeNumberField("gigabytes_per_second", s.mean() * bpt / 1e9);
+                        g.writeEndObject();
+                    }
+                    g.writeEndArray();
+                    g.writeEndObject();
+                }
+            } else {
+                var out = parent.out;
+                out.printf(Locale.ROOT, "model %s (%s), %d threads, %.3f GB of weights read per decoded token%n",
+                        modelOptions.model, m.checkpoint().layout(), m.threads(), bpt / 1e9);
+                out.printf(Locale.ROOT, "| %-6s | %16s | %8s | %8s | %8s | %10s |%n", "test", "tokens/s", "min", "median", "max", "GB/s");
+                for (Stats s : results) {
+                    out.printf(Locale.ROOT, "| %-6s | %8.2f ± %5.2f | %8.2f | %8.2f | %8.2f | %10s |%n", s.test(), s.mean(), s.std(),
+                            s.sorted()[0], s.median(), s.sorted()[s.tps().length - 1],
+                            s.test().startsWith("tg") ? String.format(Locale.ROOT, "%.1f", s.mean() * bpt / 1e9) : "");
+                }
+            }
+        }
+        return 0;
+    }
+
+    private void progress(String test, int r) {
+        parent.err.printf("\r%s %s %d/%d", "bench", test, r + 1, reps);
+        if (r + 1 == reps) parent.err.println();
+    }
+}
