@@ -36,6 +36,9 @@ public final class VectorDot {
             case F32 -> f32(w, off, x, xOff, n);
             case BF16 -> bf16(w, off, x, xOff, n);
             case F16 -> f16(w, off, x, xOff, n);
+            case Q8_0 -> QuantDot.dotQ8_0(w, off, x, xOff, n);
+            case Q4_0 -> QuantDot.dotQ4_0(w, off, x, xOff, n);
+            case Q6_K -> QuantDot.dotQ6K(w, off, x, xOff, n);
             default -> throw new IllegalArgumentException("no kernel for weights of dtype " + dtype);
         };
     }
@@ -113,15 +116,14 @@ public final class VectorDot {
      */
     public static void dot4(DType dtype, MemorySegment w, long off, float[] x, int x0, int x1, int x2, int x3, int n,
                             float[] out, int outOff) {
-        if (dtype == DType.F16) {
-            out[outOff] = f16(w, off, x, x0, n);
-            out[outOff + 1] = f16(w, off, x, x1, n);
-            out[outOff + 2] = f16(w, off, x, x2, n);
-            out[outOff + 3] = f16(w, off, x, x3, n);
+        if (dtype != DType.F32 && dtype != DType.BF16) {
+            out[outOff] = dot(dtype, w, off, x, x0, n);
+            out[outOff + 1] = dot(dtype, w, off, x, x1, n);
+            out[outOff + 2] = dot(dtype, w, off, x, x2, n);
+            out[outOff + 3] = dot(dtype, w, off, x, x3, n);
             return;
         }
         boolean bf = dtype == DType.BF16;
-        if (!bf && dtype != DType.F32) throw new IllegalArgumentException("no kernel for weights of dtype " + dtype);
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         int i = 0;
         for (int bound = n - LANES; i <= bound; i += LANES) {
@@ -186,6 +188,9 @@ public final class VectorDot {
             case F16 -> {
                 for (int i = 0; i < n; i++) dst[dstOff + i] = Float.float16ToFloat(w.get(I16, off + 2L * i));
             }
+            case Q8_0 -> QuantDot.dequantQ8_0(w, off, dst, dstOff, n);
+            case Q4_0 -> QuantDot.dequantQ4_0(w, off, dst, dstOff, n);
+            case Q6_K -> QuantDot.dequantQ6KRow(w, off, dst, dstOff, n);
             default -> throw new IllegalArgumentException("no kernel for weights of dtype " + dtype);
         }
     }

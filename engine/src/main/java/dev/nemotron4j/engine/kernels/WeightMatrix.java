@@ -53,11 +53,10 @@ public final class WeightMatrix {
         if (t.dim(0) > Integer.MAX_VALUE || t.dim(1) > Integer.MAX_VALUE) {
             throw new CheckpointException(t.origin() + ": tensor '" + t.name() + "' is too large: " + Arrays.toString(t.shape()));
         }
-        int item = t.dtype().byteSize();
         List<Block> blocks = new ArrayList<>();
         for (TensorBlock b : t.blocks()) {
             blocks.add(new Block((int) b.start(0), (int) b.size(0), (int) b.start(1), (int) b.size(1), b.data(), 0,
-                    b.size(1) * item));
+                    t.dtype().bytesFor(b.size(1))));
         }
         return new WeightMatrix(t.name(), t.dtype(), (int) t.dim(0), (int) t.dim(1), blocks);
     }
@@ -83,7 +82,7 @@ public final class WeightMatrix {
     }
 
     public long byteSize() {
-        return (long) rows * cols * dtype.byteSize();
+        return dtype.bytesFor((long) rows * cols);
     }
 
     /** Rows {@code [start, start+count)} as a matrix of {@code count} rows. */
@@ -102,13 +101,13 @@ public final class WeightMatrix {
     /** Columns {@code [start, start+count)}: the input slice a row-parallel rank multiplies with. */
     public WeightMatrix sliceCols(int start, int count) {
         checkRange(start, count, cols, "cols");
-        int item = dtype.byteSize();
         List<Block> out = new ArrayList<>();
         for (Block b : blocks) {
             int lo = Math.max(start, b.colStart), hi = Math.min(start + count, b.colStart + b.cols);
             if (lo >= hi) continue;
+            // for block-quantized weights a column slice must start and end on block boundaries
             out.add(new Block(b.rowStart, b.rows, lo - start, hi - lo, b.data,
-                    b.offset + (long) (lo - b.colStart) * item, b.rowStride));
+                    b.offset + dtype.bytesFor(lo - b.colStart), b.rowStride));
         }
         return new WeightMatrix(name + "[cols " + start + ".." + (start + count) + ")", dtype, rows, count, out);
     }

@@ -60,7 +60,7 @@ public record ModelWeights(WeightMatrix embedding, List<LayerWeights> layers, No
 
     /** Bytes of weights one decoded token reads (every matrix once, plus one embedding row). */
     public long bytesPerToken() {
-        long sum = lmHead.byteSize() + (long) embedding.cols() * embedding.dtype().byteSize();
+        long sum = lmHead.byteSize() + embedding.dtype().bytesFor(embedding.cols());
         for (LayerWeights l : layers) {
             sum += l.qkv().byteSize() + l.out().byteSize() + l.upGate().byteSize() + l.down().byteSize();
         }

@@ -32,7 +32,7 @@ public final class SafetensorsWriter {
 
     public record Entry(String name, DType dtype, long[] shape, Source source) {
         public long byteSize() {
-            return Tensor.numel(shape) * dtype.byteSize();
+            return dtype.bytesFor(Tensor.numel(shape));
         }
     }
 

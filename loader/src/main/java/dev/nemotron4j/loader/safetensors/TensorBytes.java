@@ -24,7 +24,6 @@ final class TensorBytes {
         long[] shape = t.shape();
         int rank = shape.length;
         long inner = shape[rank - 1];
-        int item = t.dtype().byteSize();
         long outer = Tensor.numel(shape) / Math.max(1, inner);
         long[] idx = new long[Math.max(0, rank - 1)];
         for (long o = 0; o < outer; o++) {
@@ -42,8 +41,8 @@ final class TensorBytes {
                 for (int d = 0; d < rank - 1; d++) within = within * hit.size(d) + (idx[d] - hit.start(d));
                 long c0 = col - hit.start(rank - 1);
                 long n = hit.size(rank - 1) - c0;
-                long byteOff = (within * hit.size(rank - 1) + c0) * item;
-                writeSegment(hit.data().asSlice(byteOff, n * item), out);
+                long byteOff = t.dtype().bytesFor(within * hit.size(rank - 1) + c0);
+                writeSegment(hit.data().asSlice(byteOff, t.dtype().bytesFor(n)), out);
                 col += n;
             }
             for (int d = rank - 2; d >= 0; d--) {

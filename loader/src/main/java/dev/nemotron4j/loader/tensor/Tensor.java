@@ -35,9 +35,13 @@ public record Tensor(String name, DType dtype, long[] shape, List<TensorBlock> b
                 }
             }
             long n = numel(b.shape());
-            if (b.data().byteSize() != n * dtype.byteSize()) {
+            if (shape.length > 0 && b.size(shape.length - 1) % dtype.blockSize() != 0) {
+                throw new CheckpointException(origin + ": tensor '" + name + "' rows of " + b.size(shape.length - 1)
+                        + " elements are not whole " + dtype + " blocks of " + dtype.blockSize());
+            }
+            if (b.data().byteSize() != dtype.bytesFor(n)) {
                 throw new CheckpointException(origin + ": tensor '" + name + "' block " + b + " holds "
-                        + b.data().byteSize() + " bytes, expected " + n * dtype.byteSize() + " (" + n + " × "
+                        + b.data().byteSize() + " bytes, expected " + dtype.bytesFor(n) + " (" + n + " × "
                         + dtype + ")");
             }
             covered += n;
@@ -71,7 +75,7 @@ public record Tensor(String name, DType dtype, long[] shape, List<TensorBlock> b
     }
 
     public long byteSize() {
-        return numel() * dtype.byteSize();
+        return dtype.bytesFor(numel());
     }
 
     public boolean isContiguous() {
@@ -93,6 +97,9 @@ public record Tensor(String name, DType dtype, long[] shape, List<TensorBlock> b
 
     /** Every element widened to float, in C order. Meant for small tensors (norm weights, biases). */
     public float[] toFloatArray() {
+        if (dtype.isQuantized()) {
+            throw new IllegalStateException("tensor '" + name + "' is " + dtype + "-quantized; dequantize it with the kernels");
+        }
         long n = numel();
         if (n > Integer.MAX_VALUE - 8) {
             throw new IllegalStateException("tensor '" + name + "' is too large to copy: " + n + " elements");

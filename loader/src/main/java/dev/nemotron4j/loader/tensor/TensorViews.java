@@ -20,7 +20,6 @@ public final class TensorViews {
             throw new CheckpointException(t.origin() + ": tensor '" + t.name() + "' of shape " + Arrays.toString(t.shape())
                     + " has no rows [" + start + ", " + (start + count) + ")");
         }
-        int item = t.dtype().byteSize();
         List<TensorBlock> out = new ArrayList<>();
         for (TensorBlock b : t.blocks()) {
             long lo = Math.max(start, b.start(0)), hi = Math.min(start + count, b.start(0) + b.size(0));
@@ -29,7 +28,8 @@ public final class TensorViews {
             long[] s = b.start(), sh = b.shape();
             s[0] = lo - start;
             sh[0] = hi - lo;
-            out.add(new TensorBlock(s, sh, b.data().asSlice((lo - b.start(0)) * inner * item, (hi - lo) * inner * item)));
+            long perIndex = t.dtype().bytesFor(inner);
+            out.add(new TensorBlock(s, sh, b.data().asSlice((lo - b.start(0)) * perIndex, (hi - lo) * perIndex)));
         }
         long[] shape = t.shape();
         shape[0] = count;

@@ -1,0 +1,79 @@
+package dev.nemotron4j.engine.kernels;
+
+import dev.nemotron4j.loader.gguf.QuantCodec;
+import dev.nemotron4j.loader.tensor.DType;
+import dev.nemotron4j.loader.tensor.Tensor;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The SIMD quantized kernels against the scalar reference codec: dequantize-then-F32 within float rounding. */
+class QuantKernelsTest {
+    private final SplittableRandom rnd = new SplittableRandom(5);
+
+    private float[] random(int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) rnd.nextGaussian();
+        return x;
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "Q6_K"})
+    void dotAndDequantizeMatchTheReferenceCodec(DType type) {
+        for (int blocks = 1; blocks <= 9; blocks += 4) {
+            int n = blocks * type.blockSize();
+            float[] w = random(n);
+            ByteBuffer q = ByteBuffer.allocate((int) type.bytesFor(n)).order(ByteOrder.LITTLE_ENDIAN);
+            QuantCodec.quantize(type, w, 0, n, q);
+            q.flip();
+            float[] deq = new float[n];
+            QuantCodec.dequantize(type, q, deq, 0, n);
+            // the codec itself is a good approximation of what it encoded
+            double err = 0, norm = 0;
+            for (int i = 0; i < n; i++) {
+                err += (deq[i] - w[i]) * (deq[i] - w[i]);
+                norm += w[i] * w[i];
+            }
+            double bound = type == DType.Q8_0 ? 1e-4 : type == DType.Q6_K ? 2e-3 : 2e-2;
+            assertTrue(err / norm < bound, type + " relative squared error " + err / norm);
+
+            MemorySegment seg = MemorySegment.ofArray(q.array());
+            float[] x = random(n + 3);
+            double want = 0, mag = 0;
+            for (int i = 0; i < n; i++) {
+                want += (double) deq[i] * x[i + 3];
+                mag += Math.abs(deq[i] * x[i + 3]);
+            }
+            assertEquals(want, VectorDot.dot(type, seg, 0, x, 3, n), 1e-5 * Math.max(1, mag), type + " dot, n=" + n);
+            float[] rows = new float[n];
+            VectorDot.toFloats(type, seg, 0, rows, 0, n);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(deq, rows, type + " row dequantization");
+
+            // and through the matmul paths (decode and panelled prefill) on a 2-row matrix
+            ByteBuffer two = ByteBuffer.allocate(2 * q.array().length).put(q.array()).put(q.array());
+            WeightMatrix m = WeightMatrix.of(Tensor.contiguous("q", type, new long[]{2, n}, MemorySegment.ofArray(two.array()), "test"));
+            for (int tokens : new int[]{1, 5}) {
+                float[] xs = random(tokens * n), out = new float[tokens * 2];
+                try (WorkerPool pool = new WorkerPool(2)) {
+                    MatMul.apply(m, xs, tokens, out, pool);
+                }
+                for (int t = 0; t < tokens; t++) {
+                    double ref = 0, mg = 0;
+                    for (int i = 0; i < n; i++) {
+                        ref += (double) deq[i] * xs[t * n + i];
+                        mg += Math.abs(deq[i] * xs[t * n + i]);
+                    }
+                    assertEquals(ref, out[t * 2], 1e-5 * Math.max(1, mg), type + " matmul t=" + t);
+                    assertEquals(ref, out[t * 2 + 1], 1e-5 * Math.max(1, mg), type + " matmul row 2 t=" + t);
+                }
+            }
+        }
+    }
+}
