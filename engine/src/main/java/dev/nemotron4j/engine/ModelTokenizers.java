@@ -23,6 +23,7 @@ public final class ModelTokenizers {
         return Optional.of(switch (a.kind()) {
             case SENTENCEPIECE -> Tokenizers.sentencePiece(a.bytes(), a.name());
             case HF_TOKENIZER_JSON -> Tokenizers.huggingFaceJson(a.bytes(), a.name());
+            case GGUF_METADATA -> GgufTokenizers.fromMetadata(a.ggufMetadata(), a.name());
         });
     }
 

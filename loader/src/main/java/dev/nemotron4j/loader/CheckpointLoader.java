@@ -2,6 +2,7 @@ package dev.nemotron4j.loader;
 
 import dev.nemotron4j.loader.config.HfConfigReader;
 import dev.nemotron4j.loader.config.ModelConfig;
+import dev.nemotron4j.loader.gguf.GgufCheckpoint;
 import dev.nemotron4j.loader.nemo.NemoCheckpointLoader;
 import dev.nemotron4j.loader.nemo.NemoContainer;
 import dev.nemotron4j.loader.safetensors.SafetensorsCheckpoint;
@@ -23,11 +24,14 @@ public final class CheckpointLoader {
         if (Files.isDirectory(path) && Files.isRegularFile(path.resolve("config.json"))) {
             return openHuggingFace(path);
         }
+        if (Files.isRegularFile(path) && GgufCheckpoint.looksLikeGguf(path)) {
+            return GgufCheckpoint.open(path);
+        }
         if (NemoCheckpointLoader.looksLikeNemo(path)) {
             return NemoCheckpointLoader.open(path);
         }
         throw new CheckpointException(path + ": not a model this engine can read (expected a Hugging Face folder "
-                + "with config.json and *.safetensors, a .nemo file, or an extracted .nemo directory with model_config.yaml)");
+                + "with config.json and *.safetensors, a .gguf file, a .nemo file, or an extracted .nemo directory with model_config.yaml)");
     }
 
     private static Checkpoint openHuggingFace(Path dir) {

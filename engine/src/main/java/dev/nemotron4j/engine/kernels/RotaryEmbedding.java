@@ -3,20 +3,27 @@ package dev.nemotron4j.engine.kernels;
 import dev.nemotron4j.loader.config.RopeScaling;
 
 /**
- * Rotate-half (NeoX) rotary embedding over the first {@code rotaryDim} dims of each head; the rest pass
- * through. Element j pairs with j + rotaryDim/2 at angle pos·invFreq[j]. Frequencies are computed once in
- * double, with the optional rescaling (llama3, linear) applied there.
+ * Rotary embedding over the first {@code rotaryDim} dims of each head; the rest pass through. Pair j turns by
+ * pos·invFreq[j]. Rotate-half (NeoX, the Hugging Face and Megatron convention) pairs element j with
+ * j + rotaryDim/2; interleaved (Meta's and llama.cpp's GGUF Llama layout) pairs 2j with 2j+1. Frequencies are
+ * computed once in double, with the optional rescaling applied there.
  */
 public final class RotaryEmbedding {
     private final int rotaryDim;
     private final double[] invFreq;
+    private final boolean interleaved;
 
     public RotaryEmbedding(int rotaryDim, double theta, RopeScaling scaling) {
+        this(rotaryDim, theta, scaling, false);
+    }
+
+    public RotaryEmbedding(int rotaryDim, double theta, RopeScaling scaling, boolean interleaved) {
         this.rotaryDim = rotaryDim;
+        this.interleaved = interleaved;
         this.invFreq = new double[rotaryDim / 2];
         for (int j = 0; j < invFreq.length; j++) {
             double f = 1.0 / Math.pow(theta, (2.0 * j) / rotaryDim);
-            invFreq[j] = scaling == null ? f : scaling.scale(f);
+            invFreq[j] = scaling == null ? f : scaling.scale(j, f);
         }
     }
 
@@ -36,6 +43,18 @@ public final class RotaryEmbedding {
     /** Rotates {@code heads} consecutive heads of {@code headDim} floats starting at {@code off}. */
     public void apply(float[] x, int off, int heads, int headDim, float[] cos, float[] sin, int csOff) {
         int half = rotaryDim / 2;
+        if (interleaved) {
+            for (int h = 0; h < heads; h++) {
+                int base = off + h * headDim;
+                for (int j = 0; j < half; j++) {
+                    float a = x[base + 2 * j], b = x[base + 2 * j + 1];
+                    float c = cos[csOff + j], s = sin[csOff + j];
+                    x[base + 2 * j] = a * c - b * s;
+                    x[base + 2 * j + 1] = b * c + a * s;
+                }
+            }
+            return;
+        }
         for (int h = 0; h < heads; h++) {
             int base = off + h * headDim;
             for (int j = 0; j < half; j++) {

@@ -41,7 +41,7 @@ public final class Decoder {
         this.plan = plan;
         this.collective = collective;
         this.pool = pool;
-        this.rope = new RotaryEmbedding(config.rotaryDim(), config.ropeTheta(), config.ropeScaling());
+        this.rope = new RotaryEmbedding(config.rotaryDim(), config.ropeTheta(), config.ropeScaling(), config.ropeInterleaved());
         this.attnScale = (float) (1.0 / Math.sqrt(config.headDim()));
     }
 

@@ -78,6 +78,7 @@ public final class ReferenceDecoder {
         RopeScaling s = c.ropeScaling();
         if (s == null) return f;
         if (s.type() == RopeScaling.Type.LINEAR) return f / s.factor();
+        if (s.type() == RopeScaling.Type.FACTORS) return f / s.factors()[j];
         double lambda = 2 * Math.PI / f;
         double lowW = s.originalMaxPositions() / s.lowFreqFactor();
         double highW = s.originalMaxPositions() / s.highFreqFactor();
@@ -92,7 +93,8 @@ public final class ReferenceDecoder {
         for (int h = 0; h < heads; h++) {
             for (int j = 0; j < half; j++) {
                 double a = pos * invFreq(j);
-                int i0 = h * hd + j, i1 = i0 + half;
+                int i0 = c.ropeInterleaved() ? h * hd + 2 * j : h * hd + j;
+                int i1 = c.ropeInterleaved() ? i0 + 1 : i0 + half;
                 double x0 = v[i0], x1 = v[i1];
                 v[i0] = x0 * Math.cos(a) - x1 * Math.sin(a);
                 v[i1] = x1 * Math.cos(a) + x0 * Math.sin(a);

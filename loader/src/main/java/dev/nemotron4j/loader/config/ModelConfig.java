@@ -9,6 +9,8 @@ import java.util.List;
  * @param rotaryDim   leading dims of each head that rotate ({@code headDim × partial_rotary_factor})
  * @param ropeScaling null when frequencies are not rescaled
  * @param eosIds      every id that ends generation (Llama 3.1 has three)
+ * @param ropeInterleaved rotary pairs are adjacent dims (2j, 2j+1), as in GGUF Llama files whose q/k rows were
+ *                    permuted for it; false (the usual) pairs j with j + rotaryDim/2 ("rotate half")
  */
 public record ModelConfig(
         Architecture architecture,
@@ -28,7 +30,17 @@ public record ModelConfig(
         RopeScaling ropeScaling,
         boolean tieEmbeddings,
         int bosId,
-        List<Integer> eosIds) {
+        List<Integer> eosIds,
+        boolean ropeInterleaved) {
+
+    /** The usual rotate-half convention. */
+    public ModelConfig(Architecture architecture, int vocabSize, int hiddenSize, int intermediateSize, int numLayers,
+                       int numHeads, int numKvHeads, int headDim, int maxPositions, double normEps, NormKind norm,
+                       Activation activation, double ropeTheta, int rotaryDim, RopeScaling ropeScaling,
+                       boolean tieEmbeddings, int bosId, List<Integer> eosIds) {
+        this(architecture, vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim, maxPositions,
+                normEps, norm, activation, ropeTheta, rotaryDim, ropeScaling, tieEmbeddings, bosId, eosIds, false);
+    }
 
     public ModelConfig {
         eosIds = List.copyOf(eosIds);

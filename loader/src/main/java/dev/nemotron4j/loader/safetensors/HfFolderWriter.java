@@ -43,6 +43,10 @@ public final class HfFolderWriter {
         o.put("rope_theta", c.ropeTheta());
         o.put("partial_rotary_factor", (double) c.rotaryDim() / c.headDim());
         RopeScaling s = c.ropeScaling();
+        if (c.ropeInterleaved() || (s != null && s.type() == RopeScaling.Type.FACTORS)) {
+            throw new IllegalArgumentException("a Hugging Face config.json cannot express interleaved rotary pairs or "
+                    + "per-dimension frequency factors (a GGUF Llama layout); write GGUF instead");
+        }
         if (s != null) {
             ObjectNode r = o.putObject("rope_scaling");
             r.put("rope_type", s.type() == RopeScaling.Type.LLAMA3 ? "llama3" : "linear");

@@ -67,8 +67,8 @@ class HfConfigReaderTest {
         RopeScaling s = c.ropeScaling();
         assertEquals(RopeScaling.Type.LLAMA3, s.type());
         // high-frequency dims are untouched, low-frequency ones divided by the factor
-        assertEquals(1.0, s.scale(1.0));
-        assertEquals(1e-4 / 8, s.scale(1e-4), 1e-12);
+        assertEquals(1.0, s.scale(0, 1.0));
+        assertEquals(1e-4 / 8, s.scale(0, 1e-4), 1e-12);
         assertTrue(c.parameterCount() > 69e9 && c.parameterCount() < 72e9, "70B parameters, got " + c.parameterCount());
     }
 

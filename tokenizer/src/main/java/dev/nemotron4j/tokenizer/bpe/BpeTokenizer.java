@@ -30,6 +30,7 @@ public final class BpeTokenizer implements Tokenizer {
     private final String[] byId;
     private final boolean[] special;
     private final Map<String, Integer> merges; // "a b" → rank
+    private final List<String> mergeList;
     private final boolean ignoreMerges;
     private final Pattern split;
     private final Pattern specials;
@@ -67,9 +68,11 @@ public final class BpeTokenizer implements Tokenizer {
             specialTexts.add(content);
         }
         merges = new HashMap<>();
+        mergeList = new ArrayList<>();
         int rank = 0;
         for (JsonNode m : model.path("merges")) {
             String pair = m.isArray() ? m.get(0).asText() + " " + m.get(1).asText() : m.asText();
+            mergeList.add(pair);
             merges.putIfAbsent(pair, rank++);
         }
         ignoreMerges = model.path("ignore_merges").asBoolean(false);
@@ -210,6 +213,16 @@ public final class BpeTokenizer implements Tokenizer {
             throw new IllegalArgumentException("token id " + id + " is outside the tokenizer's vocabulary [0, " + byId.length + ")");
         }
         return byId[id];
+    }
+
+    /** Whether {@code id} names a token (vocabularies can have holes). */
+    public boolean hasId(int id) {
+        return id >= 0 && id < byId.length && byId[id] != null;
+    }
+
+    /** The merges, lowest rank first, as "left right". */
+    public List<String> merges() {
+        return List.copyOf(mergeList);
     }
 
     @Override

@@ -21,7 +21,7 @@ import java.io.UncheckedIOException;
                 "With no command it runs 'chat' on the built-in demo model.",
                 "Exit codes: 0 ok, 1 internal error, 2 bad input or usage."},
         subcommands = {ChatCommand.class, GenerateCommand.class, LogitsCommand.class, InspectCommand.class, TokenizeCommand.class,
-                BenchCommand.class, RandomModelCommand.class, ConvertCommand.class,
+                BenchCommand.class, QuantizeCommand.class, RandomModelCommand.class, ConvertCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Cli implements Runnable {
     public static final int EXIT_INTERNAL = 1;

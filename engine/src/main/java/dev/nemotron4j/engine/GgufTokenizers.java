@@ -1,0 +1,138 @@
+package dev.nemotron4j.engine;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.nemotron4j.tokenizer.Tokenizer;
+import dev.nemotron4j.tokenizer.TokenizerException;
+import dev.nemotron4j.tokenizer.Tokenizers;
+import dev.nemotron4j.tokenizer.bpe.BpeTokenizer;
+import dev.nemotron4j.tokenizer.sentencepiece.ModelProtoWriter;
+import dev.nemotron4j.tokenizer.sentencepiece.SentencePieceModel;
+import dev.nemotron4j.tokenizer.sentencepiece.SentencePieceTokenizer;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Tokenizers to and from GGUF's {@code tokenizer.ggml.*} metadata. "llama" vocabularies (SentencePiece pieces with
+ * scores and types) become a SentencePiece model run by the SentencePiece library (BPE by score, as llama.cpp reads
+ * them); "gpt2" vocabularies (tokens and merges) become the byte-level BPE.
+ */
+public final class GgufTokenizers {
+    /** GGUF token types, SentencePiece's numbering. */
+    static final int NORMAL = 1, UNKNOWN = 2, CONTROL = 3, USER_DEFINED = 4, UNUSED = 5, BYTE = 6;
+    /** The Llama 3 pre-tokenizer pattern (GGUF names it "llama-bpe"). */
+    static final String LLAMA3_PATTERN = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+    private GgufTokenizers() {
+    }
+
+    public static Tokenizer fromMetadata(Map<String, Object> m, String origin) {
+        Object model = m.get("tokenizer.ggml.model");
+        List<String> tokens = strings(m.get("tokenizer.ggml.tokens"), origin, "tokenizer.ggml.tokens");
+        int[] types = m.get("tokenizer.ggml.token_type") instanceof int[] t ? t : null;
+        if ("llama".equals(model)) {
+            float[] scores = m.get("tokenizer.ggml.scores") instanceof float[] s ? s : new float[tokens.size()];
+            if (scores.length != tokens.size() || (types != null && types.length != tokens.size())) {
+                throw new TokenizerException(origin + ": tokenizer.ggml.scores/token_type do not match the " + tokens.size() + " tokens");
+            }
+            List<SentencePieceModel.Piece> pieces = new ArrayList<>();
+            boolean bytes = false;
+            for (int i = 0; i < tokens.size(); i++) {
+                int t = types == null ? NORMAL : types[i];
+                SentencePieceModel.Type type = t >= 0 && t < SentencePieceModel.Type.values().length
+                        ? SentencePieceModel.Type.values()[t] : SentencePieceModel.Type.NORMAL;
+                bytes |= type == SentencePieceModel.Type.BYTE;
+                pieces.add(new SentencePieceModel.Piece(tokens.get(i), scores[i], type));
+            }
+            SentencePieceModel spm = new SentencePieceModel(pieces, id(m, "tokenizer.ggml.unknown_token_id", 0),
+                    id(m, "tokenizer.ggml.bos_token_id", 1), id(m, "tokenizer.ggml.eos_token_id", 2),
+                    id(m, "tokenizer.ggml.padding_token_id", -1),
+                    !(m.get("tokenizer.ggml.add_space_prefix") instanceof Boolean b) || b);
+            return SentencePieceTokenizer.fromBytes(ModelProtoWriter.write(spm, ModelProtoWriter.BPE, bytes), origin);
+        }
+        if ("gpt2".equals(model)) {
+            List<String> merges = strings(m.getOrDefault("tokenizer.ggml.merges", List.of()), origin, "tokenizer.ggml.merges");
+            ObjectMapper json = new ObjectMapper();
+            ObjectNode root = json.createObjectNode();
+            ObjectNode bpe = root.putObject("model");
+            bpe.put("type", "BPE");
+            bpe.put("ignore_merges", "llama-bpe".equals(m.get("tokenizer.ggml.pre")));
+            ObjectNode vocab = bpe.putObject("vocab");
+            ArrayNode added = root.putArray("added_tokens");
+            for (int i = 0; i < tokens.size(); i++) {
+                int t = types == null ? NORMAL : types[i];
+                if (t == CONTROL || t == USER_DEFINED) {
+                    added.addObject().put("id", i).put("content", tokens.get(i)).put("special", t == CONTROL);
+                } else {
+                    vocab.put(tokens.get(i), i);
+                }
+            }
+            merges.forEach(bpe.putArray("merges")::add);
+            ObjectNode pre = root.putObject("pre_tokenizer");
+            pre.put("type", "Split").put("behavior", "Isolated");
+            pre.putObject("pattern").put("Regex", "llama-bpe".equals(m.get("tokenizer.ggml.pre")) ? LLAMA3_PATTERN
+                    : "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+");
+            try {
+                return Tokenizers.huggingFaceJson(json.writeValueAsBytes(root), origin);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new TokenizerException(origin + ": " + e.getMessage(), e);
+            }
+        }
+        throw new TokenizerException(origin + ": GGUF tokenizer model '" + model + "' is not supported (llama, gpt2)");
+    }
+
+    /** The {@code tokenizer.ggml.*} metadata describing {@code tok} (SentencePiece or byte-level BPE). */
+    public static Map<String, Object> toMetadata(Tokenizer tok) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        int n = tok.vocabSize();
+        List<String> tokens = new ArrayList<>(n);
+        int[] types = new int[n];
+        if (tok instanceof SentencePieceTokenizer sp) {
+            SentencePieceModel model = sp.model();
+            float[] scores = new float[n];
+            for (int i = 0; i < n; i++) {
+                SentencePieceModel.Piece p = model.pieces().get(i);
+                tokens.add(p.text());
+                scores[i] = p.score();
+                types[i] = p.type() == SentencePieceModel.Type.UNDEFINED ? NORMAL : p.type().ordinal();
+            }
+            m.put("tokenizer.ggml.model", "llama");
+            m.put("tokenizer.ggml.pre", "default");
+            m.put("tokenizer.ggml.tokens", tokens);
+            m.put("tokenizer.ggml.scores", scores);
+            m.put("tokenizer.ggml.token_type", types);
+            m.put("tokenizer.ggml.add_space_prefix", model.addDummyPrefix());
+            if (model.unkId() >= 0) m.put("tokenizer.ggml.unknown_token_id", model.unkId());
+            if (model.padId() >= 0) m.put("tokenizer.ggml.padding_token_id", model.padId());
+        } else if (tok instanceof BpeTokenizer bpe) {
+            for (int i = 0; i < n; i++) {
+                tokens.add(bpe.hasId(i) ? bpe.piece(i) : "[PAD" + i + "]");
+                types[i] = !bpe.hasId(i) ? UNUSED : bpe.isSpecial(i) ? CONTROL : NORMAL;
+            }
+            m.put("tokenizer.ggml.model", "gpt2");
+            m.put("tokenizer.ggml.pre", "llama-bpe");
+            m.put("tokenizer.ggml.tokens", tokens);
+            m.put("tokenizer.ggml.token_type", types);
+            m.put("tokenizer.ggml.merges", bpe.merges());
+        } else {
+            throw new IllegalArgumentException("no GGUF form for " + tok.getClass().getSimpleName());
+        }
+        tok.bosId().ifPresent(id -> m.put("tokenizer.ggml.bos_token_id", id));
+        tok.eosId().ifPresent(id -> m.put("tokenizer.ggml.eos_token_id", id));
+        return m;
+    }
+
+    private static int id(Map<String, Object> m, String key, int dflt) {
+        return m.get(key) instanceof Long l ? (int) (long) l : dflt;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<String> strings(Object o, String origin, String key) {
+        if (o instanceof List<?> l && l.stream().allMatch(x -> x instanceof String)) return (List<String>) l;
+        throw new TokenizerException(origin + ": GGUF metadata '" + key + "' is missing or not a string array");
+    }
+}

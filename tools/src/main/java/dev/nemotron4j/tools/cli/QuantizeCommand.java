@@ -1,0 +1,60 @@
+package dev.nemotron4j.tools.cli;
+
+import dev.nemotron4j.loader.Checkpoint;
+import dev.nemotron4j.loader.CheckpointLoader;
+import dev.nemotron4j.tools.convert.GgufExporter;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+@Command(name = "quantize", mixinStandardHelpOptions = true,
+        description = {"Write a model as a GGUF file that llama.cpp (and this engine) loads, in q8_0, q4_0 (output layer",
+                "in q6_k, as llama.cpp does), bf16 or f32. The source can be a Hugging Face folder, a .nemo, or a GGUF."})
+final class QuantizeCommand implements Callable<Integer> {
+    @picocli.CommandLine.ParentCommand
+    Cli parent;
+
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "SRC", description = "Source checkpoint.")
+    Path model;
+
+    @Option(names = "--type", required = true, paramLabel = "TYPE", description = "q8_0, q4_0, bf16 or f32.")
+    String type;
+
+    @Option(names = "--out", required = true, paramLabel = "FILE.gguf", description = "File to write.")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        GgufExporter.Target target;
+        try {
+            target = GgufExporter.Target.valueOf(type.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new UserException("--type " + type + ": expected q8_0, q4_0, bf16 or f32");
+        }
+        if (!out.getFileName().toString().endsWith(".gguf")) throw new UserException("--out should name a .gguf file");
+        if (Files.exists(out)) throw new UserException(out + " exists; choose another --out");
+        try (Checkpoint ck = CheckpointLoader.open(model)) {
+            long total = ck.tensors().all().values().stream().mapToLong(t -> t.byteSize()).sum();
+            parent.err.printf("quantizing %s (%s) to %s as %s%n", model, ck.layout(), out, target);
+            if (ck.tokenizer().isEmpty()) {
+                parent.err.println("nemotron4j: warning: " + model + " has no tokenizer; writing a placeholder vocabulary "
+                        + "so that llama.cpp loads the file (token ids keep their meaning, text does not)");
+            }
+            long t0 = System.nanoTime();
+            int[] lastPct = {-1};
+            GgufExporter.export(ck, out, target, done -> {
+                int pct = (int) Math.min(100, done * 100 / Math.max(1, total));
+                if (total > (1L << 28) && pct / 10 != lastPct[0] / 10) {
+                    parent.err.printf("  %d%%%n", pct);
+                    lastPct[0] = pct;
+                }
+            });
+            parent.err.printf("wrote %.2f GB in %.1f s%n", Files.size(out) / 1e9, (System.nanoTime() - t0) / 1e9);
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,247 @@
+package dev.nemotron4j.tools.convert;
+
+import dev.nemotron4j.engine.GgufTokenizers;
+import dev.nemotron4j.engine.ModelTokenizers;
+import dev.nemotron4j.engine.kernels.WeightMatrix;
+import dev.nemotron4j.loader.Checkpoint;
+import dev.nemotron4j.loader.config.Architecture;
+import dev.nemotron4j.loader.config.ModelConfig;
+import dev.nemotron4j.loader.config.NormKind;
+import dev.nemotron4j.loader.config.RopeScaling;
+import dev.nemotron4j.loader.gguf.GgmlType;
+import dev.nemotron4j.loader.gguf.GgufWriter;
+import dev.nemotron4j.loader.gguf.QuantCodec;
+import dev.nemotron4j.loader.tensor.DType;
+import dev.nemotron4j.loader.tensor.Tensor;
+import dev.nemotron4j.tokenizer.Tokenizer;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.LongConsumer;
+
+/**
+ * Writes any opened checkpoint as a GGUF file that llama.cpp loads: its tensor names and metadata keys, its
+ * conventions (Nemotron: LayerNorm1p's +1 folded into the norm weights; Llama: q/k rows permuted for interleaved
+ * rotary pairs, llama3 scaling as a {@code rope_freqs} tensor), norms in F32, matrices in the target type — for
+ * Q4_0 the output layer in Q6_K as llama.cpp does. Streams row by row: memory stays at one row.
+ */
+public final class GgufExporter {
+    public enum Target {
+        BF16(DType.BF16, 32), Q8_0(DType.Q8_0, 7), Q4_0(DType.Q4_0, 2), F32(DType.F32, 0);
+
+        final DType type;
+        final int fileType;
+
+        Target(DType type, int fileType) {
+            this.type = type;
+            this.fileType = fileType;
+        }
+    }
+
+    private GgufExporter() {
+    }
+
+    public static void export(Checkpoint ck, Path out, Target target, LongConsumer progress) throws IOException {
+        ModelConfig c = ck.config();
+        boolean nemotron = c.architecture() == Architecture.NEMOTRON;
+        String arch = c.architecture().modelType();
+        if (!c.activation().gated() != nemotron) {
+            throw new IllegalArgumentException("a " + arch + " GGUF needs " + (nemotron ? "squared-ReLU" : "SwiGLU") + " MLPs");
+        }
+        Map<String, Object> meta = new LinkedHashMap<>();
+        meta.put("general.architecture", arch);
+        meta.put("general.name", ck.path().getFileName().toString());
+        meta.put("general.alignment", GgufWriter.ALIGNMENT);
+        meta.put("general.file_type", target.fileType);
+        meta.put("general.quantization_version", 2);
+        meta.put(arch + ".vocab_size", c.vocabSize());
+        meta.put(arch + ".context_length", c.maxPositions());
+        meta.put(arch + ".embedding_length", c.hiddenSize());
+        meta.put(arch + ".block_count", c.numLayers());
+        meta.put(arch + ".feed_forward_length", c.intermediateSize());
+        meta.put(arch + ".attention.head_count", c.numHeads());
+        meta.put(arch + ".attention.head_count_kv", c.numKvHeads());
+        meta.put(arch + ".attention.key_length", c.headDim());
+        meta.put(arch + ".attention.value_length", c.headDim());
+        meta.put(arch + ".rope.dimension_count", c.rotaryDim());
+        meta.put(arch + ".rope.freq_base", c.ropeTheta());
+        meta.put(arch + (nemotron ? ".attention.layer_norm_epsilon" : ".attention.layer_norm_rms_epsilon"), c.normEps());
+        if (c.ropeScaling() != null && c.ropeScaling().type() == RopeScaling.Type.LINEAR) {
+            meta.put(arch + ".rope.scaling.type", "linear");
+            meta.put(arch + ".rope.scaling.factor", c.ropeScaling().factor());
+        } else if (nemotron) {
+            meta.put(arch + ".rope.scaling.type", "none");
+        }
+        Optional<Tokenizer> tok = ModelTokenizers.open(ck);
+        try {
+            meta.putAll(tok.isPresent() ? GgufTokenizers.toMetadata(tok.get()) : placeholderVocabulary(c.vocabSize()));
+        } finally {
+            tok.ifPresent(Tokenizer::close);
+        }
+        meta.put("tokenizer.ggml.bos_token_id", c.bosId());
+        meta.put("tokenizer.ggml.eos_token_id", c.eosIds().getFirst());
+        meta.put("tokenizer.ggml.add_bos_token", !nemotron); // NeMo prompts carry no BOS; Llama 3's do
+
+        List<GgufWriter.Entry> entries = new ArrayList<>();
+        double[] ropeFactors = ropeFactors(c);
+        if (ropeFactors != null) {
+            float[] f = new float[ropeFactors.length];
+            for (int i = 0; i < f.length; i++) f[i] = (float) ropeFactors[i];
+            entries.add(floats("rope_freqs.weight", f));
+        }
+        entries.add(matrix(ck, "model.embed_tokens.weight", "token_embd.weight", target.type, null));
+        for (int l = 0; l < c.numLayers(); l++) {
+            String s = "model.layers." + l + ".", d = "blk." + l + ".";
+            norm(entries, ck, c, s + "input_layernorm", d + "attn_norm");
+            int[] qPerm = permutation(c, c.numHeads()), kPerm = permutation(c, c.numKvHeads());
+            entries.add(matrix(ck, s + "self_attn.q_proj.weight", d + "attn_q.weight", target.type, qPerm));
+            entries.add(matrix(ck, s + "self_attn.k_proj.weight", d + "attn_k.weight", target.type, kPerm));
+            entries.add(matrix(ck, s + "self_attn.v_proj.weight", d + "attn_v.weight", target.type, null));
+            entries.add(matrix(ck, s + "self_attn.o_proj.weight", d + "attn_output.weight", target.type, null));
+            norm(entries, ck, c, s + "post_attention_layernorm", d + "ffn_norm");
+            if (!nemotron) entries.add(matrix(ck, s + "mlp.gate_proj.weight", d + "ffn_gate.weight", target.type, null));
+            entries.add(matrix(ck, s + "mlp.up_proj.weight", d + "ffn_up.weight", target.type, null));
+            entries.add(matrix(ck, s + "mlp.down_proj.weight", d + "ffn_down.weight", target.type, null));
+        }
+        norm(entries, ck, c, "model.norm", "output_norm");
+        String head = ck.tensors().contains("lm_head.weight") ? "lm_head.weight" : "model.embed_tokens.weight";
+        if (nemotron || ck.tensors().contains("lm_head.weight")) { // llama.cpp's Nemotron requires an output tensor
+            DType outType = target == Target.Q4_0 ? DType.Q6_K : target.type;
+            entries.add(matrix(ck, head, "output.weight", outType, null));
+        }
+        long[] written = {0};
+        List<GgufWriter.Entry> counted = entries.stream().map(e -> new GgufWriter.Entry(e.name(), e.ggmlType(), e.shape(),
+                e.bytes(), o -> {
+                    e.source().writeTo(o);
+                    written[0] += e.bytes();
+                    if (progress != null) progress.accept(written[0]);
+                })).toList();
+        GgufWriter.write(out, meta, counted);
+    }
+
+    /**
+     * llama.cpp will not load a GGUF without a vocabulary. For a source that has none (random-weight benchmark
+     * models, tokenizer-less test checkpoints) this writes a placeholder SentencePiece-style one of the right size:
+     * {@code <pad> <unk> <s> </s>}, the 256 byte pieces, then filler pieces. Token ids still mean what they meant.
+     */
+    public static Map<String, Object> placeholderVocabulary(int vocab) {
+        List<String> tokens = new ArrayList<>(vocab);
+        float[] scores = new float[vocab];
+        int[] types = new int[vocab];
+        for (int i = 0; i < vocab; i++) {
+            String t;
+            int type = 1;
+            if (i < 4) {
+                t = new String[]{"<pad>", "<unk>", "<s>", "</s>"}[i];
+                type = i == 1 ? 2 : 3;
+            } else if (i < 260) {
+                t = String.format("<0x%02X>", i - 4);
+                type = 6;
+            } else {
+                t = "\u2581t" + i;
+            }
+            tokens.add(t);
+            scores[i] = -i;
+            types[i] = type;
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("tokenizer.ggml.model", "llama");
+        m.put("tokenizer.ggml.pre", "default");
+        m.put("tokenizer.ggml.tokens", tokens);
+        m.put("tokenizer.ggml.scores", scores);
+        m.put("tokenizer.ggml.token_type", types);
+        m.put("tokenizer.ggml.unknown_token_id", 1);
+        m.put("tokenizer.ggml.padding_token_id", 0);
+        return m;
+    }
+
+    /** llama3 scaling as llama.cpp stores it: per pair j, original frequency ÷ scaled frequency. */
+    private static double[] ropeFactors(ModelConfig c) {
+        RopeScaling s = c.ropeScaling();
+        if (s == null || s.type() == RopeScaling.Type.LINEAR) return null;
+        if (s.type() == RopeScaling.Type.FACTORS) return s.factors();
+        double[] f = new double[c.rotaryDim() / 2];
+        for (int j = 0; j < f.length; j++) {
+            double inv = 1.0 / Math.pow(c.ropeTheta(), 2.0 * j / c.rotaryDim());
+            f[j] = inv / s.scale(j, inv);
+        }
+        return f;
+    }
+
+    /**
+     * llama.cpp's Llama layout pairs rotary dims (2i, 2i+1); Hugging Face pairs (i, i+hd/2). GGUF row
+     * h·hd + 2i + j holds source row h·hd + j·hd/2 + i. Null when no reordering is needed.
+     */
+    private static int[] permutation(ModelConfig c, int heads) {
+        if (c.architecture() != Architecture.LLAMA || c.ropeInterleaved()) return null;
+        int hd = c.headDim();
+        int[] p = new int[heads * hd];
+        for (int r = 0; r < p.length; r++) {
+            int h = r / hd, w = r % hd;
+            p[r] = h * hd + (w % 2) * (hd / 2) + w / 2;
+        }
+        return p;
+    }
+
+    private static void norm(List<GgufWriter.Entry> out, Checkpoint ck, ModelConfig c, String src, String dst) {
+        float[] w = ck.tensors().require(src + ".weight").toFloatArray();
+        if (c.norm() == NormKind.LAYERNORM_1P) {
+            for (int i = 0; i < w.length; i++) w[i] += 1f; // GGUF stores the full gamma
+        }
+        out.add(floats(dst + ".weight", w));
+        if (c.norm() != NormKind.RMSNORM) out.add(floats(dst + ".bias", ck.tensors().require(src + ".bias").toFloatArray()));
+    }
+
+    private static GgufWriter.Entry floats(String name, float[] v) {
+        return new GgufWriter.Entry(name, GgmlType.F32, new long[]{v.length}, 4L * v.length, o -> {
+            ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+            for (float f : v) b.putFloat(f);
+            o.write(b.array());
+        });
+    }
+
+    private static GgufWriter.Entry matrix(Checkpoint ck, String src, String dst, DType want, int[] rowOrder) {
+        Tensor t = ck.tensors().require(src);
+        WeightMatrix m = WeightMatrix.of(t);
+        int cols = m.cols();
+        DType type = want;
+        if (cols % type.blockSize() != 0) type = cols % 32 == 0 ? DType.Q8_0 : DType.F32; // rows too short for the blocks
+        DType chosen = type;
+        long rowBytes = chosen.bytesFor(cols);
+        return new GgufWriter.Entry(dst, GgmlType.of(chosen), new long[]{m.rows(), cols}, rowBytes * m.rows(), o -> {
+            float[] row = new float[cols];
+            ByteBuffer buf = ByteBuffer.allocate((int) rowBytes).order(ByteOrder.LITTLE_ENDIAN);
+            for (int r = 0; r < m.rows(); r++) {
+                m.readRow(rowOrder == null ? r : rowOrder[r], row, 0);
+                buf.clear();
+                switch (chosen) {
+                    case F32 -> {
+                        for (float f : row) buf.putFloat(f);
+                    }
+                    case BF16 -> {
+                        for (float f : row) buf.putShort(bf16(f));
+                    }
+                    case F16 -> {
+                        for (float f : row) buf.putShort(Float.floatToFloat16(f));
+                    }
+                    default -> QuantCodec.quantize(chosen, row, 0, cols, buf);
+                }
+                o.write(buf.array(), 0, buf.position());
+            }
+        });
+    }
+
+    /** Round to nearest even, as PyTorch's float → bfloat16 (NaN stays NaN). */
+    static short bf16(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        if (Float.isNaN(f)) return (short) ((bits >>> 16) | 0x40);
+        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
+    }
+}
