@@ -25,7 +25,7 @@ class CliTest {
         }
     }
 
-    static Run run(String... args) {
+    public static Run run(String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
         int code = Cli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
         return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
@@ -35,11 +35,11 @@ class CliTest {
         return Fixtures.path(fixture + "/hf").toString();
     }
 
-    static String csv(int[] ids) {
+    public static String csv(int[] ids) {
         return Arrays.stream(ids).mapToObj(String::valueOf).collect(Collectors.joining(","));
     }
 
-    static float[] row(JsonNode a) {
+    public static float[] row(JsonNode a) {
         float[] f = new float[a.size()];
         for (int i = 0; i < f.length; i++) f[i] = (float) a.get(i).asDouble();
         return f;
