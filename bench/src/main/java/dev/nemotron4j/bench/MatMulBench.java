@@ -37,7 +37,7 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class MatMulBench {
-    @Param({"F32", "BF16", "F16"})
+    @Param({"F32", "BF16", "F16", "Q8_0", "Q4_0", "Q6_K"})
     public DType dtype;
 
     @Param({"1", "16"})
@@ -62,7 +62,7 @@ public class MatMulBench {
     @Setup(Level.Trial)
     public void setup() {
         arena = Arena.ofShared();
-        MemorySegment seg = arena.allocate((long) rows * cols * dtype.byteSize(), 64);
+        MemorySegment seg = arena.allocate(dtype.bytesFor((long) rows * cols), 64);
         SplittableRandom r = new SplittableRandom(1);
         for (long i = 0; i < seg.byteSize(); i++) seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, i, (byte) (r.nextInt(64)));
         w = WeightMatrix.of(Tensor.contiguous("w", dtype, new long[]{rows, cols}, seg, "bench"));

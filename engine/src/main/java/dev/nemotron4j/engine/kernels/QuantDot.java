@@ -2,6 +2,7 @@ package dev.nemotron4j.engine.kernels;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -17,8 +18,13 @@ import static dev.nemotron4j.engine.kernels.VectorDot.LE;
 /**
  * Dot products and dequantization for GGUF block formats, read in place (layouts in
  * {@code dev.nemotron4j.loader.gguf.QuantCodec}). Bytes are widened to floats a vector at a time: a byte vector of
- * {@code LANES} lanes converts to exactly one float vector. Without a suitable byte shape (4-lane float vectors)
- * the scalar path is used.
+ * {@code LANES} lanes converts to exactly one float vector. x86 has no 8-bit shifts, so nibbles and 2-bit fields are
+ * taken apart in 32-bit lanes (bytes zero-extended to ints, shifted and masked, then converted to floats). Without a
+ * suitable byte shape (4-lane float vectors) the scalar path is used.
+ *
+ * <p>Performance note: the vector expressions are written out inside the loops on purpose. Small helpers that
+ * return vectors get compiled on their own first and are then too big to inline, and every call boxes a vector
+ * (bench/NOTES.md, step 5).
  */
 final class QuantDot {
     static final VectorSpecies<Byte> B = LANES >= 8 && 16 % LANES == 0
@@ -27,9 +33,10 @@ final class QuantDot {
     private QuantDot() {
     }
 
-    private static FloatVector bytesToFloats(ByteVector v) {
-        return (FloatVector) v.convertShape(VectorOperators.B2F, F, 0);
-    }
+    static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+
+
+
 
     private static float f16(MemorySegment w, long off) {
         return Float.float16ToFloat(w.get(I16, off));
@@ -57,7 +64,7 @@ final class QuantDot {
             int xb = xOff + 32 * b;
             FloatVector part = FloatVector.zero(F);
             for (int j = 0; j < 32; j += LANES) {
-                part = bytesToFloats(ByteVector.fromMemorySegment(B, w, o + 2 + j, LE)).fma(FloatVector.fromArray(F, x, xb + j), part);
+                part = ((FloatVector) ByteVector.fromMemorySegment(B, w, o + 2 + j, LE).convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, x, xb + j), part);
             }
             acc = part.fma(FloatVector.broadcast(F, f16(w, o)), acc);
         }
@@ -85,11 +92,11 @@ final class QuantDot {
             int xb = xOff + 32 * b;
             FloatVector part = FloatVector.zero(F);
             for (int j = 0; j < 16; j += LANES) {
-                ByteVector q = ByteVector.fromMemorySegment(B, w, o + 2 + j, LE);
-                ByteVector lo = q.and((byte) 0x0F).sub((byte) 8);
-                ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F).sub((byte) 8);
-                part = bytesToFloats(lo).fma(FloatVector.fromArray(F, x, xb + j), part);
-                part = bytesToFloats(hi).fma(FloatVector.fromArray(F, x, xb + j + 16), part);
+                IntVector q = ((IntVector) ByteVector.fromMemorySegment(B, w, o + 2 + j, LE).convertShape(VectorOperators.B2I, I, 0)).and(0xFF);
+                part = ((FloatVector) q.and(0xF).sub(8).convertShape(VectorOperators.I2F, F, 0))
+                        .fma(FloatVector.fromArray(F, x, xb + j), part);
+                part = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub(8).convertShape(VectorOperators.I2F, F, 0))
+                        .fma(FloatVector.fromArray(F, x, xb + j + 16), part);
             }
             acc = part.fma(FloatVector.broadcast(F, f16(w, o)), acc);
         }
@@ -116,20 +123,14 @@ final class QuantDot {
                 int y = xOff + 256 * b + half * 128;
                 for (int l = 0; l < 32; l += LANES) {
                     int is = l / 16;
-                    ByteVector a = ByteVector.fromMemorySegment(B, w, ql + l, LE);
-                    ByteVector c = ByteVector.fromMemorySegment(B, w, ql + l + 32, LE);
-                    ByteVector h = ByteVector.fromMemorySegment(B, w, qh + l, LE);
-                    ByteVector q1 = a.and((byte) 0xF).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                    ByteVector q2 = c.and((byte) 0xF).or(h.lanewise(VectorOperators.LSHR, 2).and((byte) 3)
-                            .lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                    ByteVector q3 = a.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF).or(h.lanewise(VectorOperators.LSHR, 4)
-                            .and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                    ByteVector q4 = c.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF).or(h.lanewise(VectorOperators.LSHR, 6)
-                            .and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                    acc = bytesToFloats(q1).mul(d * u8(w, sc + is)).fma(FloatVector.fromArray(F, x, y + l), acc);
-                    acc = bytesToFloats(q2).mul(d * u8(w, sc + is + 2)).fma(FloatVector.fromArray(F, x, y + l + 32), acc);
-                    acc = bytesToFloats(q3).mul(d * u8(w, sc + is + 4)).fma(FloatVector.fromArray(F, x, y + l + 64), acc);
-                    acc = bytesToFloats(q4).mul(d * u8(w, sc + is + 6)).fma(FloatVector.fromArray(F, x, y + l + 96), acc);
+                    IntVector a = ((IntVector) ByteVector.fromMemorySegment(B, w, ql + l, LE).convertShape(VectorOperators.B2I, I, 0)).and(0xFF), c = ((IntVector) ByteVector.fromMemorySegment(B, w, ql + l + 32, LE).convertShape(VectorOperators.B2I, I, 0)).and(0xFF), h = ((IntVector) ByteVector.fromMemorySegment(B, w, qh + l, LE).convertShape(VectorOperators.B2I, I, 0)).and(0xFF);
+                    acc = ((FloatVector) a.and(0xF).or(h.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convertShape(VectorOperators.I2F, F, 0)).mul(d * u8(w, sc + is)).fma(FloatVector.fromArray(F, x, y + l), acc);
+                    acc = ((FloatVector) c.and(0xF).or(h.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convertShape(VectorOperators.I2F, F, 0)).mul(d * u8(w, sc + is + 2))
+                            .fma(FloatVector.fromArray(F, x, y + l + 32), acc);
+                    acc = ((FloatVector) a.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convertShape(VectorOperators.I2F, F, 0))
+                            .mul(d * u8(w, sc + is + 4)).fma(FloatVector.fromArray(F, x, y + l + 64), acc);
+                    acc = ((FloatVector) c.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32).convertShape(VectorOperators.I2F, F, 0))
+                            .mul(d * u8(w, sc + is + 6)).fma(FloatVector.fromArray(F, x, y + l + 96), acc);
                 }
             }
         }
@@ -154,6 +155,16 @@ final class QuantDot {
     }
 
     static void dequantQ8_0(MemorySegment w, long off, float[] dst, int dstOff, int n) {
+        if (B != null) {
+            for (int b = 0; b < n / 32; b++) {
+                long o = off + 34L * b;
+                FloatVector d = FloatVector.broadcast(F, f16(w, o));
+                for (int j = 0; j < 32; j += LANES) {
+                    ((FloatVector) ByteVector.fromMemorySegment(B, w, o + 2 + j, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(dst, dstOff + 32 * b + j);
+                }
+            }
+            return;
+        }
         for (int b = 0; b < n / 32; b++) {
             long o = off + 34L * b;
             float d = f16(w, o);
@@ -162,6 +173,19 @@ final class QuantDot {
     }
 
     static void dequantQ4_0(MemorySegment w, long off, float[] dst, int dstOff, int n) {
+        if (B != null) {
+            for (int b = 0; b < n / 32; b++) {
+                long o = off + 18L * b;
+                FloatVector d = FloatVector.broadcast(F, f16(w, o));
+                for (int j = 0; j < 16; j += LANES) {
+                    IntVector q = ((IntVector) ByteVector.fromMemorySegment(B, w, o + 2 + j, LE).convertShape(VectorOperators.B2I, I, 0)).and(0xFF);
+                    ((FloatVector) q.and(0xF).sub(8).convertShape(VectorOperators.I2F, F, 0)).mul(d).intoArray(dst, dstOff + 32 * b + j);
+                    ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub(8).convertShape(VectorOperators.I2F, F, 0)).mul(d)
+                            .intoArray(dst, dstOff + 32 * b + j + 16);
+                }
+            }
+            return;
+        }
         for (int b = 0; b < n / 32; b++) {
             long o = off + 18L * b;
             float d = f16(w, o);
@@ -174,6 +198,27 @@ final class QuantDot {
     }
 
     static void dequantQ6KRow(MemorySegment w, long off, float[] dst, int dstOff, int n) {
-        for (int b = 0; b < n / 256; b++) dequantQ6K(w, off + 210L * b, dst, dstOff + 256 * b);
+        if (B == null) {
+            for (int b = 0; b < n / 256; b++) dequantQ6K(w, off + 210L * b, dst, dstOff + 256 * b);
+            return;
+        }
+        for (int b = 0; b < n / 256; b++) {
+            long base = off + 210L * b;
+            float d = f16(w, base + 208);
+            for (int half = 0; half < 2; half++) {
+                long ql = base + half * 64, qh = base + 128 + half * 32, sc = base + 192 + half * 8;
+                int y = dstOff + 256 * b + half * 128;
+                for (int l = 0; l < 32; l += LANES) {
+                    int is = l / 16;
+                    IntVector a = ((IntVector) ByteVector.fromMemorySegment(B, w, ql + l, LE).convertShape(VectorOperators.B2I, I, 0)).and(0xFF), c = ((IntVector) ByteVector.fromMemorySegment(B, w, ql + l + 32, LE).convertShape(VectorOperators.B2I, I, 0)).and(0xFF), h = ((IntVector) ByteVector.fromMemorySegment(B, w, qh + l, LE).convertShape(VectorOperators.B2I, I, 0)).and(0xFF);
+                    ((FloatVector) a.and(0xF).or(h.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convertShape(VectorOperators.I2F, F, 0)).mul(d * u8(w, sc + is)).intoArray(dst, y + l);
+                    ((FloatVector) c.and(0xF).or(h.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convertShape(VectorOperators.I2F, F, 0)).mul(d * u8(w, sc + is + 2)).intoArray(dst, y + l + 32);
+                    ((FloatVector) a.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convertShape(VectorOperators.I2F, F, 0)).mul(d * u8(w, sc + is + 4))
+                            .intoArray(dst, y + l + 64);
+                    ((FloatVector) c.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32).convertShape(VectorOperators.I2F, F, 0)).mul(d * u8(w, sc + is + 6))
+                            .intoArray(dst, y + l + 96);
+                }
+            }
+        }
     }
 }

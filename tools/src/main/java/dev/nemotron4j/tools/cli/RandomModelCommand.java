@@ -25,7 +25,8 @@ final class RandomModelCommand implements Callable<Integer> {
     @Option(names = "--dtype", defaultValue = "bf16", paramLabel = "TYPE", description = "bf16, f16 or f32 (default: ${DEFAULT-VALUE}).")
     String dtype;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Folder to create.")
+    @Option(names = "--out", required = true, paramLabel = "DIR|FILE.gguf",
+            description = "Folder to create (Hugging Face layout), or a .gguf file (bf16, f32; q8_0/q4_0 via 'quantize').")
     Path out;
 
     @Option(names = "--seed", defaultValue = "1", description = "Random seed (default: ${DEFAULT-VALUE}).")
@@ -45,14 +46,32 @@ final class RandomModelCommand implements Callable<Integer> {
             case "f32" -> DType.F32;
             default -> throw new UserException("--dtype " + dtype + ": expected bf16, f16 or f32");
         };
-        if (Files.exists(out.resolve("model.safetensors"))) {
-            throw new UserException(out + " already holds a model.safetensors; choose another --out");
+        boolean gguf = out.getFileName().toString().endsWith(".gguf");
+        if (gguf ? Files.exists(out) : Files.exists(out.resolve("model.safetensors"))) {
+            throw new UserException(out + " already exists; choose another --out");
         }
         long bytes = p.config().parameterCount() * t.byteSize();
         parent.err.printf("writing %s (%,d parameters, %.2f GB %s) to %s ...%n", p.id(), p.config().parameterCount(),
                 bytes / 1e9, t, out);
         long t0 = System.nanoTime();
-        RandomModel.write(out, p.config(), t, 0.02, seed);
+        if (gguf) {
+            // streamed through a temporary Hugging Face folder beside the output, removed afterwards
+            Path tmp = Files.createTempDirectory(out.toAbsolutePath().getParent(), ".random-model-");
+            try {
+                RandomModel.write(tmp, p.config(), t, 0.02, seed);
+                try (var ck = dev.nemotron4j.loader.CheckpointLoader.open(tmp)) {
+                    dev.nemotron4j.tools.convert.GgufExporter.export(ck, out,
+                            t == DType.F32 ? dev.nemotron4j.tools.convert.GgufExporter.Target.F32
+                                    : dev.nemotron4j.tools.convert.GgufExporter.Target.BF16, null);
+                }
+            } finally {
+                try (var files = Files.walk(tmp)) {
+                    for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(f);
+                }
+            }
+        } else {
+            RandomModel.write(out, p.config(), t, 0.02, seed);
+        }
         parent.err.printf("done in %.1f s%n", (System.nanoTime() - t0) / 1e9);
         return 0;
     }
