@@ -4,7 +4,7 @@ import dev.nemotron4j.loader.config.HfConfigReader;
 import dev.nemotron4j.loader.config.ModelConfig;
 import dev.nemotron4j.loader.gguf.GgufCheckpoint;
 import dev.nemotron4j.loader.nemo.NemoCheckpointLoader;
-import dev.nemotron4j.loader.nemo.NemoContainer;
+import dev.nemotron4j.loader.io.MappedFiles;
 import dev.nemotron4j.loader.safetensors.SafetensorsCheckpoint;
 import dev.nemotron4j.loader.tensor.TensorSet;
 
@@ -60,7 +60,7 @@ public final class CheckpointLoader {
                 {"tokenizer.json", TokenizerAsset.Kind.HF_TOKENIZER_JSON}}) {
             Path f = dir.resolve((String) kind[0]);
             if (Files.isRegularFile(f)) {
-                return new TokenizerAsset((TokenizerAsset.Kind) kind[1], f.toString(), NemoContainer.map(f, arena), tokCfg);
+                return new TokenizerAsset((TokenizerAsset.Kind) kind[1], f.toString(), MappedFiles.map(f, arena), tokCfg);
             }
         }
         return null;

@@ -1,20 +1,17 @@
 package dev.nemotron4j.loader.gguf;
 
 import dev.nemotron4j.loader.CheckpointException;
+import dev.nemotron4j.loader.io.MappedFiles;
 import dev.nemotron4j.loader.tensor.DType;
 import dev.nemotron4j.loader.tensor.Tensor;
 
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -51,13 +48,7 @@ public final class GgufFile {
     }
 
     public static GgufFile open(Path path, Arena arena) {
-        MemorySegment file;
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            file = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
-        } catch (IOException e) {
-            throw new CheckpointException(path + ": cannot read: " + e.getMessage(), e);
-        }
-        return new Reader(path, file).read();
+        return new Reader(path, MappedFiles.map(path, arena)).read();
     }
 
     public Path path() {

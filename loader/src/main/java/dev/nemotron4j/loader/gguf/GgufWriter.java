@@ -1,5 +1,6 @@
 package dev.nemotron4j.loader.gguf;
 
+import dev.nemotron4j.loader.io.CountingOutputStream;
 import dev.nemotron4j.loader.tensor.Tensor;
 
 import java.io.BufferedOutputStream;
@@ -38,7 +39,7 @@ public final class GgufWriter {
 
     public static void write(Path file, Map<String, Object> metadata, List<Entry> tensors) throws IOException {
         Path tmp = file.resolveSibling(file.getFileName() + ".partial");
-        try (OutputStream raw = Files.newOutputStream(tmp); CountingOut out = new CountingOut(new BufferedOutputStream(raw, 1 << 20))) {
+        try (OutputStream raw = Files.newOutputStream(tmp); CountingOutputStream out = new CountingOutputStream(new BufferedOutputStream(raw, 1 << 20))) {
             u32(out, GgufFile.MAGIC);
             u32(out, 3);
             u64(out, tensors.size());
@@ -56,11 +57,11 @@ public final class GgufWriter {
                 u64(out, offset);
                 offset += pad(t.bytes);
             }
-            zeros(out, pad(out.count) - out.count);
+            zeros(out, pad(out.count()) - out.count());
             for (Entry t : tensors) {
-                long before = out.count;
+                long before = out.count();
                 t.source.writeTo(out);
-                long wrote = out.count - before;
+                long wrote = out.count() - before;
                 if (wrote != t.bytes) throw new IOException("tensor '" + t.name + "' wrote " + wrote + " bytes, expected " + t.bytes);
                 zeros(out, pad(wrote) - wrote);
             }
@@ -150,29 +151,4 @@ public final class GgufWriter {
         return type.bytesFor(Tensor.numel(shape));
     }
 
-    private static final class CountingOut extends OutputStream {
-        private final OutputStream out;
-        long count;
-
-        CountingOut(OutputStream out) {
-            this.out = out;
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            out.write(b);
-            count++;
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            out.write(b, off, len);
-            count += len;
-        }
-
-        @Override
-        public void close() throws IOException {
-            out.close();
-        }
-    }
 }

@@ -1,6 +1,7 @@
 package dev.nemotron4j.loader.nemo;
 
 import dev.nemotron4j.loader.CheckpointException;
+import dev.nemotron4j.loader.io.MappedFiles;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -8,10 +9,8 @@ import java.io.OutputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -46,13 +45,8 @@ public abstract sealed class NemoContainer permits NemoContainer.Tar, NemoContai
         return new Tar(TarArchive.read(file, path.toString()), ".nemo tar");
     }
 
-    /** Maps a whole file read-only into {@code arena}. */
-    public static MemorySegment map(Path path, Arena arena) {
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            return ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
-        } catch (IOException e) {
-            throw new CheckpointException(path + ": cannot read: " + e.getMessage(), e);
-        }
+    private static MemorySegment map(Path path, Arena arena) {
+        return MappedFiles.map(path, arena);
     }
 
     /** Old NeMo wrote "w:gz" tars. Inflate once to a temporary file, map it, and unlink it at once. */

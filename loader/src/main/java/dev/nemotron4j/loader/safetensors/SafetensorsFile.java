@@ -5,21 +5,19 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.nemotron4j.loader.CheckpointException;
+import dev.nemotron4j.loader.io.MappedFiles;
 import dev.nemotron4j.loader.tensor.DType;
 import dev.nemotron4j.loader.tensor.Tensor;
 
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Iterator;
@@ -51,13 +49,7 @@ public final class SafetensorsFile {
 
     /** Maps {@code path} into {@code arena} (which owns the mapping's lifetime) and validates it. */
     public static SafetensorsFile open(Path path, Arena arena) {
-        MemorySegment file;
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            file = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
-        } catch (IOException e) {
-            throw new CheckpointException(path + ": cannot read: " + e.getMessage(), e);
-        }
-        return parse(path, file);
+        return parse(path, MappedFiles.map(path, arena));
     }
 
     /** Validates and slices an already mapped (or in-memory) safetensors image. */

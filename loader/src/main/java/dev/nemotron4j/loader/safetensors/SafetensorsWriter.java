@@ -3,6 +3,7 @@ package dev.nemotron4j.loader.safetensors;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.nemotron4j.loader.io.CountingOutputStream;
 import dev.nemotron4j.loader.tensor.DType;
 import dev.nemotron4j.loader.tensor.Tensor;
 
@@ -66,10 +67,10 @@ public final class SafetensorsWriter {
             out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).array());
             out.write(headerBytes);
             for (Entry e : entries) {
-                CountingStream counted = new CountingStream(out);
+                CountingOutputStream counted = new CountingOutputStream(out);
                 e.source().writeTo(counted);
-                if (counted.count != e.byteSize()) {
-                    throw new IOException("tensor '" + e.name() + "' wrote " + counted.count + " bytes, expected " + e.byteSize());
+                if (counted.count() != e.byteSize()) {
+                    throw new IOException("tensor '" + e.name() + "' wrote " + counted.count() + " bytes, expected " + e.byteSize());
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -84,24 +85,4 @@ public final class SafetensorsWriter {
         return out -> TensorBytes.writeCOrder(t, out);
     }
 
-    private static final class CountingStream extends OutputStream {
-        private final OutputStream out;
-        long count;
-
-        CountingStream(OutputStream out) {
-            this.out = out;
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            out.write(b);
-            count++;
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            out.write(b, off, len);
-            count += len;
-        }
-    }
 }
