@@ -68,12 +68,12 @@ public final class MatMul {
                         }
                         for (; r < p1; r++) {
                             for (int k = 0; k < 4; k++) {
-                                out[(t + k) * rows + r] += TiledMatMul.dot(panel, (r - p0) * n, x, (t + k) * cols + c0, n);
+                                out[(t + k) * rows + r] += VectorDot.dot(panel, (r - p0) * n, x, (t + k) * cols + c0, n);
                             }
                         }
                     }
                     for (; t < tokens; t++) {
-                        for (int r = p0; r < p1; r++) out[t * rows + r] += TiledMatMul.dot(panel, (r - p0) * n, x, t * cols + c0, n);
+                        for (int r = p0; r < p1; r++) out[t * rows + r] += VectorDot.dot(panel, (r - p0) * n, x, t * cols + c0, n);
                     }
                 }
             }

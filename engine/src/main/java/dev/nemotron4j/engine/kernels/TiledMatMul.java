@@ -72,9 +72,5 @@ final class TiledMatMul {
         out[o3] += s03; out[o3 + 1] += s13; out[o3 + 2] += s23; out[o3 + 3] += s33;
     }
 
-    /** One token against panel rows r (a widened float panel): a plain dot product. */
-    static float dot(float[] w, int w0, float[] x, int x0, int n) {
-        return VectorDot.dot(w, w0, x, x0, n);
-    }
 
 }

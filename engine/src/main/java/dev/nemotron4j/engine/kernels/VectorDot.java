@@ -110,44 +110,6 @@ public final class VectorDot {
         return (s0 + s1) + (s2 + s3);
     }
 
-    /**
-     * Four dot products of the same weight row with four activation rows: each weight vector is loaded
-     * once and used four times, which is what makes prefill compute-bound instead of memory-bound.
-     */
-    public static void dot4(DType dtype, MemorySegment w, long off, float[] x, int x0, int x1, int x2, int x3, int n,
-                            float[] out, int outOff) {
-        if (dtype != DType.F32 && dtype != DType.BF16) {
-            out[outOff] = dot(dtype, w, off, x, x0, n);
-            out[outOff + 1] = dot(dtype, w, off, x, x1, n);
-            out[outOff + 2] = dot(dtype, w, off, x, x2, n);
-            out[outOff + 3] = dot(dtype, w, off, x, x3, n);
-            return;
-        }
-        boolean bf = dtype == DType.BF16;
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        int i = 0;
-        for (int bound = n - LANES; i <= bound; i += LANES) {
-            FloatVector wv = bf ? widenBf16(w, off + 2L * i) : FloatVector.fromMemorySegment(F, w, off + 4L * i, LE);
-            a0 = wv.fma(FloatVector.fromArray(F, x, x0 + i), a0);
-            a1 = wv.fma(FloatVector.fromArray(F, x, x1 + i), a1);
-            a2 = wv.fma(FloatVector.fromArray(F, x, x2 + i), a2);
-            a3 = wv.fma(FloatVector.fromArray(F, x, x3 + i), a3);
-        }
-        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            float wi = bf ? Float.intBitsToFloat((w.get(I16, off + 2L * i) & 0xFFFF) << 16) : w.get(F32, off + 4L * i);
-            s0 += wi * x[x0 + i];
-            s1 += wi * x[x1 + i];
-            s2 += wi * x[x2 + i];
-            s3 += wi * x[x3 + i];
-        }
-        out[outOff] = s0;
-        out[outOff + 1] = s1;
-        out[outOff + 2] = s2;
-        out[outOff + 3] = s3;
-    }
-
     /** Σ a[i]·b[i] over float arrays. */
     public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
         FloatVector acc = FloatVector.zero(F);

@@ -68,9 +68,6 @@ class KernelsTest {
                 mag += Math.abs(m.values[i] * x[i + 5]);
             }
             close(want, VectorDot.dot(dtype, m.seg, 0, x, 5, n), mag, dtype + " n=" + n);
-            float[] four = new float[4];
-            VectorDot.dot4(dtype, m.seg, 0, x, 5, 5, 5, 5, n, four, 0);
-            for (float f : four) close(want, f, mag, dtype + " dot4 n=" + n);
         }
     }
 
