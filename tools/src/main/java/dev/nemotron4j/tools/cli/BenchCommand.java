@@ -143,6 +143,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private void progress(String test, int r) {
+        if (!LoadedModel.INTERACTIVE) return; // logs get the results only
         parent.err.printf("\r%s %s %d/%d", "bench", test, r + 1, reps);
         if (r + 1 == reps) parent.err.println();
     }

@@ -14,6 +14,8 @@ import java.util.Optional;
 final class LoadedModel implements AutoCloseable {
     /** Below this the load is instant and progress would only be noise. */
     private static final long REPORT_BYTES = 512L << 20;
+    /** A terminal is attached (progress can rewrite its line). */
+    static final boolean INTERACTIVE = System.console() != null;
 
     final NemotronModel model;
     private Tokenizer tokenizer;
@@ -50,8 +52,11 @@ final class LoadedModel implements AutoCloseable {
                 done[0] += b.data().byteSize();
             }
             int pct = (int) Math.min(100, done[0] * 100 / Math.max(1, total));
-            if (report && pct / 5 != lastPct[0] / 5) {
-                err.printf("\rnemotron4j: loading weights %3d%% (%.2f / %.2f GB)", pct, done[0] / 1e9, total / 1e9);
+            // on a terminal one line is rewritten; in a log every 25 % gets its own line
+            int step = INTERACTIVE ? 5 : 25;
+            if (report && pct / step != lastPct[0] / step) {
+                err.printf(INTERACTIVE ? "\rnemotron4j: loading weights %3d%% (%.2f / %.2f GB)" : "nemotron4j: loading weights %3d%% (%.2f / %.2f GB)%n",
+                        pct, done[0] / 1e9, total / 1e9);
                 lastPct[0] = pct;
             }
         }
@@ -59,7 +64,7 @@ final class LoadedModel implements AutoCloseable {
             s.prefill(new int[]{model.config().bosId() >= 0 && model.config().bosId() < model.config().vocabSize()
                     ? model.config().bosId() : 0});
         }
-        if (report) err.printf("%nnemotron4j: ready in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+        if (report) err.printf((INTERACTIVE ? "%n" : "") + "nemotron4j: ready in %.1f s%n", (System.nanoTime() - t0) / 1e9);
     }
 
     Tokenizer tokenizer() {
