@@ -22,7 +22,7 @@ public record LoadOptions(int threads, int contextLength, Collective collective,
     }
 
     public static LoadOptions defaults() {
-        return new LoadOptions(Runtime.getRuntime().availableProcessors(), 0, Collective.single(), 64);
+        return new LoadOptions(Runtime.getRuntime().availableProcessors(), 0, Collective.single(), 256);
     }
 
     public LoadOptions withThreads(int n) {
