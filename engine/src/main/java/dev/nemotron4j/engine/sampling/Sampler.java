@@ -15,6 +15,8 @@ public final class Sampler {
     private final SplittableRandom random;
     private float[] work = new float[0];
     private int[] order = new int[0];
+    private double[] probs = new double[0];
+    private boolean[] seen = new boolean[0];
 
     public Sampler(SamplingParams params) {
         this.p = params;
@@ -33,9 +35,11 @@ public final class Sampler {
      * @param forbidden ids that must not be chosen now (end tokens before min-tokens), may be empty
      */
     public int sample(float[] logits, int vocab, int[] context, int contextLength, int[] forbidden) {
-        if (work.length < vocab) {
+        if (work.length < vocab) { // scratch reused from token to token: nothing vocabulary-sized is allocated per step
             work = new float[vocab];
             order = new int[vocab];
+            probs = new double[vocab];
+            seen = new boolean[vocab];
         }
         float[] w = work;
         System.arraycopy(logits, 0, w, 0, vocab);
@@ -46,7 +50,6 @@ public final class Sampler {
         for (int i = 0; i < vocab; i++) w[i] *= invT;
         if (p.repetitionPenalty() != 1) {
             float pen = (float) p.repetitionPenalty();
-            boolean[] seen = new boolean[vocab];
             for (int i = 0; i < contextLength; i++) {
                 int id = context[i];
                 if (id >= 0 && id < vocab && !seen[id]) {
@@ -54,6 +57,7 @@ public final class Sampler {
                     w[id] /= pen; // NeMo divides, whatever the sign
                 }
             }
+            for (int i = 0; i < contextLength; i++) if (context[i] >= 0 && context[i] < vocab) seen[context[i]] = false;
         }
         // candidates: every token not already at -inf
         int n = 0;
@@ -74,7 +78,7 @@ public final class Sampler {
             for (int i = 0; i < n; i++) all += Math.exp(w[order[i]] - max);
             n = sortedNucleus(w, order, n, max, all);
         }
-        double[] probs = new double[n];
+        double[] probs = this.probs;
         double sum = 0;
         for (int i = 0; i < n; i++) {
             probs[i] = Math.exp(w[order[i]] - max);
