@@ -15,8 +15,9 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Measure prefill (pp) and decode (tg) speed like llama-bench: pp<p> runs a <p>-token prompt in one",
-                "batch, tg<n> generates <n> tokens one at a time; each repeated -r times after a warm-up run.",
+        description = {"Measure prefill and decode speed, like llama-bench.",
+                "pp<p> runs a <p>-token prompt in one batch, tg<n> generates <n> tokens one at a time; each is",
+                "repeated -r times after a warm-up run.",
                 "Reports tokens/s as mean ± std and min/median/max, bytes of weights read per decoded token, and",
                 "the memory bandwidth that decode achieved (its roofline is bandwidth ÷ bytes per token)."})
 final class BenchCommand implements Callable<Integer> {

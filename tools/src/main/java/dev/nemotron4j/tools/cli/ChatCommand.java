@@ -25,7 +25,7 @@ final class ChatCommand implements Callable<Integer> {
     Cli parent;
 
     @Option(names = {"-m", "--model"}, paramLabel = "PATH",
-            description = "Model: Hugging Face folder, .nemo file or extracted .nemo directory (default: the demo model).")
+            description = "Model: Hugging Face folder, .gguf file, .nemo file or extracted .nemo directory (default: the demo model).")
     Path model;
 
     @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Compute threads (default: all cores).")

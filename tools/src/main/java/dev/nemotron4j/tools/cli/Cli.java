@@ -16,7 +16,7 @@ import java.io.UncheckedIOException;
         versionProvider = Cli.Version.class,
         description = {"Run NVIDIA Nemotron (and Llama-3.1-Nemotron) models on the JVM: memory-mapped weights, SIMD kernels.",
                 "",
-                "Models: a Hugging Face folder (config.json + *.safetensors [+ tokenizer.model]), a .nemo file,",
+                "Models: a Hugging Face folder (config.json + *.safetensors), a .gguf file, a .nemo file,",
                 "or an extracted .nemo directory.",
                 "With no command it runs 'chat' on the built-in demo model.",
                 "Exit codes: 0 ok, 1 internal error, 2 bad input or usage."},

@@ -12,9 +12,9 @@ import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
 @Command(name = "convert", mixinStandardHelpOptions = true,
-        description = {"Write any supported checkpoint (.nemo file or directory, Hugging Face folder) as a Hugging Face",
-                "folder: config.json (model_type nemotron/llama), safetensors shards with HF names and split q/k/v,",
-                "and the tokenizer. The result loads faster and gives identical logits."})
+        description = {"Write any supported checkpoint as a Hugging Face folder.",
+                "config.json (model_type nemotron/llama), safetensors shards with HF names and split q/k/v, and the",
+                "tokenizer; from a .nemo file or directory (or another HF folder). Loads faster, same logits."})
 final class ConvertCommand implements Callable<Integer> {
     @picocli.CommandLine.ParentCommand
     Cli parent;

@@ -12,8 +12,9 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = {"Continue a prompt, streaming the text (or, with --json, print one JSON object:",
-                "{\"prompt_ids\":[...],\"token_ids\":[...],\"text\":\"...\",\"stop_reason\":\"...\",\"tokens_per_second\":x}).",
+        description = {"Continue a raw prompt (text or token ids), streaming the text.",
+                "With --json, print one JSON object instead:",
+                "{\"prompt_ids\":[...],\"token_ids\":[...],\"text\":\"...\",\"stop_reason\":\"...\",\"tokens_per_second\":x}.",
                 "The prompt is used as it is: no chat format (see 'chat'), no BOS unless --bos."})
 final class GenerateCommand implements Callable<Integer> {
     @picocli.CommandLine.ParentCommand

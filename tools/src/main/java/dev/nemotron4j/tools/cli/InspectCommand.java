@@ -20,7 +20,7 @@ final class InspectCommand implements Callable<Integer> {
     @picocli.CommandLine.ParentCommand
     Cli parent;
 
-    @Option(names = {"-m", "--model"}, required = true, paramLabel = "PATH", description = "Model: Hugging Face folder, .nemo file or extracted .nemo directory.")
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "PATH", description = "Model: Hugging Face folder, .gguf file, .nemo file or extracted .nemo directory.")
     Path model;
 
     @Option(names = "--tensors", description = "Also list every tensor with its dtype and shape.")

@@ -8,7 +8,7 @@ import java.nio.file.Path;
 /** Options every command that loads a model shares. */
 final class ModelOptions {
     @Option(names = {"-m", "--model"}, required = true, paramLabel = "PATH",
-            description = "Model: a Hugging Face folder (config.json + *.safetensors), a .nemo file or an extracted .nemo directory.")
+            description = "Model: a Hugging Face folder (config.json + *.safetensors), a .gguf file, a .nemo file or an extracted .nemo directory.")
     Path model;
 
     @Option(names = {"-t", "--threads"}, paramLabel = "N",

@@ -12,8 +12,9 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 @Command(name = "quantize", mixinStandardHelpOptions = true,
-        description = {"Write a model as a GGUF file that llama.cpp (and this engine) loads, in q8_0, q4_0 (output layer",
-                "in q6_k, as llama.cpp does), bf16 or f32. The source can be a Hugging Face folder, a .nemo, or a GGUF."})
+        description = {"Write a model as a GGUF file (q8_0, q4_0, bf16, f32) that llama.cpp loads.",
+                "q4_0 keeps the output layer in q6_k, as llama.cpp does. The source can be a Hugging Face folder,",
+                "a .nemo, or a GGUF."})
 final class QuantizeCommand implements Callable<Integer> {
     @picocli.CommandLine.ParentCommand
     Cli parent;

@@ -12,9 +12,9 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 @Command(name = "random-model", mixinStandardHelpOptions = true,
-        description = {"Write a Hugging Face folder with random weights (std 0.02) in the true shapes of a published model,",
-                "to benchmark without downloading. Presets: nemotron-small, nemotron-mini-4b, minitron-8b,",
-                "nemotron-4-15b, nemotron-3-8b, llama-3.1-8b."})
+        description = {"Write random weights in the true shapes of a published model, to benchmark without downloading.",
+                "Uniform weights with std 0.02, as a Hugging Face folder or a .gguf file. Presets: nemotron-small,",
+                "nemotron-mini-4b, minitron-8b, nemotron-4-15b, nemotron-3-8b, llama-3.1-8b."})
 final class RandomModelCommand implements Callable<Integer> {
     @picocli.CommandLine.ParentCommand
     Cli parent;

@@ -16,7 +16,7 @@ final class TokenizeCommand implements Callable<Integer> {
     @picocli.CommandLine.ParentCommand
     Cli parent;
 
-    @Option(names = {"-m", "--model"}, required = true, paramLabel = "PATH", description = "Model: Hugging Face folder, .nemo file or extracted .nemo directory.")
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "PATH", description = "Model: Hugging Face folder, .gguf file, .nemo file or extracted .nemo directory.")
     Path model;
 
     @Option(names = "--text", required = true, paramLabel = "TEXT", description = "Text to tokenize (no BOS added).")
