@@ -184,6 +184,35 @@ class KernelsTest {
     }
 
     @Test
+    void workerPoolServesTwoCallingThreadsAtOnceWithoutMixingTheirWork() throws Exception {
+        try (WorkerPool pool = new WorkerPool(3)) {
+            java.util.concurrent.ExecutorService callers = java.util.concurrent.Executors.newFixedThreadPool(2);
+            try {
+                java.util.List<java.util.concurrent.Future<long[]>> results = new java.util.ArrayList<>();
+                for (int c = 0; c < 2; c++) {
+                    final int caller = c;
+                    results.add(callers.submit(() -> {
+                        long[] sums = new long[500];
+                        for (int round = 0; round < 500; round++) {
+                            int[] hits = new int[997];
+                            pool.forRange(hits.length, 1 << 20, (chunk, s, e) -> {
+                                for (int i = s; i < e; i++) hits[i] += caller + 1;
+                            });
+                            for (int h : hits) sums[round] += h;
+                        }
+                        return sums;
+                    }));
+                }
+                for (int c = 0; c < 2; c++) {
+                    for (long sum : results.get(c).get()) assertEquals(997L * (c + 1), sum);
+                }
+            } finally {
+                callers.shutdownNow();
+            }
+        }
+    }
+
+    @Test
     void workerPoolCoversEveryItemOnceAndReportsFailures() {
         try (WorkerPool pool = new WorkerPool(3)) {
             int[] hits = new int[1000];
