@@ -49,6 +49,13 @@ public final class TensorSet {
         return t;
     }
 
+    /** Bytes of every tensor together (what loading or converting the checkpoint reads). */
+    public long totalBytes() {
+        long sum = 0;
+        for (Tensor t : byName.values()) sum += t.byteSize();
+        return sum;
+    }
+
     public String origin() {
         return origin;
     }

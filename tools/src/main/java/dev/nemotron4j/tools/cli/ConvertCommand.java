@@ -40,7 +40,7 @@ final class ConvertCommand implements Callable<Integer> {
             throw new UserException(out + " exists and is not a folder");
         }
         try (Checkpoint ck = CheckpointLoader.open(model)) {
-            long total = ck.tensors().all().values().stream().mapToLong(t -> t.byteSize()).sum();
+            long total = ck.tensors().totalBytes();
             parent.err.printf("converting %s (%s, %.2f GB) to %s%n", model, ck.layout(), total / 1e9, out);
             long t0 = System.nanoTime();
             HfExporter.export(ck, out, (long) (shardGb * 1e9), written -> {

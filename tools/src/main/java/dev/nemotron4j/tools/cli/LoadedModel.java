@@ -41,7 +41,7 @@ final class LoadedModel implements AutoCloseable {
      * then runs one token to compile the kernels.
      */
     void warmUp(PrintStream err) {
-        long total = model.checkpoint().tensors().all().values().stream().mapToLong(t -> t.byteSize()).sum();
+        long total = model.checkpoint().tensors().totalBytes();
         boolean report = total >= REPORT_BYTES;
         long t0 = System.nanoTime();
         long[] done = {0};

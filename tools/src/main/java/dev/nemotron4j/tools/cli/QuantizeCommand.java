@@ -39,7 +39,7 @@ final class QuantizeCommand implements Callable<Integer> {
         if (!out.getFileName().toString().endsWith(".gguf")) throw new UserException("--out should name a .gguf file");
         if (Files.exists(out)) throw new UserException(out + " exists; choose another --out");
         try (Checkpoint ck = CheckpointLoader.open(model)) {
-            long total = ck.tensors().all().values().stream().mapToLong(t -> t.byteSize()).sum();
+            long total = ck.tensors().totalBytes();
             parent.err.printf("quantizing %s (%s) to %s as %s%n", model, ck.layout(), out, target);
             if (ck.tokenizer().isEmpty()) {
                 parent.err.println("nemotron4j: warning: " + model + " has no tokenizer; writing a placeholder vocabulary "
