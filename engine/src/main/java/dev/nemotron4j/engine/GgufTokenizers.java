@@ -24,8 +24,6 @@ import java.util.Map;
 public final class GgufTokenizers {
     /** GGUF token types, SentencePiece's numbering. */
     static final int NORMAL = 1, UNKNOWN = 2, CONTROL = 3, USER_DEFINED = 4, UNUSED = 5, BYTE = 6;
-    /** The Llama 3 pre-tokenizer pattern (GGUF names it "llama-bpe"). */
-    static final String LLAMA3_PATTERN = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
     private GgufTokenizers() {
     }
@@ -74,8 +72,8 @@ public final class GgufTokenizers {
             merges.forEach(bpe.putArray("merges")::add);
             ObjectNode pre = root.putObject("pre_tokenizer");
             pre.put("type", "Split").put("behavior", "Isolated");
-            pre.putObject("pattern").put("Regex", "llama-bpe".equals(m.get("tokenizer.ggml.pre")) ? LLAMA3_PATTERN
-                    : "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+");
+            pre.putObject("pattern").put("Regex", "llama-bpe".equals(m.get("tokenizer.ggml.pre"))
+                    ? BpeTokenizer.LLAMA3_PATTERN : BpeTokenizer.GPT2_PATTERN);
             try {
                 return Tokenizers.huggingFaceJson(json.writeValueAsBytes(root), origin);
             } catch (com.fasterxml.jackson.core.JsonProcessingException e) {

@@ -25,6 +25,11 @@ import java.util.regex.Pattern;
  * ({@code ignore_merges}: a pre-token that is itself in the vocabulary is one token). No BOS is added.
  */
 public final class BpeTokenizer implements Tokenizer {
+    /** GPT-2's pre-tokenizer pattern (a ByteLevel pre-tokenizer with use_regex). */
+    public static final String GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+    /** Llama 3's pre-tokenizer pattern (GGUF calls it "llama-bpe"). */
+    public static final String LLAMA3_PATTERN = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
     private final String origin;
     private final Map<String, Integer> vocab;
     private final String[] byId;
@@ -103,8 +108,7 @@ public final class BpeTokenizer implements Tokenizer {
                 return s.path("pattern").path("Regex").asText();
             }
             if ("ByteLevel".equals(s.path("type").asText()) && s.path("use_regex").asBoolean(true)) {
-                // GPT-2's own pattern
-                return "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+                return GPT2_PATTERN;
             }
         }
         throw new TokenizerException(origin + ": no Split regex or ByteLevel pre-tokenizer found");
