@@ -19,6 +19,8 @@ import java.util.Set;
  * After the last token, {@link #result()} describes the whole run. Owns nothing: the session stays the caller's.
  */
 public final class Generation implements Iterator<GeneratedToken> {
+    private static final int[] NONE_FORBIDDEN = {};
+
     private final InferenceSession session;
     private final Tokenizer tokenizer;
     private final SamplingParams params;
@@ -97,7 +99,7 @@ public final class Generation implements Iterator<GeneratedToken> {
         if (reason != null) throw new NoSuchElementException("generation has ended: " + reason.jsonName());
         long t0 = System.nanoTime();
         boolean early = produced < params.minTokens();
-        int id = sampler.sample(logits, vocab, context, contextLength, early ? forbiddenEarly : new int[0]);
+        int id = sampler.sample(logits, vocab, context, contextLength, early ? forbiddenEarly : NONE_FORBIDDEN);
         float lp = params.logprobs() ? Sampler.logprob(logits, vocab, id) : Float.NaN;
         record(id, lp);
         String text;
