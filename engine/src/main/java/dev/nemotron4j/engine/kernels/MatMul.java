@@ -25,6 +25,10 @@ public final class MatMul {
             panelled(w, x, tokens, out, pool);
             return;
         }
+        if (Int8Activations.supports(dtype, cols) && groupsAligned(blocks, dtype)) {
+            int8(w, Int8Activations.forThisThread().prepare(dtype, x, tokens * cols), tokens, out, pool);
+            return;
+        }
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
             for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
             for (WeightMatrix.Block b : blocks) {
@@ -34,6 +38,32 @@ public final class MatMul {
                 for (int r = lo; r < hi; r++) {
                     for (int t = 0; t < tokens; t++) {
                         out[t * rows + r] += VectorDot.dot(dtype, b.data(), rowOffset(b, r), x, t * cols + c0, n);
+                    }
+                }
+            }
+        });
+    }
+
+    /** Column blocks start on activation group boundaries (always so for one tensor; checked for merged shards). */
+    private static boolean groupsAligned(WeightMatrix.Block[] blocks, DType dtype) {
+        for (WeightMatrix.Block b : blocks) if (b.colStart() % dtype.blockSize() != 0) return false;
+        return true;
+    }
+
+    /** Decode with Q6_K/Q4_0 weights: activations quantized to int8 once, integer dot products per row. */
+    private static void int8(WeightMatrix w, Int8Activations a, int tokens, float[] out, WorkerPool pool) {
+        int rows = w.rows(), cols = w.cols();
+        boolean q6k = w.dtype() == DType.Q6_K;
+        pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
+            for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
+            for (WeightMatrix.Block b : w.blocks()) {
+                int lo = Math.max(r0, b.rowStart()), hi = Math.min(r1, b.rowStart() + b.rows());
+                int c0 = b.colStart(), n = b.cols();
+                for (int r = lo; r < hi; r++) {
+                    for (int t = 0; t < tokens; t++) {
+                        out[t * rows + r] += q6k
+                                ? PackedIntDot.dotQ6K(b.data(), rowOffset(b, r), a, t * cols + c0, n)
+                                : PackedIntDot.dotQ4_0(b.data(), rowOffset(b, r), a, t * cols + c0, n);
                     }
                 }
             }

@@ -1,0 +1,176 @@
+package dev.nemotron4j.engine.kernels;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+
+import static dev.nemotron4j.engine.kernels.VectorDot.F;
+import static dev.nemotron4j.engine.kernels.VectorDot.I;
+import static dev.nemotron4j.engine.kernels.VectorDot.I16;
+import static dev.nemotron4j.engine.kernels.VectorDot.LE;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.LSHR;
+
+/**
+ * Q6_K and Q4_0 rows times int8 activations ({@link Int8Activations}) with two multiply-adds per 32-bit multiply.
+ *
+ * <p>The Vector API has no widening byte or short dot product ({@code vpmaddubsw}, {@code vpdpbusd}), and widening
+ * every weight to a float costs a conversion and an FMA per 16 values, which is what made these formats compute-bound
+ * (bench/NOTES.md, step 9). Here the unsigned small weights {@code wa, wb} (Q6_K: 0‥63, Q4_0: 0‥15) sit in the two
+ * 16-bit halves of an int lane, the activations in the swapped order {@code (qa << 16) + qb}, and
+ *
+ * <pre>
+ *   (wa + wb·2¹⁶) · (qb + qa·2¹⁶)  ≡  wa·qb  +  2¹⁶ · (wa·qa + wb·qb)     (mod 2³²)
+ * </pre>
+ *
+ * With |wa·qb| ≤ 63·127 and |wa·qa + wb·qb| ≤ 2·63·127 the product never overflows, and converted to float it is
+ * 65536 times the pair's dot product plus a cross term below 0.13 (relative 1e-5 of a typical pair, far under the
+ * int8 rounding of the activations). The weights' offsets (+32, +8) come back out through per-group sums of the
+ * activations. Needs 16 float lanes (AVX-512); elsewhere {@link QuantDot}'s float kernels are used.
+ */
+final class PackedIntDot {
+    static final boolean AVAILABLE = F.length() == 16 && !Boolean.getBoolean("n4j.noIntDot");
+
+    private static final VectorSpecies<Byte> B128 = ByteVector.SPECIES_128;
+    private static final VectorSpecies<Byte> B256 = ByteVector.SPECIES_256;
+    private static final VectorSpecies<Short> S512 = VectorSpecies.of(short.class, VectorShape.S_512_BIT);
+    private static final float INV_65536 = 1f / 65536;
+
+    /* Scale lanes for the 32 values of one 6-bit byte vector: int lanes 0‥7 use group 2k, lanes 8‥15 group 2k+1. */
+    private static final VectorShuffle<Float> G0 = groups(0), G1 = groups(1), G2 = groups(2), G3 = groups(3),
+            G4 = groups(4), G5 = groups(5), G6 = groups(6), G7 = groups(7);
+
+    private PackedIntDot() {
+    }
+
+    private static VectorShuffle<Float> groups(int k) {
+        if (F.length() != 16) return null;
+        int[] idx = new int[16];
+        for (int i = 0; i < 16; i++) idx[i] = 2 * k + (i >= 8 ? 1 : 0);
+        return VectorShuffle.fromArray(F, idx, 0);
+    }
+
+    private static float f16(MemorySegment w, long off) {
+        return Float.float16ToFloat(w.get(I16, off));
+    }
+
+    /**
+     * One Q6_K row of {@code n} values at byte {@code off}, times activations {@code x0 ‥ x0+n} of {@code a}
+     * ({@code x0} a multiple of 256).
+     *
+     * <p>Per half super-block, the 128 six-bit values come out of 64 low-nibble bytes and 32 two-bit-field bytes as
+     * four vectors of 32 bytes, each covering 32 consecutive values (two scale groups). Bytes are shifted as ints
+     * (x86 has no byte shifts) and masked, which drops whatever crossed a byte boundary.
+     */
+    static float dotQ6K(MemorySegment w, long off, Int8Activations a, int x0, int n) {
+        int[] xp = a.packed;
+        float[] xs = a.scale, xc = a.corr;
+        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F), acc2 = FloatVector.zero(F),
+                acc3 = FloatVector.zero(F), corr = FloatVector.zero(F);
+        int blocks = n / 256;
+        for (int b = 0; b < blocks; b++) {
+            long base = off + 210L * b;
+            int e0 = x0 + 256 * b;
+            float d = f16(w, base + 208) * xs[e0 >> 8];
+            FloatVector sv = ((FloatVector) ByteVector.fromMemorySegment(B128, w, base + 192, LE)
+                    .convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            corr = sv.fma(FloatVector.fromArray(F, xc, e0 >> 4), corr);
+            int p = e0 >> 1;
+
+            ByteVector ql0 = ByteVector.fromMemorySegment(B256, w, base, LE);
+            ByteVector ql1 = ByteVector.fromMemorySegment(B256, w, base + 32, LE);
+            ByteVector qh = ByteVector.fromMemorySegment(B256, w, base + 128, LE);
+            acc0 = ((FloatVector) ((IntVector) ql0.and((byte) 0x0F)
+                    .or(qh.reinterpretAsInts().lanewise(LSHL, 4).reinterpretAsBytes().and((byte) 0x30))
+                    .convertShape(VectorOperators.B2S, S512, 0).reinterpretAsInts())
+                    .mul(IntVector.fromArray(I, xp, p)).convert(VectorOperators.I2F, 0))
+                    .fma(sv.rearrange(G0), acc0);
+            acc1 = ((FloatVector) ((IntVector) ql1.and((byte) 0x0F)
+                    .or(qh.reinterpretAsInts().lanewise(LSHL, 2).reinterpretAsBytes().and((byte) 0x30))
+                    .convertShape(VectorOperators.B2S, S512, 0).reinterpretAsInts())
+                    .mul(IntVector.fromArray(I, xp, p + 16)).convert(VectorOperators.I2F, 0))
+                    .fma(sv.rearrange(G1), acc1);
+            acc2 = ((FloatVector) ((IntVector) ql0.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and((byte) 0x0F)
+                    .or(qh.and((byte) 0x30))
+                    .convertShape(VectorOperators.B2S, S512, 0).reinterpretAsInts())
+                    .mul(IntVector.fromArray(I, xp, p + 32)).convert(VectorOperators.I2F, 0))
+                    .fma(sv.rearrange(G2), acc2);
+            acc3 = ((FloatVector) ((IntVector) ql1.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and((byte) 0x0F)
+                    .or(qh.reinterpretAsInts().lanewise(LSHR, 2).reinterpretAsBytes().and((byte) 0x30))
+                    .convertShape(VectorOperators.B2S, S512, 0).reinterpretAsInts())
+                    .mul(IntVector.fromArray(I, xp, p + 48)).convert(VectorOperators.I2F, 0))
+                    .fma(sv.rearrange(G3), acc3);
+
+            ByteVector ql2 = ByteVector.fromMemorySegment(B256, w, base + 64, LE);
+            ByteVector ql3 = ByteVector.fromMemorySegment(B256, w, base + 96, LE);
+            ByteVector qh1 = ByteVector.fromMemorySegment(B256, w, base + 160, LE);
+            acc0 = ((FloatVector) ((IntVector) ql2.and((byte) 0x0F)
+                    .or(qh1.reinterpretAsInts().lanewise(LSHL, 4).reinterpretAsBytes().and((byte) 0x30))
+                    .convertShape(VectorOperators.B2S, S512, 0).reinterpretAsInts())
+                    .mul(IntVector.fromArray(I, xp, p + 64)).convert(VectorOperators.I2F, 0))
+                    .fma(sv.rearrange(G4), acc0);
+            acc1 = ((FloatVector) ((IntVector) ql3.and((byte) 0x0F)
+                    .or(qh1.reinterpretAsInts().lanewise(LSHL, 2).reinterpretAsBytes().and((byte) 0x30))
+                    .convertShape(VectorOperators.B2S, S512, 0).reinterpretAsInts())
+                    .mul(IntVector.fromArray(I, xp, p + 80)).convert(VectorOperators.I2F, 0))
+                    .fma(sv.rearrange(G5), acc1);
+            acc2 = ((FloatVector) ((IntVector) ql2.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and((byte) 0x0F)
+                    .or(qh1.and((byte) 0x30))
+                    .convertShape(VectorOperators.B2S, S512, 0).reinterpretAsInts())
+                    .mul(IntVector.fromArray(I, xp, p + 96)).convert(VectorOperators.I2F, 0))
+                    .fma(sv.rearrange(G6), acc2);
+            acc3 = ((FloatVector) ((IntVector) ql3.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and((byte) 0x0F)
+                    .or(qh1.reinterpretAsInts().lanewise(LSHR, 2).reinterpretAsBytes().and((byte) 0x30))
+                    .convertShape(VectorOperators.B2S, S512, 0).reinterpretAsInts())
+                    .mul(IntVector.fromArray(I, xp, p + 112)).convert(VectorOperators.I2F, 0))
+                    .fma(sv.rearrange(G7), acc3);
+        }
+        return acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD) * INV_65536
+                - corr.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * One Q4_0 row of {@code n} values at byte {@code off}, times activations {@code x0 ‥ x0+n} of {@code a}
+     * ({@code x0} a multiple of 32). Byte {@code i} of a block holds values {@code i} (low nibble) and {@code i+16}
+     * (high nibble): zero-extended to an int lane, {@code (v | v << 12) & 0x000F000F} is already the packed pair.
+     */
+    static float dotQ4_0(MemorySegment w, long off, Int8Activations a, int x0, int n) {
+        int[] xp = a.packed;
+        float[] xs = a.scale, xc = a.corr;
+        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
+        float corr = 0;
+        int blocks = n / 32, k0 = x0 >> 5, b = 0;
+        for (; b + 2 <= blocks; b += 2) {
+            long o = off + 18L * b;
+            int k = k0 + b;
+            float d0 = f16(w, o), d1 = f16(w, o + 18);
+            IntVector v0 = (IntVector) ByteVector.fromMemorySegment(B128, w, o + 2, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector v1 = (IntVector) ByteVector.fromMemorySegment(B128, w, o + 20, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            acc0 = ((FloatVector) v0.or(v0.lanewise(LSHL, 12)).and(0x000F000F).mul(IntVector.fromArray(I, xp, 16 * k))
+                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d0 * xs[k]), acc0);
+            acc1 = ((FloatVector) v1.or(v1.lanewise(LSHL, 12)).and(0x000F000F).mul(IntVector.fromArray(I, xp, 16 * k + 16))
+                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d1 * xs[k + 1]), acc1);
+            corr += d0 * xc[k] + d1 * xc[k + 1];
+        }
+        for (; b < blocks; b++) {
+            long o = off + 18L * b;
+            int k = k0 + b;
+            float d0 = f16(w, o);
+            IntVector v0 = (IntVector) ByteVector.fromMemorySegment(B128, w, o + 2, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            acc0 = ((FloatVector) v0.or(v0.lanewise(LSHL, 12)).and(0x000F000F).mul(IntVector.fromArray(I, xp, 16 * k))
+                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d0 * xs[k]), acc0);
+            corr += d0 * xc[k];
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD) * INV_65536 - corr;
+    }
+}
