@@ -13,6 +13,8 @@ import dev.nemotron4j.loader.tensor.DType;
 public final class MatMul {
     /** Weight rows per cache panel: 64 rows × 4096 BF16 columns = 512 KB. */
     static final int PANEL_ROWS = 64;
+    /** Each thread's widened panel, kept between calls (a pool thread runs several parts of every matmul). */
+    private static final ThreadLocal<float[]> PANEL = ThreadLocal.withInitial(() -> new float[0]);
 
     private MatMul() {
     }
@@ -82,11 +84,11 @@ public final class MatMul {
         DType dtype = w.dtype();
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
             for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
-            float[] panel = null;
+            float[] panel = PANEL.get();
             for (WeightMatrix.Block b : w.blocks()) {
                 int lo = Math.max(r0, b.rowStart()), hi = Math.min(r1, b.rowStart() + b.rows());
                 int c0 = b.colStart(), n = b.cols();
-                if (panel == null || panel.length < PANEL_ROWS * n) panel = new float[PANEL_ROWS * n];
+                if (panel.length < PANEL_ROWS * n) PANEL.set(panel = new float[PANEL_ROWS * n]);
                 for (int p0 = lo; p0 < hi; p0 += PANEL_ROWS) {
                     int p1 = Math.min(hi, p0 + PANEL_ROWS);
                     for (int r = p0; r < p1; r++) VectorDot.toFloats(dtype, b.data(), rowOffset(b, r), panel, (r - p0) * n, n);

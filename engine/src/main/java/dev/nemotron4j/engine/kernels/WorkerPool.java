@@ -5,8 +5,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The threads one model computes with. Each model owns its pool (no global state); work is split into at most
- * {@link #threads()} contiguous chunks and the calling thread runs the first one itself.
+ * The threads one model computes with. Each model owns its pool (no global state); work is split into a few contiguous parts per
+ * thread, claimed from a shared counter; the calling thread works too.
  *
  * <p>Dispatch allocates nothing and costs about a microsecond: a dispatch publishes the task and bumps an epoch;
  * workers spin briefly for the next epoch (decode issues ~80 dispatches per token, back to back) and park when idle;
@@ -18,6 +18,11 @@ public final class WorkerPool implements AutoCloseable {
     public static final long MIN_PARALLEL_WORK = 1 << 15;
     /** Spin iterations before parking (~tens of microseconds). */
     private static final int SPINS = 1 << 14;
+    /**
+     * Parts per thread: threads claim parts from a shared counter, so a core that is slower at the moment (a noisy
+     * neighbour, a page fault) takes fewer of them instead of holding everyone up at the end of the dispatch.
+     */
+    static final int PARTS_PER_THREAD = Integer.getInteger("n4j.parts", 4);
 
     @FunctionalInterface
     public interface RangeTask {
@@ -34,6 +39,7 @@ public final class WorkerPool implements AutoCloseable {
     private volatile RangeTask task;
     private volatile int items;
     private volatile int chunks;
+    private final AtomicInteger nextPart = new AtomicInteger();
     private volatile Throwable failure;
     private volatile Thread caller;
     private volatile boolean closed;
@@ -58,8 +64,7 @@ public final class WorkerPool implements AutoCloseable {
 
     /** Splits {@code [0, items)} over the threads; {@code workPerItem} (multiply-adds) decides whether to bother. */
     public void forRange(int items, long workPerItem, RangeTask task) {
-        int chunks = (int) Math.min(threads, items);
-        if (chunks <= 1 || (long) items * workPerItem < MIN_PARALLEL_WORK) {
+        if (threads == 1 || items <= 1 || (long) items * workPerItem < MIN_PARALLEL_WORK) {
             if (items > 0) task.run(0, 0, items);
             return;
         }
@@ -67,15 +72,16 @@ public final class WorkerPool implements AutoCloseable {
             if (closed) throw new IllegalStateException("the model's thread pool is closed");
             this.task = task;
             this.items = items;
-            this.chunks = chunks;
+            this.chunks = (int) Math.min((long) threads * PARTS_PER_THREAD, items);
             this.failure = null;
+            nextPart.set(0);
             this.caller = Thread.currentThread();
             pending.set(workers.length);
             epoch.incrementAndGet(); // publishes the fields above to the workers
             for (Thread w : workers) LockSupport.unpark(w);
             Throwable mine = null;
             try {
-                task.run(0, 0, bound(items, chunks, 1));
+                runParts(0, task, items, this.chunks);
             } catch (Throwable t) {
                 mine = t;
             }
@@ -103,9 +109,9 @@ public final class WorkerPool implements AutoCloseable {
             seen = e;
             RangeTask t = task;
             int n = items, c = chunks;
-            if (index < c && t != null) {
+            if (t != null) {
                 try {
-                    t.run(index, bound(n, c, index), bound(n, c, index + 1));
+                    runParts(index, t, n, c);
                 } catch (Throwable x) {
                     failure = x;
                 }
@@ -114,8 +120,15 @@ public final class WorkerPool implements AutoCloseable {
         }
     }
 
-    private static int bound(int items, int chunks, int c) {
-        return (int) ((long) items * c / chunks);
+    private void runParts(int thread, RangeTask t, int items, int parts) {
+        for (int p; (p = nextPart.getAndIncrement()) < parts; ) t.run(thread, bound(items, parts, p), bound(items, parts, p + 1));
+    }
+
+    /** Part boundaries; on multiples of 16 when parts are large, so row tiles of 4 stay whole. */
+    private static int bound(int items, int parts, int p) {
+        if (p >= parts) return items;
+        int b = (int) ((long) items * p / parts);
+        return items >= parts * 64 ? b & ~15 : b;
     }
 
     @Override

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Every SIMD kernel against a naive scalar double oracle, on random sizes including ones no vector length divides. */
 class KernelsTest {
@@ -220,9 +221,21 @@ class KernelsTest {
                 for (int i = s; i < e; i++) hits[i]++;
             });
             for (int h : hits) assertEquals(1, h);
+            // parts are claimed dynamically, but the chunk index still names one thread: never two at once
+            java.util.concurrent.atomic.AtomicIntegerArray busy = new java.util.concurrent.atomic.AtomicIntegerArray(3);
+            java.util.concurrent.atomic.AtomicBoolean shared = new java.util.concurrent.atomic.AtomicBoolean();
+            for (int round = 0; round < 200; round++) {
+                pool.forRange(1000, 1 << 20, (chunk, s, e) -> {
+                    if (busy.getAndIncrement(chunk) != 0) shared.set(true);
+                    for (int i = s; i < e; i++) hits[i]++;
+                    busy.decrementAndGet(chunk);
+                });
+            }
+            assertTrue(!shared.get(), "a chunk index was in use by two threads at once");
+            for (int h : hits) assertEquals(201, h);
             IllegalStateException thrown = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
                     () -> pool.forRange(10, 1 << 20, (chunk, s, e) -> {
-                        if (chunk == 2) throw new IllegalStateException("boom");
+                        if (s <= 7 && 7 < e) throw new IllegalStateException("boom");
                     }));
             assertEquals("boom", thrown.getMessage());
         }
