@@ -16,7 +16,7 @@ import dev.nemotron4j.loader.tensor.DType;
  *   <li>Q6_K: groups of 256 (one super-block); pairs are neighbours {@code (2j, 2j+1)}; {@code corr} holds
  *       {@code 32 · Σ q} per 16 values (the weights are stored as {@code q6 + 32}).</li>
  *   <li>Q4_0: groups of 32 (one block); pairs are {@code (i, i+16)} inside a block, as the low and high nibbles of
- *       weight byte {@code i}; {@code corr} holds {@code 8 · dx · Σ q} per block (weights stored as {@code q4 + 8}).</li>
+ *       weight byte {@code i}; no {@code corr} (the kernel removes the weights' +8 before multiplying).</li>
  * </ul>
  * One instance per calling thread is reused across calls; it grows, never shrinks.
  */
@@ -48,8 +48,7 @@ final class Int8Activations {
         int groups = len / group;
         if (packed.length < len / 2) packed = new int[len / 2];
         if (scale.length < groups) scale = new float[groups];
-        int corrLen = dtype == DType.Q6_K ? len / 16 : groups;
-        if (corr.length < corrLen) corr = new float[corrLen];
+        if (dtype == DType.Q6_K && corr.length < len / 16) corr = new float[len / 16];
         for (int g = 0; g < groups; g++) {
             int x0 = g * group;
             float amax = 0;
@@ -65,12 +64,7 @@ final class Int8Activations {
                     corr[x0 / 16 + s] = 32f * sum;
                 }
             } else {
-                int sum = 0;
-                for (int i = 0; i < 16; i++) {
-                    packed[x0 / 2 + i] = (q8[i] << 16) + q8[i + 16];
-                    sum += q8[i] + q8[i + 16];
-                }
-                corr[g] = 8f * dx * sum;
+                for (int i = 0; i < 16; i++) packed[x0 / 2 + i] = (q8[i] << 16) + q8[i + 16];
             }
         }
         return this;

@@ -139,38 +139,38 @@ final class PackedIntDot {
     /**
      * One Q4_0 row of {@code n} values at byte {@code off}, times activations {@code x0 ‥ x0+n} of {@code a}
      * ({@code x0} a multiple of 32). Byte {@code i} of a block holds values {@code i} (low nibble) and {@code i+16}
-     * (high nibble): zero-extended to an int lane, {@code (v | v << 12) & 0x000F000F} is already the packed pair.
+     * (high nibble): zero-extended to an int lane, {@code (v | v << 12) & 0x000F000F} is the packed pair, and
+     * subtracting {@code 0x00080008} turns it into the signed pair {@code (wa-8) + (wb-8)·2¹⁶} exactly (as integers),
+     * so the offset costs one subtraction and no correction term.
      */
     static float dotQ4_0(MemorySegment w, long off, Int8Activations a, int x0, int n) {
         int[] xp = a.packed;
-        float[] xs = a.scale, xc = a.corr;
+        float[] xs = a.scale;
         FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
-        float corr = 0;
         int blocks = n / 32, k0 = x0 >> 5, b = 0;
         for (; b + 2 <= blocks; b += 2) {
             long o = off + 18L * b;
             int k = k0 + b;
-            float d0 = f16(w, o), d1 = f16(w, o + 18);
             IntVector v0 = (IntVector) ByteVector.fromMemorySegment(B128, w, o + 2, LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
             IntVector v1 = (IntVector) ByteVector.fromMemorySegment(B128, w, o + 20, LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            acc0 = ((FloatVector) v0.or(v0.lanewise(LSHL, 12)).and(0x000F000F).mul(IntVector.fromArray(I, xp, 16 * k))
-                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d0 * xs[k]), acc0);
-            acc1 = ((FloatVector) v1.or(v1.lanewise(LSHL, 12)).and(0x000F000F).mul(IntVector.fromArray(I, xp, 16 * k + 16))
-                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d1 * xs[k + 1]), acc1);
-            corr += d0 * xc[k] + d1 * xc[k + 1];
+            acc0 = ((FloatVector) v0.or(v0.lanewise(LSHL, 12)).and(0x000F000F).sub(0x00080008)
+                    .mul(IntVector.fromArray(I, xp, 16 * k)).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(F, f16(w, o) * xs[k]), acc0);
+            acc1 = ((FloatVector) v1.or(v1.lanewise(LSHL, 12)).and(0x000F000F).sub(0x00080008)
+                    .mul(IntVector.fromArray(I, xp, 16 * k + 16)).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(F, f16(w, o + 18) * xs[k + 1]), acc1);
         }
         for (; b < blocks; b++) {
             long o = off + 18L * b;
             int k = k0 + b;
-            float d0 = f16(w, o);
             IntVector v0 = (IntVector) ByteVector.fromMemorySegment(B128, w, o + 2, LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            acc0 = ((FloatVector) v0.or(v0.lanewise(LSHL, 12)).and(0x000F000F).mul(IntVector.fromArray(I, xp, 16 * k))
-                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d0 * xs[k]), acc0);
-            corr += d0 * xc[k];
+            acc0 = ((FloatVector) v0.or(v0.lanewise(LSHL, 12)).and(0x000F000F).sub(0x00080008)
+                    .mul(IntVector.fromArray(I, xp, 16 * k)).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(F, f16(w, o) * xs[k]), acc0);
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD) * INV_65536 - corr;
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD) * INV_65536;
     }
 }
