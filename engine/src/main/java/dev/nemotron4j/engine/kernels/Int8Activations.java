@@ -44,6 +44,15 @@ final class Int8Activations {
 
     /** Quantizes {@code x[0 .. len)} for weights of {@code dtype}; {@code len} is a multiple of the group size. */
     Int8Activations prepare(DType dtype, float[] x, int len) {
+        return prepare(dtype, false, x, len);
+    }
+
+    /**
+     * As {@link #prepare(DType, float[], int)}; {@code q4Repacked} lays Q4_0 pairs out for {@link Q4Repacked}
+     * ({@code len} a multiple of 512): per group of 16 blocks, word {@code i} and shift {@code v}, 16 lanes, lane
+     * {@code j} for block {@code j} (see {@link PackedIntDot#dotQ4Repacked}).
+     */
+    Int8Activations prepare(DType dtype, boolean q4Repacked, float[] x, int len) {
         int group = dtype == DType.Q6_K ? 256 : 32;
         int groups = len / group;
         if (packed.length < len / 2) packed = new int[len / 2];
@@ -62,6 +71,15 @@ final class Int8Activations {
                     int sum = 0;
                     for (int i = 0; i < 16; i++) sum += q8[16 * s + i];
                     corr[x0 / 16 + s] = 32f * sum;
+                }
+            } else if (q4Repacked) {
+                int base = (g / 16) * 256 + g % 16;
+                for (int i = 0; i < 4; i++) {
+                    int a = 4 * i;
+                    packed[base + 64 * i] = (q8[a] << 16) + q8[a + 2];
+                    packed[base + 64 * i + 16] = (q8[a + 16] << 16) + q8[a + 18];
+                    packed[base + 64 * i + 32] = (q8[a + 1] << 16) + q8[a + 3];
+                    packed[base + 64 * i + 48] = (q8[a + 17] << 16) + q8[a + 19];
                 }
             } else {
                 for (int i = 0; i < 16; i++) packed[x0 / 2 + i] = (q8[i] << 16) + q8[i + 16];

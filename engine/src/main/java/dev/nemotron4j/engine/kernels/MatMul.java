@@ -27,6 +27,13 @@ public final class MatMul {
             panelled(w, x, tokens, out, pool);
             return;
         }
+        if (dtype == DType.Q4_0 && Int8Activations.supports(dtype, cols)) {
+            Q4Repacked rp = w.q4Repacked(pool);
+            if (rp != null) {
+                q4Repacked(rp, rows, cols, Int8Activations.forThisThread().prepare(dtype, true, x, tokens * cols), tokens, out, pool);
+                return;
+            }
+        }
         if (Int8Activations.supports(dtype, cols) && groupsAligned(blocks, dtype)) {
             int8(w, Int8Activations.forThisThread().prepare(dtype, x, tokens * cols), tokens, out, pool);
             return;
@@ -67,6 +74,17 @@ public final class MatMul {
                                 ? PackedIntDot.dotQ6K(b.data(), rowOffset(b, r), a, t * cols + c0, n)
                                 : PackedIntDot.dotQ4_0(b.data(), rowOffset(b, r), a, t * cols + c0, n);
                     }
+                }
+            }
+        });
+    }
+
+    /** Decode with a repacked Q4_0 matrix (16 blocks per vector, see {@link Q4Repacked}). */
+    private static void q4Repacked(Q4Repacked rp, int rows, int cols, Int8Activations a, int tokens, float[] out, WorkerPool pool) {
+        pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                for (int t = 0; t < tokens; t++) {
+                    out[t * rows + r] = PackedIntDot.dotQ4Repacked(rp.data, r * rp.rowBytes, a, t * cols, rp.groups);
                 }
             }
         });

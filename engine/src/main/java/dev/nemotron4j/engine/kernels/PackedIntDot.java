@@ -173,4 +173,34 @@ final class PackedIntDot {
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD) * INV_65536;
     }
+
+    /**
+     * One row of a {@link Q4Repacked} matrix ({@code groups} groups of 16 blocks at byte {@code off}) times
+     * activations {@code x0 ‥} of {@code a} prepared with {@code q4Repacked}. Word lane {@code j} holds bytes
+     * {@code 4i‥4i+3} of block {@code j}; as an int, {@code & 0x000F000F} after shifts of 0, 4, 8 and 12 gives the
+     * value pairs {@code (4i, 4i+2)}, {@code (4i+16, 4i+18)}, {@code (4i+1, 4i+3)} and {@code (4i+17, 4i+19)}. All 16
+     * products of a group are summed in int lanes: |Σ| ≤ 16·2·8·127·2¹⁶ + 16·8·127 < 2³¹.
+     */
+    static float dotQ4Repacked(MemorySegment d, long off, Int8Activations a, int x0, int groups) {
+        int[] xp = a.packed;
+        float[] xs = a.scale;
+        FloatVector acc = FloatVector.zero(F);
+        int g0 = x0 / Q4Repacked.GROUP;
+        for (int g = 0; g < groups; g++) {
+            long base = off + (long) Q4Repacked.GROUP_BYTES * g;
+            int p = (g0 + g) * 256;
+            IntVector s0 = IntVector.zero(I), s1 = IntVector.zero(I);
+            for (int i = 0; i < 4; i++) {
+                IntVector x = IntVector.fromMemorySegment(I, d, base + 64 + 64L * i, LE);
+                int q = p + 64 * i;
+                s0 = s0.add(x.and(0x000F000F).sub(0x00080008).mul(IntVector.fromArray(I, xp, q)));
+                s1 = s1.add(x.lanewise(LSHR, 4).and(0x000F000F).sub(0x00080008).mul(IntVector.fromArray(I, xp, q + 16)));
+                s0 = s0.add(x.lanewise(LSHR, 8).and(0x000F000F).sub(0x00080008).mul(IntVector.fromArray(I, xp, q + 32)));
+                s1 = s1.add(x.lanewise(LSHR, 12).and(0x000F000F).sub(0x00080008).mul(IntVector.fromArray(I, xp, q + 48)));
+            }
+            acc = ((FloatVector) s0.add(s1).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromMemorySegment(F, d, base, LE).mul(FloatVector.fromArray(F, xs, (g0 + g) * 16)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD) * INV_65536;
+    }
 }

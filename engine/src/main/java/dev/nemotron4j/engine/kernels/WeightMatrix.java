@@ -61,6 +61,21 @@ public final class WeightMatrix {
         return new WeightMatrix(t.name(), t.dtype(), (int) t.dim(0), (int) t.dim(1), blocks);
     }
 
+    private volatile Q4Repacked q4Repacked;
+    private volatile boolean q4Checked;
+
+    /** The decode copy of a Q4_0 matrix, made on first use (null where {@link Q4Repacked#eligible} says no). */
+    Q4Repacked q4Repacked(WorkerPool pool) {
+        if (q4Checked) return q4Repacked;
+        synchronized (this) {
+            if (!q4Checked) {
+                if (Q4Repacked.eligible(this) && !Boolean.getBoolean("n4j.noRepack")) q4Repacked = Q4Repacked.of(this, pool);
+                q4Checked = true;
+            }
+            return q4Repacked;
+        }
+    }
+
     public String name() {
         return name;
     }

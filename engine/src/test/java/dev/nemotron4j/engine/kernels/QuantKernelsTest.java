@@ -92,4 +92,44 @@ class QuantKernelsTest {
             }
         }
     }
+
+    @org.junit.jupiter.api.Test
+    void repackedQ4_0DecodeMatchesTheReference() {
+        int rows = 37, n = 1024;   // 1024 columns: two groups of 16 blocks, so the repacked kernel runs
+        float[] w = random(rows * n);
+        ByteBuffer q = ByteBuffer.allocate((int) DType.Q4_0.bytesFor((long) rows * n)).order(ByteOrder.LITTLE_ENDIAN);
+        QuantCodec.quantize(DType.Q4_0, w, 0, rows * n, q);
+        q.flip();
+        float[] deq = new float[rows * n];
+        QuantCodec.dequantize(DType.Q4_0, q.duplicate().order(ByteOrder.LITTLE_ENDIAN), deq, 0, rows * n);
+        WeightMatrix m = WeightMatrix.of(Tensor.contiguous("q", DType.Q4_0, new long[]{rows, n}, MemorySegment.ofArray(q.array()), "test"));
+        try (WorkerPool pool = new WorkerPool(2)) {
+            assertTrue(!PackedIntDot.AVAILABLE || m.q4Repacked(pool) != null, "a 1024-column Q4_0 matrix is repacked");
+            for (int tokens : new int[]{1, 2}) {
+                float[] xs = random(tokens * n), out = new float[tokens * rows];
+                xs[5] = 40;   // an outlier: its group's int8 step grows, the others keep theirs
+                MatMul.apply(m, xs, tokens, out, pool);
+                for (int t = 0; t < tokens; t++) {
+                    for (int r = 0; r < rows; r++) {
+                        double ref = 0, mg = 0, refInt8 = 0, bound = 0;
+                        for (int g = 0; g < n; g += 32) {
+                            double amax = 0;
+                            for (int i = g; i < g + 32; i++) amax = Math.max(amax, Math.abs(xs[t * n + i]));
+                            double dx = amax / 127;
+                            for (int i = g; i < g + 32; i++) {
+                                double wi = deq[r * n + i], xi = xs[t * n + i];
+                                ref += wi * xi;
+                                mg += Math.abs(wi * xi);
+                                refInt8 += wi * Math.round(xi / dx) * dx;
+                                bound += Math.abs(wi) * dx / 2;
+                            }
+                        }
+                        float got = out[t * rows + r];
+                        assertEquals(ref, got, bound + 1e-5 * mg, "row " + r + " token " + t);
+                        if (PackedIntDot.AVAILABLE) assertEquals(refInt8, got, 1e-4 * Math.max(1, mg), "int8 row " + r + " token " + t);
+                    }
+                }
+            }
+        }
+    }
 }
