@@ -108,6 +108,8 @@ final class PackedIntDot {
                     .mul(IntVector.fromArray(I, xp, p + 48)).convert(VectorOperators.I2F, 0))
                     .fma(sv.rearrange(G3), acc3);
 
+            // the second half written out again on purpose: a loop over halves would need its shuffles from an
+            // array (not constants) and a helper returning vectors would not inline (QuantDot's note, step 5)
             ByteVector ql2 = ByteVector.fromMemorySegment(B256, w, base + 64, LE);
             ByteVector ql3 = ByteVector.fromMemorySegment(B256, w, base + 96, LE);
             ByteVector qh1 = ByteVector.fromMemorySegment(B256, w, base + 160, LE);
