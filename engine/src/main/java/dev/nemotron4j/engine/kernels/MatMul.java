@@ -27,17 +27,16 @@ public final class MatMul {
             panelled(w, x, tokens, out, pool);
             return;
         }
-        if (dtype == DType.Q4_0 && Int8Activations.supports(dtype, cols)) {
+        if (dtype == DType.Q4_0) {
             Q4Repacked rp = w.q4Repacked(pool);
             if (rp != null) {
                 q4Repacked(rp, rows, cols, Int8Activations.forThisThread().prepare(dtype, true, x, tokens * cols), tokens, out, pool);
                 return;
             }
         }
-        if (Int8Activations.supports(dtype, cols) && groupsAligned(blocks, dtype)) {
-            int8(w, Int8Activations.forThisThread().prepare(dtype, x, tokens * cols), tokens, out, pool);
-            return;
-        }
+        // Q6_K/Q4_0 rows multiply int8 activations (PackedIntDot); the others take the floats as they are
+        Int8Activations a = Int8Activations.supports(dtype, cols) && groupsAligned(blocks, dtype)
+                ? Int8Activations.forThisThread().prepare(dtype, x, tokens * cols) : null;
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
             for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
             for (WeightMatrix.Block b : blocks) {
@@ -46,7 +45,9 @@ public final class MatMul {
                 // one weight row streamed at a time: measured faster than 4 interleaved rows (bench/NOTES.md, step 3)
                 for (int r = lo; r < hi; r++) {
                     for (int t = 0; t < tokens; t++) {
-                        out[t * rows + r] += VectorDot.dot(dtype, b.data(), rowOffset(b, r), x, t * cols + c0, n);
+                        out[t * rows + r] += a == null
+                                ? VectorDot.dot(dtype, b.data(), rowOffset(b, r), x, t * cols + c0, n)
+                                : PackedIntDot.dot(dtype, b.data(), rowOffset(b, r), a, t * cols + c0, n);
                     }
                 }
             }
@@ -57,26 +58,6 @@ public final class MatMul {
     private static boolean groupsAligned(WeightMatrix.Block[] blocks, DType dtype) {
         for (WeightMatrix.Block b : blocks) if (b.colStart() % dtype.blockSize() != 0) return false;
         return true;
-    }
-
-    /** Decode with Q6_K/Q4_0 weights: activations quantized to int8 once, integer dot products per row. */
-    private static void int8(WeightMatrix w, Int8Activations a, int tokens, float[] out, WorkerPool pool) {
-        int rows = w.rows(), cols = w.cols();
-        boolean q6k = w.dtype() == DType.Q6_K;
-        pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
-            for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
-            for (WeightMatrix.Block b : w.blocks()) {
-                int lo = Math.max(r0, b.rowStart()), hi = Math.min(r1, b.rowStart() + b.rows());
-                int c0 = b.colStart(), n = b.cols();
-                for (int r = lo; r < hi; r++) {
-                    for (int t = 0; t < tokens; t++) {
-                        out[t * rows + r] += q6k
-                                ? PackedIntDot.dotQ6K(b.data(), rowOffset(b, r), a, t * cols + c0, n)
-                                : PackedIntDot.dotQ4_0(b.data(), rowOffset(b, r), a, t * cols + c0, n);
-                    }
-                }
-            }
-        });
     }
 
     /** Decode with a repacked Q4_0 matrix (16 blocks per vector, see {@link Q4Repacked}). */

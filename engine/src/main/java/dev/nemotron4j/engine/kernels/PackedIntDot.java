@@ -1,5 +1,6 @@
 package dev.nemotron4j.engine.kernels;
 
+import dev.nemotron4j.loader.tensor.DType;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -48,6 +49,15 @@ final class PackedIntDot {
             G4 = groups(4), G5 = groups(5), G6 = groups(6), G7 = groups(7);
 
     private PackedIntDot() {
+    }
+
+    /** One row of Q6_K or Q4_0 weights (GGUF layout) times activations {@code x0 ‥ x0+n} of {@code a}. */
+    static float dot(DType dtype, MemorySegment w, long off, Int8Activations a, int x0, int n) {
+        return switch (dtype) {
+            case Q6_K -> dotQ6K(w, off, a, x0, n);
+            case Q4_0 -> dotQ4_0(w, off, a, x0, n);
+            default -> throw new IllegalArgumentException("no int8 kernel for weights of dtype " + dtype);
+        };
     }
 
     private static VectorShuffle<Float> groups(int k) {
