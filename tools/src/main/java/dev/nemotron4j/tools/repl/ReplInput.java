@@ -21,6 +21,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * line). Both accept multi-line turns: end a line with a backslash to continue it, or wrap lines in """.
  */
 public abstract sealed class ReplInput implements AutoCloseable permits ReplInput.Console, ReplInput.Piped {
+    private final PrintStream out;
+    private final AtomicBoolean interrupted = new AtomicBoolean();
+
+    private ReplInput(PrintStream out) {
+        this.out = out;
+    }
 
     /** The next turn, or null at end of input. */
     public abstract String readTurn() throws IOException;
@@ -28,9 +34,13 @@ public abstract sealed class ReplInput implements AutoCloseable permits ReplInpu
     public abstract boolean interactive();
 
     /** Set while a reply is generated; true once the user pressed Ctrl-C. */
-    public abstract AtomicBoolean interruptFlag();
+    public final AtomicBoolean interruptFlag() {
+        return interrupted;
+    }
 
-    public abstract PrintStream out();
+    public final PrintStream out() {
+        return out;
+    }
 
     @Override
     public abstract void close() throws IOException;
@@ -73,16 +83,14 @@ public abstract sealed class ReplInput implements AutoCloseable permits ReplInpu
     static final class Console extends ReplInput {
         private final Terminal terminal;
         private final LineReader reader;
-        private final AtomicBoolean interrupted = new AtomicBoolean();
-        private final PrintStream out;
 
         Console(Terminal terminal, Path historyFile) {
+            super(new PrintStream(terminal.output(), true, StandardCharsets.UTF_8));
             this.terminal = terminal;
             LineReaderBuilder b = LineReaderBuilder.builder().terminal(terminal);
             if (historyFile != null) b.variable(LineReader.HISTORY_FILE, historyFile);
             this.reader = b.build();
-            this.out = new PrintStream(terminal.output(), true, StandardCharsets.UTF_8);
-            terminal.handle(Terminal.Signal.INT, sig -> interrupted.set(true));
+            terminal.handle(Terminal.Signal.INT, sig -> interruptFlag().set(true));
         }
 
         @Override
@@ -98,7 +106,7 @@ public abstract sealed class ReplInput implements AutoCloseable permits ReplInpu
                         }
                     });
                 } catch (UserInterruptException e) {
-                    out.println("(Ctrl-C stops a reply; /quit or Ctrl-D leaves)");
+                    out().println("(Ctrl-C stops a reply; /quit or Ctrl-D leaves)");
                 } catch (EndOfFileException e) {
                     return null;
                 } catch (IOException e) {
@@ -113,16 +121,6 @@ public abstract sealed class ReplInput implements AutoCloseable permits ReplInpu
         }
 
         @Override
-        public AtomicBoolean interruptFlag() {
-            return interrupted;
-        }
-
-        @Override
-        public PrintStream out() {
-            return out;
-        }
-
-        @Override
         public void close() throws IOException {
             reader.getHistory().save();
             terminal.close();
@@ -131,12 +129,10 @@ public abstract sealed class ReplInput implements AutoCloseable permits ReplInpu
 
     static final class Piped extends ReplInput {
         private final BufferedReader in;
-        private final PrintStream out;
-        private final AtomicBoolean interrupted = new AtomicBoolean();
 
         Piped(InputStream in, PrintStream out) {
+            super(out);
             this.in = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
-            this.out = out;
         }
 
         @Override
@@ -148,16 +144,6 @@ public abstract sealed class ReplInput implements AutoCloseable permits ReplInpu
         @Override
         public boolean interactive() {
             return false;
-        }
-
-        @Override
-        public AtomicBoolean interruptFlag() {
-            return interrupted;
-        }
-
-        @Override
-        public PrintStream out() {
-            return out;
         }
 
         @Override
