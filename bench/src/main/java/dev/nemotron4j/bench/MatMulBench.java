@@ -3,6 +3,7 @@ package dev.nemotron4j.bench;
 import dev.nemotron4j.engine.kernels.MatMul;
 import dev.nemotron4j.engine.kernels.WeightMatrix;
 import dev.nemotron4j.engine.kernels.WorkerPool;
+import dev.nemotron4j.loader.gguf.QuantCodec;
 import dev.nemotron4j.loader.tensor.DType;
 import dev.nemotron4j.loader.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -64,7 +65,20 @@ public class MatMulBench {
         arena = Arena.ofShared();
         MemorySegment seg = arena.allocate(dtype.bytesFor((long) rows * cols), 64);
         SplittableRandom r = new SplittableRandom(1);
-        for (long i = 0; i < seg.byteSize(); i++) seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, i, (byte) (r.nextInt(64)));
+        if (dtype.blockSize() > 1) {
+            // block formats get real blocks (scales of a std-0.02 weight, as in a model): random bytes would make
+            // some half-precision scales subnormal, which x86 multiplies through a slow microcode assist
+            float[] row = new float[cols];
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((int) dtype.bytesFor(cols)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < rows; i++) {
+                for (int c = 0; c < cols; c++) row[c] = (float) (0.02 * r.nextGaussian());
+                buf.clear();
+                QuantCodec.quantize(dtype, row, 0, cols, buf);
+                MemorySegment.copy(MemorySegment.ofArray(buf.array()), 0, seg, i * dtype.bytesFor(cols), dtype.bytesFor(cols));
+            }
+        } else {
+            for (long i = 0; i < seg.byteSize(); i++) seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, i, (byte) (r.nextInt(64)));
+        }
         w = WeightMatrix.of(Tensor.contiguous("w", dtype, new long[]{rows, cols}, seg, "bench"));
         pool = new WorkerPool(threads);
         x = new float[tokens * cols];

@@ -17,6 +17,8 @@ import dev.nemotron4j.loader.tensor.DType;
  *       {@code 32 · Σ q} per 16 values (the weights are stored as {@code q6 + 32}).</li>
  *   <li>Q4_0: groups of 32 (one block); pairs are {@code (i, i+16)} inside a block, as the low and high nibbles of
  *       weight byte {@code i}; no {@code corr} (the kernel removes the weights' +8 before multiplying).</li>
+ *   <li>{@link Repacked} Q4_0 and Q8_0: groups of 32, laid out per group of 16 blocks as the repacked words are
+ *       (lane {@code j} for block {@code j}).</li>
  * </ul>
  * One instance per calling thread is reused across calls; it grows, never shrinks.
  */
@@ -48,11 +50,12 @@ final class Int8Activations {
     }
 
     /**
-     * As {@link #prepare(DType, float[], int)}; {@code q4Repacked} lays Q4_0 pairs out for {@link Q4Repacked}
-     * ({@code len} a multiple of 512): per group of 16 blocks, word {@code i} and shift {@code v}, 16 lanes, lane
-     * {@code j} for block {@code j} (see {@link PackedIntDot#dotQ4Repacked}).
+     * As {@link #prepare(DType, float[], int)}; {@code repacked} lays the pairs out for a {@link Repacked} matrix of
+     * {@code dtype} ({@code len} a multiple of 512): per group of 16 blocks, 256 ints, lane {@code j} for block
+     * {@code j}. Q4_0: word {@code i} and shift {@code v} (see {@link PackedIntDot#dotQ4Repacked}); Q8_0: word
+     * {@code s} pairs values {@code (2s, 2s+1)} (see {@link PackedIntDot#dotQ8Repacked}).
      */
-    Int8Activations prepare(DType dtype, boolean q4Repacked, float[] x, int len) {
+    Int8Activations prepare(DType dtype, boolean repacked, float[] x, int len) {
         int group = dtype == DType.Q6_K ? 256 : 32;
         int groups = len / group;
         if (packed.length < len / 2) packed = new int[len / 2];
@@ -72,7 +75,10 @@ final class Int8Activations {
                     for (int i = 0; i < 16; i++) sum += q8[16 * s + i];
                     corr[x0 / 16 + s] = 32f * sum;
                 }
-            } else if (q4Repacked) {
+            } else if (repacked && dtype == DType.Q8_0) {
+                int base = (g / 16) * 256 + g % 16;
+                for (int i = 0; i < 16; i++) packed[base + 16 * i] = (q8[2 * i] << 16) + q8[2 * i + 1];
+            } else if (repacked) {
                 int base = (g / 16) * 256 + g % 16;
                 for (int i = 0; i < 4; i++) {
                     int a = 4 * i;

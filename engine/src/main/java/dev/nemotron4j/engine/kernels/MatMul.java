@@ -27,12 +27,10 @@ public final class MatMul {
             panelled(w, x, tokens, out, pool);
             return;
         }
-        if (dtype == DType.Q4_0) {
-            Q4Repacked rp = w.q4Repacked(pool);
-            if (rp != null) {
-                q4Repacked(rp, rows, cols, Int8Activations.forThisThread().prepare(dtype, true, x, tokens * cols), tokens, out, pool);
-                return;
-            }
+        Repacked rp = w.repacked(pool);
+        if (rp != null) {
+            repacked(rp, rows, cols, Int8Activations.forThisThread().prepare(dtype, true, x, tokens * cols), tokens, out, pool);
+            return;
         }
         // Q6_K/Q4_0 rows multiply int8 activations (PackedIntDot); the others take the floats as they are
         Int8Activations a = Int8Activations.supports(dtype, cols) && groupsAligned(blocks, dtype)
@@ -60,12 +58,14 @@ public final class MatMul {
         return true;
     }
 
-    /** Decode with a repacked Q4_0 matrix (16 blocks per vector, see {@link Q4Repacked}). */
-    private static void q4Repacked(Q4Repacked rp, int rows, int cols, Int8Activations a, int tokens, float[] out, WorkerPool pool) {
+    /** Decode with a repacked Q4_0 or Q8_0 matrix (16 blocks per vector, see {@link Repacked}). */
+    private static void repacked(Repacked rp, int rows, int cols, Int8Activations a, int tokens, float[] out, WorkerPool pool) {
+        boolean q8 = rp.dtype == DType.Q8_0;
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
             for (int r = r0; r < r1; r++) {
                 for (int t = 0; t < tokens; t++) {
-                    out[t * rows + r] = PackedIntDot.dotQ4Repacked(rp.data, r * rp.rowBytes, a, t * cols, rp.groups);
+                    out[t * rows + r] = q8 ? PackedIntDot.dotQ8Repacked(rp.data, r * rp.rowBytes, rp.wordsOffset, a, t * cols, rp.groups)
+                            : PackedIntDot.dotQ4Repacked(rp.data, r * rp.rowBytes, rp.wordsOffset, a, t * cols, rp.groups);
                 }
             }
         });

@@ -16,6 +16,7 @@ import static dev.nemotron4j.engine.kernels.VectorDot.F;
 import static dev.nemotron4j.engine.kernels.VectorDot.I;
 import static dev.nemotron4j.engine.kernels.VectorDot.I16;
 import static dev.nemotron4j.engine.kernels.VectorDot.LE;
+import static jdk.incubator.vector.VectorOperators.ASHR;
 import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 
@@ -41,6 +42,7 @@ final class PackedIntDot {
 
     private static final VectorSpecies<Byte> B128 = ByteVector.SPECIES_128;
     private static final VectorSpecies<Byte> B256 = ByteVector.SPECIES_256;
+    private static final VectorSpecies<Short> S256 = ShortVector.SPECIES_256;
     private static final VectorSpecies<Short> S512 = VectorSpecies.of(short.class, VectorShape.S_512_BIT);
     private static final float INV_65536 = 1f / 65536;
 
@@ -187,32 +189,71 @@ final class PackedIntDot {
     }
 
     /**
-     * One row of a {@link Q4Repacked} matrix ({@code groups} groups of 16 blocks at byte {@code off}) times
-     * activations {@code x0 ‥} of {@code a} prepared with {@code q4Repacked}. Word lane {@code j} holds bytes
-     * {@code 4i‥4i+3} of block {@code j}; as an int, {@code & 0x000F000F} after shifts of 0, 4, 8 and 12 gives the
-     * value pairs {@code (4i, 4i+2)}, {@code (4i+16, 4i+18)}, {@code (4i+1, 4i+3)} and {@code (4i+17, 4i+19)}. All 16
-     * products of a group are summed in int lanes: |Σ| ≤ 16·2·8·127·2¹⁶ + 16·8·127 < 2³¹.
+     * One row of a Q4_0 {@link Repacked} matrix ({@code groups} groups of 16 blocks at byte {@code off}) times
+     * activations {@code x0 ‥} of {@code a} prepared for it. Word lane {@code j} holds bytes {@code 4i‥4i+3} of block
+     * {@code j}; as an int, {@code & 0x000F000F} after shifts of 0, 4, 8 and 12 gives the value pairs
+     * {@code (4i, 4i+2)}, {@code (4i+16, 4i+18)}, {@code (4i+1, 4i+3)} and {@code (4i+17, 4i+19)}. All 16 products of a
+     * group are summed in int lanes: |Σ| ≤ 16·2·8·127·2¹⁶ + 16·8·127 < 2³¹.
      */
-    static float dotQ4Repacked(MemorySegment d, long off, Int8Activations a, int x0, int groups) {
+    static float dotQ4Repacked(MemorySegment d, long off, long words, Int8Activations a, int x0, int groups) {
         int[] xp = a.packed;
         float[] xs = a.scale;
         FloatVector acc = FloatVector.zero(F);
-        int g0 = x0 / Q4Repacked.GROUP;
+        int g0 = x0 / Repacked.GROUP;
         for (int g = 0; g < groups; g++) {
-            long base = off + (long) Q4Repacked.GROUP_BYTES * g;
+            long base = off + words + (long) Repacked.Q4_GROUP_BYTES * g;
             int p = (g0 + g) * 256;
             IntVector s0 = IntVector.zero(I), s1 = IntVector.zero(I);
             for (int i = 0; i < 4; i++) {
-                IntVector x = IntVector.fromMemorySegment(I, d, base + 64 + 64L * i, LE);
+                IntVector x = IntVector.fromMemorySegment(I, d, base + 64L * i, LE);
                 int q = p + 64 * i;
                 s0 = s0.add(x.and(0x000F000F).sub(0x00080008).mul(IntVector.fromArray(I, xp, q)));
                 s1 = s1.add(x.lanewise(LSHR, 4).and(0x000F000F).sub(0x00080008).mul(IntVector.fromArray(I, xp, q + 16)));
                 s0 = s0.add(x.lanewise(LSHR, 8).and(0x000F000F).sub(0x00080008).mul(IntVector.fromArray(I, xp, q + 32)));
                 s1 = s1.add(x.lanewise(LSHR, 12).and(0x000F000F).sub(0x00080008).mul(IntVector.fromArray(I, xp, q + 48)));
             }
+            // the 16 half-precision scales: sign, exponent and mantissa moved to float positions (sign at bit 31,
+            // the 5-bit exponent and 10-bit mantissa ending at bit 13) read as a float, times 2¹¹², are the values,
+            // normal and subnormal alike (Repacked refuses infinities and NaN)
+            FloatVector sc = ((IntVector) ShortVector.fromMemorySegment(S256, d, off + 32L * g, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(LSHL, 16).lanewise(ASHR, 3).and(0x8FFFE000)
+                    .reinterpretAsFloats().mul(0x1p112f);
             acc = ((FloatVector) s0.add(s1).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromMemorySegment(F, d, base, LE).mul(FloatVector.fromArray(F, xs, (g0 + g) * 16)), acc);
+                    .fma(sc.mul(FloatVector.fromArray(F, xs, (g0 + g) * 16)), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD) * INV_65536;
+    }
+
+    /**
+     * One row of a Q8_0 {@link Repacked} matrix times activations prepared for it. Word {@code s}, sign-extended to
+     * shorts and read as ints, holds in lane {@code j} the pair {@code wa + wb·2¹⁶} of values {@code 2s, 2s+1} of
+     * block {@code j}; times {@code (qa << 16) + qb} that is {@code wa·qb + 2¹⁶·(wa·qa + wb·qb)}. Eight-bit weights
+     * leave no room to sum products in the lane, so each product is reduced at once: with |wa·qb| ≤ 128·127 < 2¹⁵,
+     * {@code (p + 2¹⁵) >> 16} is exactly {@code wa·qa + wb·qb}, and 16 such sums stay far inside an int.
+     */
+    static float dotQ8Repacked(MemorySegment d, long off, long words, Int8Activations a, int x0, int groups) {
+        int[] xp = a.packed;
+        float[] xs = a.scale;
+        FloatVector acc = FloatVector.zero(F);
+        int g0 = x0 / Repacked.GROUP;
+        for (int g = 0; g < groups; g++) {
+            long base = off + words + (long) Repacked.Q8_GROUP_BYTES * g;
+            int p = (g0 + g) * 256;
+            IntVector s0 = IntVector.zero(I), s1 = IntVector.zero(I);
+            for (int s = 0; s < 16; s += 2) {
+                IntVector w0 = ((ShortVector) ByteVector.fromMemorySegment(B256, d, base + 32L * s, LE)
+                        .convertShape(VectorOperators.B2S, S512, 0)).reinterpretAsInts();
+                IntVector w1 = ((ShortVector) ByteVector.fromMemorySegment(B256, d, base + 32 + 32L * s, LE)
+                        .convertShape(VectorOperators.B2S, S512, 0)).reinterpretAsInts();
+                s0 = s0.add(w0.mul(IntVector.fromArray(I, xp, p + 16 * s)).add(0x8000).lanewise(ASHR, 16));
+                s1 = s1.add(w1.mul(IntVector.fromArray(I, xp, p + 16 * s + 16)).add(0x8000).lanewise(ASHR, 16));
+            }
+            FloatVector sc = ((IntVector) ShortVector.fromMemorySegment(S256, d, off + 32L * g, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(LSHL, 16).lanewise(ASHR, 3).and(0x8FFFE000)
+                    .reinterpretAsFloats().mul(0x1p112f);
+            acc = ((FloatVector) s0.add(s1).convert(VectorOperators.I2F, 0))
+                    .fma(sc.mul(FloatVector.fromArray(F, xs, (g0 + g) * 16)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 }

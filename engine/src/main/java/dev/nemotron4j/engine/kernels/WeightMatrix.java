@@ -61,18 +61,18 @@ public final class WeightMatrix {
         return new WeightMatrix(t.name(), t.dtype(), (int) t.dim(0), (int) t.dim(1), blocks);
     }
 
-    private volatile Q4Repacked q4Repacked;
-    private volatile boolean q4Checked;
+    private volatile Repacked repacked;
+    private volatile boolean repackChecked;
 
-    /** The decode copy of a Q4_0 matrix, made on first use (null where {@link Q4Repacked#eligible} says no). */
-    Q4Repacked q4Repacked(WorkerPool pool) {
-        if (q4Checked) return q4Repacked;
+    /** The decode copy of a Q4_0/Q8_0 matrix, made on first use (null where {@link Repacked} cannot hold it). */
+    Repacked repacked(WorkerPool pool) {
+        if (repackChecked) return repacked;
         synchronized (this) {
-            if (!q4Checked) {
-                if (Q4Repacked.eligible(this) && !Boolean.getBoolean("n4j.noRepack")) q4Repacked = Q4Repacked.of(this, pool);
-                q4Checked = true;
+            if (!repackChecked) {
+                if (Repacked.eligible(this) && !Boolean.getBoolean("n4j.noRepack")) repacked = Repacked.of(this, pool);
+                repackChecked = true;
             }
-            return q4Repacked;
+            return repacked;
         }
     }
 

@@ -93,18 +93,44 @@ class QuantKernelsTest {
         }
     }
 
-    @org.junit.jupiter.api.Test
-    void repackedQ4_0DecodeMatchesTheReference() {
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0"})
+    void repackedDecodeMatchesTheReference(DType type) {
         int rows = 37, n = 1024;   // 1024 columns: two groups of 16 blocks, so the repacked kernel runs
+        ByteBuffer q = quantized(type, rows, n);
+        // scales the layout must carry exactly: negative and subnormal (row 0), the largest finite half (row 1)
+        int bb = (int) type.bytesFor(32), perRow = n / 32;
+        q.putShort(0, Float.floatToFloat16(-Math.abs(Float.float16ToFloat(q.getShort(0)))));
+        q.putShort(bb * 3, Float.floatToFloat16(-Math.abs(Float.float16ToFloat(q.getShort(bb * 3)))));
+        q.putShort(bb * 5, (short) 0x0123);
+        q.putShort(bb * (perRow + 17), (short) 0x7BFF);
+        checkDecode(type, q, rows, n, true);
+    }
+
+    @org.junit.jupiter.api.Test
+    void aQ8_0PairTheRepackedLayoutCannotHoldKeepsTheGgufKernel() {
+        int rows = 3, n = 512;
+        ByteBuffer q = quantized(DType.Q8_0, rows, n);
+        q.put(34 * 7 + 2 + 4, (byte) -5).put(34 * 7 + 2 + 5, (byte) -128);   // (q[4], q[5]) = (-5, -128)
+        checkDecode(DType.Q8_0, q, rows, n, false);
+    }
+
+    private ByteBuffer quantized(DType type, int rows, int n) {
         float[] w = random(rows * n);
-        ByteBuffer q = ByteBuffer.allocate((int) DType.Q4_0.bytesFor((long) rows * n)).order(ByteOrder.LITTLE_ENDIAN);
-        QuantCodec.quantize(DType.Q4_0, w, 0, rows * n, q);
-        q.flip();
+        ByteBuffer q = ByteBuffer.allocate((int) type.bytesFor((long) rows * n)).order(ByteOrder.LITTLE_ENDIAN);
+        QuantCodec.quantize(type, w, 0, rows * n, q);
+        return q.flip();
+    }
+
+    /** Decode (1 and 2 tokens) against the float64 product with the dequantized weights, within the int8 bounds. */
+    private void checkDecode(DType type, ByteBuffer q, int rows, int n, boolean expectRepacked) {
         float[] deq = new float[rows * n];
-        QuantCodec.dequantize(DType.Q4_0, q.duplicate().order(ByteOrder.LITTLE_ENDIAN), deq, 0, rows * n);
-        WeightMatrix m = WeightMatrix.of(Tensor.contiguous("q", DType.Q4_0, new long[]{rows, n}, MemorySegment.ofArray(q.array()), "test"));
+        QuantCodec.dequantize(type, q.duplicate().order(ByteOrder.LITTLE_ENDIAN), deq, 0, rows * n);
+        WeightMatrix m = WeightMatrix.of(Tensor.contiguous("q", type, new long[]{rows, n}, MemorySegment.ofArray(q.array()), "test"));
         try (WorkerPool pool = new WorkerPool(2)) {
-            assertTrue(!PackedIntDot.AVAILABLE || m.q4Repacked(pool) != null, "a 1024-column Q4_0 matrix is repacked");
+            boolean repacked = m.repacked(pool) != null;
+            assertEquals(expectRepacked && PackedIntDot.AVAILABLE, repacked, "repacked");
+            boolean int8 = repacked || Int8Activations.supports(type, n);
             for (int tokens : new int[]{1, 2}) {
                 float[] xs = random(tokens * n), out = new float[tokens * rows];
                 xs[5] = 40;   // an outlier: its group's int8 step grows, the others keep theirs
@@ -125,8 +151,8 @@ class QuantKernelsTest {
                             }
                         }
                         float got = out[t * rows + r];
-                        assertEquals(ref, got, bound + 1e-5 * mg, "row " + r + " token " + t);
-                        if (PackedIntDot.AVAILABLE) assertEquals(refInt8, got, 1e-4 * Math.max(1, mg), "int8 row " + r + " token " + t);
+                        assertEquals(ref, got, (int8 ? bound : 0) + 1e-5 * mg, type + " row " + r + " token " + t);
+                        if (int8) assertEquals(refInt8, got, 1e-4 * Math.max(1, mg), type + " int8 row " + r + " token " + t);
                     }
                 }
             }
