@@ -84,6 +84,23 @@ public final class NemotronModel implements AutoCloseable {
         return pool.threads();
     }
 
+    /**
+     * Gives every projection the kernels' own copy now (Q4_0/Q8_0 weights are repacked for the integer kernels and
+     * their mapped pages released) instead of on first use; {@code progress} gets (bytes done, bytes in all) after
+     * each matrix. Returns the bytes repacked.
+     */
+    public long prepareWeights(java.util.function.BiConsumer<Long, Long> progress) {
+        var all = decoder.weights().projections();
+        long total = 0, done = 0, repacked = 0;
+        for (var m : all) total += m.byteSize();
+        for (var m : all) {
+            if (m.prepare(pool)) repacked += m.byteSize();
+            done += m.byteSize();
+            progress.accept(done, total);
+        }
+        return repacked;
+    }
+
     /** Bytes of weights read per decoded token: the memory-bandwidth bound on decode speed. */
     public long bytesPerToken() {
         return decoder.weights().bytesPerToken();

@@ -15,6 +15,8 @@ public final class MatMul {
     static final int PANEL_ROWS = 64;
     /** Each thread's widened panel, kept between calls (a pool thread runs several parts of every matmul). */
     private static final ThreadLocal<float[]> PANEL = ThreadLocal.withInitial(() -> new float[0]);
+    /** The calling thread's activations reordered for a repacked matrix (see {@link Repacked#permute}). */
+    private static final ThreadLocal<float[]> PERMUTED = ThreadLocal.withInitial(() -> new float[0]);
 
     private MatMul() {
     }
@@ -23,11 +25,12 @@ public final class MatMul {
         int rows = w.rows(), cols = w.cols();
         WeightMatrix.Block[] blocks = w.blocks();
         DType dtype = w.dtype();
+        Repacked rp = w.repacked(pool);
         if (tokens >= WIDEN_MIN_TOKENS) {
-            panelled(w, x, tokens, out, pool);
+            if (rp != null) panelledRepacked(rp, rows, cols, x, tokens, out, pool);
+            else panelled(w, x, tokens, out, pool);
             return;
         }
-        Repacked rp = w.repacked(pool);
         if (rp != null) {
             repacked(rp, rows, cols, Int8Activations.forThisThread().prepare(dtype, true, x, tokens * cols), tokens, out, pool);
             return;
@@ -64,8 +67,8 @@ public final class MatMul {
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
             for (int r = r0; r < r1; r++) {
                 for (int t = 0; t < tokens; t++) {
-                    out[t * rows + r] = q8 ? PackedIntDot.dotQ8Repacked(rp.data, r * rp.rowBytes, rp.wordsOffset, a, t * cols, rp.groups)
-                            : PackedIntDot.dotQ4Repacked(rp.data, r * rp.rowBytes, rp.wordsOffset, a, t * cols, rp.groups);
+                    out[t * rows + r] = q8 ? PackedIntDot.dotQ8Repacked(rp.data, r * rp.rowBytes, a, t * cols, rp.groups)
+                            : PackedIntDot.dotQ4Repacked(rp.data, r * rp.rowBytes, a, t * cols, rp.groups);
                 }
             }
         });
@@ -91,24 +94,50 @@ public final class MatMul {
                 for (int p0 = lo; p0 < hi; p0 += PANEL_ROWS) {
                     int p1 = Math.min(hi, p0 + PANEL_ROWS);
                     for (int r = p0; r < p1; r++) VectorDot.toFloats(dtype, b.data(), rowOffset(b, r), panel, (r - p0) * n, n);
-                    int t = 0;
-                    for (; t + 4 <= tokens; t += 4) {
-                        int r = p0;
-                        for (; r + 4 <= p1; r += 4) {
-                            TiledMatMul.tile4x4(panel, (r - p0) * n, n, x, t * cols + c0, cols, n, out, t * rows + r, rows);
-                        }
-                        for (; r < p1; r++) {
-                            for (int k = 0; k < 4; k++) {
-                                out[(t + k) * rows + r] += VectorDot.dot(panel, (r - p0) * n, x, (t + k) * cols + c0, n);
-                            }
-                        }
-                    }
-                    for (; t < tokens; t++) {
-                        for (int r = p0; r < p1; r++) out[t * rows + r] += VectorDot.dot(panel, (r - p0) * n, x, t * cols + c0, n);
-                    }
+                    tiles(panel, p0, p1, x, c0, n, cols, tokens, out, rows);
                 }
             }
         });
+    }
+
+    /** Prefill with a repacked matrix: rows widen from the copy (the mapped GGUF bytes are not read again). */
+    private static void panelledRepacked(Repacked rp, int rows, int cols, float[] x, int tokens, float[] out, WorkerPool pool) {
+        float[] xp = PERMUTED.get();
+        if (xp.length < tokens * cols) PERMUTED.set(xp = new float[tokens * cols]);
+        rp.permute(x, tokens, cols, xp);
+        float[] xs = xp;
+        pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
+            for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
+            float[] panel = PANEL.get();
+            if (panel.length < PANEL_ROWS * cols) PANEL.set(panel = new float[PANEL_ROWS * cols]);
+            for (int p0 = r0; p0 < r1; p0 += PANEL_ROWS) {
+                int p1 = Math.min(r1, p0 + PANEL_ROWS);
+                for (int r = p0; r < p1; r++) rp.toFloats(r, panel, (r - p0) * cols);
+                tiles(panel, p0, p1, xs, 0, cols, cols, tokens, out, rows);
+            }
+        });
+    }
+
+    /**
+     * Rows {@code [p0, p1)} of a widened panel (row {@code r} at {@code (r-p0)·n}) times columns {@code c0‥c0+n} of
+     * every token, added to {@code out}: 4×4 register tiles, then the leftover rows and tokens one dot at a time.
+     */
+    private static void tiles(float[] panel, int p0, int p1, float[] x, int c0, int n, int cols, int tokens, float[] out, int rows) {
+        int t = 0;
+        for (; t + 4 <= tokens; t += 4) {
+            int r = p0;
+            for (; r + 4 <= p1; r += 4) {
+                TiledMatMul.tile4x4(panel, (r - p0) * n, n, x, t * cols + c0, cols, n, out, t * rows + r, rows);
+            }
+            for (; r < p1; r++) {
+                for (int k = 0; k < 4; k++) {
+                    out[(t + k) * rows + r] += VectorDot.dot(panel, (r - p0) * n, x, (t + k) * cols + c0, n);
+                }
+            }
+        }
+        for (; t < tokens; t++) {
+            for (int r = p0; r < p1; r++) out[t * rows + r] += VectorDot.dot(panel, (r - p0) * n, x, t * cols + c0, n);
+        }
     }
 
     private static long rowOffset(WeightMatrix.Block b, int r) {

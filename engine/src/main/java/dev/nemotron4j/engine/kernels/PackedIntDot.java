@@ -42,7 +42,6 @@ final class PackedIntDot {
 
     private static final VectorSpecies<Byte> B128 = ByteVector.SPECIES_128;
     private static final VectorSpecies<Byte> B256 = ByteVector.SPECIES_256;
-    private static final VectorSpecies<Short> S256 = ShortVector.SPECIES_256;
     private static final VectorSpecies<Short> S512 = VectorSpecies.of(short.class, VectorShape.S_512_BIT);
     private static final float INV_65536 = 1f / 65536;
 
@@ -195,13 +194,13 @@ final class PackedIntDot {
      * {@code (4i, 4i+2)}, {@code (4i+16, 4i+18)}, {@code (4i+1, 4i+3)} and {@code (4i+17, 4i+19)}. All 16 products of a
      * group are summed in int lanes: |Σ| ≤ 16·2·8·127·2¹⁶ + 16·8·127 < 2³¹.
      */
-    static float dotQ4Repacked(MemorySegment d, long off, long words, Int8Activations a, int x0, int groups) {
+    static float dotQ4Repacked(MemorySegment d, long off, Int8Activations a, int x0, int groups) {
         int[] xp = a.packed;
         float[] xs = a.scale;
         FloatVector acc = FloatVector.zero(F);
         int g0 = x0 / Repacked.GROUP;
         for (int g = 0; g < groups; g++) {
-            long base = off + words + (long) Repacked.Q4_GROUP_BYTES * g;
+            long base = off + Repacked.q4Words(g);
             int p = (g0 + g) * 256;
             IntVector s0 = IntVector.zero(I), s1 = IntVector.zero(I);
             for (int i = 0; i < 4; i++) {
@@ -212,12 +211,7 @@ final class PackedIntDot {
                 s0 = s0.add(x.lanewise(LSHR, 8).and(0x000F000F).sub(0x00080008).mul(IntVector.fromArray(I, xp, q + 32)));
                 s1 = s1.add(x.lanewise(LSHR, 12).and(0x000F000F).sub(0x00080008).mul(IntVector.fromArray(I, xp, q + 48)));
             }
-            // the 16 half-precision scales: sign, exponent and mantissa moved to float positions (sign at bit 31,
-            // the 5-bit exponent and 10-bit mantissa ending at bit 13) read as a float, times 2¹¹², are the values,
-            // normal and subnormal alike (Repacked refuses infinities and NaN)
-            FloatVector sc = ((IntVector) ShortVector.fromMemorySegment(S256, d, off + 32L * g, LE)
-                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(LSHL, 16).lanewise(ASHR, 3).and(0x8FFFE000)
-                    .reinterpretAsFloats().mul(0x1p112f);
+            FloatVector sc = FloatVector.fromMemorySegment(F, d, off + Repacked.q4Scales(g), LE);
             acc = ((FloatVector) s0.add(s1).convert(VectorOperators.I2F, 0))
                     .fma(sc.mul(FloatVector.fromArray(F, xs, (g0 + g) * 16)), acc);
         }
@@ -231,13 +225,13 @@ final class PackedIntDot {
      * leave no room to sum products in the lane, so each product is reduced at once: with |wa·qb| ≤ 128·127 < 2¹⁵,
      * {@code (p + 2¹⁵) >> 16} is exactly {@code wa·qa + wb·qb}, and 16 such sums stay far inside an int.
      */
-    static float dotQ8Repacked(MemorySegment d, long off, long words, Int8Activations a, int x0, int groups) {
+    static float dotQ8Repacked(MemorySegment d, long off, Int8Activations a, int x0, int groups) {
         int[] xp = a.packed;
         float[] xs = a.scale;
         FloatVector acc = FloatVector.zero(F);
         int g0 = x0 / Repacked.GROUP;
         for (int g = 0; g < groups; g++) {
-            long base = off + words + (long) Repacked.Q8_GROUP_BYTES * g;
+            long base = off + Repacked.q8Scales(g) + 64;
             int p = (g0 + g) * 256;
             IntVector s0 = IntVector.zero(I), s1 = IntVector.zero(I);
             for (int s = 0; s < 16; s += 2) {
@@ -248,12 +242,43 @@ final class PackedIntDot {
                 s0 = s0.add(w0.mul(IntVector.fromArray(I, xp, p + 16 * s)).add(0x8000).lanewise(ASHR, 16));
                 s1 = s1.add(w1.mul(IntVector.fromArray(I, xp, p + 16 * s + 16)).add(0x8000).lanewise(ASHR, 16));
             }
-            FloatVector sc = ((IntVector) ShortVector.fromMemorySegment(S256, d, off + 32L * g, LE)
-                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(LSHL, 16).lanewise(ASHR, 3).and(0x8FFFE000)
-                    .reinterpretAsFloats().mul(0x1p112f);
+            FloatVector sc = FloatVector.fromMemorySegment(F, d, off + Repacked.q8Scales(g), LE);
             acc = ((FloatVector) s0.add(s1).convert(VectorOperators.I2F, 0))
                     .fma(sc.mul(FloatVector.fromArray(F, xs, (g0 + g) * 16)), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * Q4_0 {@link Repacked} group widened to floats: word {@code i}'s byte {@code b} gives, in lane {@code j}, values
+     * {@code 4i+b} (low nibble) and {@code 4i+b+16} (high nibble) of block {@code j}; they go to
+     * {@code dst[o + 128i + 32b + j]} and {@code dst[o + 128i + 32b + 16 + j]}, times the block's scale.
+     */
+    static void widenQ4Group(MemorySegment d, long scales, long words, float[] dst, int o) {
+        FloatVector sc = FloatVector.fromMemorySegment(F, d, scales, LE);
+        for (int i = 0; i < 4; i++) {
+            IntVector x = IntVector.fromMemorySegment(I, d, words + 64L * i, LE);
+            for (int b = 0; b < 4; b++) {
+                int p = o + 128 * i + 32 * b;
+                ((FloatVector) x.lanewise(LSHR, 8 * b).and(0xF).sub(8).convert(VectorOperators.I2F, 0)).mul(sc).intoArray(dst, p);
+                ((FloatVector) x.lanewise(LSHR, 8 * b + 4).and(0xF).sub(8).convert(VectorOperators.I2F, 0)).mul(sc).intoArray(dst, p + 16);
+            }
+        }
+    }
+
+    /**
+     * Q8_0 {@link Repacked} group (scales at {@code group}, words after them) widened to floats: word {@code s} gives,
+     * in lane {@code j}, the pair {@code lo + hi·2¹⁶} of values {@code 2s, 2s+1} of block {@code j}; they go to
+     * {@code dst[o + 32s + j]} and {@code dst[o + 32s + 16 + j]}, times the block's scale.
+     */
+    static void widenQ8Group(MemorySegment d, long group, float[] dst, int o) {
+        FloatVector sc = FloatVector.fromMemorySegment(F, d, group, LE);
+        for (int s = 0; s < 16; s++) {
+            IntVector v = ((ShortVector) ByteVector.fromMemorySegment(B256, d, group + 64 + 32L * s, LE)
+                    .convertShape(VectorOperators.B2S, S512, 0)).reinterpretAsInts();
+            IntVector lo = v.lanewise(LSHL, 16).lanewise(ASHR, 16);
+            ((FloatVector) lo.convert(VectorOperators.I2F, 0)).mul(sc).intoArray(dst, o + 32 * s);
+            ((FloatVector) v.sub(lo).lanewise(ASHR, 16).convert(VectorOperators.I2F, 0)).mul(sc).intoArray(dst, o + 32 * s + 16);
+        }
     }
 }

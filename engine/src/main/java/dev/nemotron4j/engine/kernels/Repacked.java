@@ -2,51 +2,61 @@ package dev.nemotron4j.engine.kernels;
 
 import dev.nemotron4j.loader.tensor.DType;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-
-import static dev.nemotron4j.engine.kernels.VectorDot.I16;
-import static dev.nemotron4j.engine.kernels.VectorDot.LE;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /**
  * A Q4_0 or Q8_0 matrix copied once into a layout for the integer kernels of {@link PackedIntDot}, as llama.cpp
  * repacks these formats for its CPU kernels. GGUF keeps each 32-value block's scale next to its quants, so one
  * vector register sees one block and every block costs a conversion, a scale broadcast and an FMA. Here 16
- * consecutive blocks of a row form a group of words whose int lane {@code j} belongs to block {@code j}; all 16
- * blocks are summed in int lanes and a single FMA applies the 16 scales. A row starts with the half-precision scales
- * of all its groups (32 bytes a group, padded to 64 so that the words stay on cache-line boundaries), then the words
- * of each group; apart from that padding the copy is the size of the original.
+ * consecutive blocks of a row form a group: their 16 scales as floats (one 64-byte line), then words whose int lane
+ * {@code j} belongs to block {@code j}; all 16 blocks are summed in int lanes and a single FMA applies the 16 scales.
+ * A row is read strictly front to back and every vector load stays inside one cache line.
  *
  * <ul>
- *   <li>Q4_0, 256 bytes of words per group: four 64-byte words; word {@code i}, lane {@code j} holds quant bytes
- *       {@code 4i‥4i+3} of block {@code j} (see {@link PackedIntDot#dotQ4Repacked}).</li>
- *   <li>Q8_0, 512 bytes of words per group: sixteen 32-byte words; word {@code s} holds, for block {@code j}, the byte pair
- *       {@code (q[2s], q[2s+1] − [q[2s] < 0])} at bytes {@code 2j, 2j+1}. Sign-extended to shorts and read as an
- *       int, that pair is exactly {@code q[2s] + q[2s+1]·2¹⁶} (see {@link PackedIntDot#dotQ8Repacked}).</li>
+ *   <li>Q4_0, 320 bytes a group (11 % over GGUF's 288): four 64-byte words; word {@code i}, lane {@code j} holds
+ *       quant bytes {@code 4i‥4i+3} of block {@code j} (see {@link PackedIntDot#dotQ4Repacked}).</li>
+ *   <li>Q8_0, 576 bytes a group (6 % over GGUF's 544): sixteen 32-byte words; word {@code s} holds, for block
+ *       {@code j}, the byte pair {@code (q[2s], q[2s+1] − [q[2s] < 0])} at bytes {@code 2j, 2j+1}. Sign-extended to
+ *       shorts and read as an int, that pair is exactly {@code q[2s] + q[2s+1]·2¹⁶} (see
+ *       {@link PackedIntDot#dotQ8Repacked}).</li>
  * </ul>
  *
- * <p>Only for full-width matrices whose columns are a multiple of 512. A matrix the layout cannot hold exactly (a
- * Q8_0 pair {@code (<0, −128)}, an infinite or NaN scale) is not repacked and keeps the GGUF kernels.
+ * <p>Half-precision scales would keep the copy at GGUF's size, but converting them in vector registers made the
+ * kernels larger for no measured gain (bench/NOTES.md, step 13); floats it is.
+ *
+ * <p>Only for full-width matrices whose columns are a multiple of 512. A Q8_0 matrix the layout cannot hold exactly
+ * (a pair {@code (<0, −128)}; llama.cpp's quantizer never writes −128) is not repacked and keeps the GGUF kernels.
  */
 final class Repacked {
     static final int GROUP = 512;
-    static final int Q4_GROUP_BYTES = 256;
-    static final int Q8_GROUP_BYTES = 512;
 
     final DType dtype;
     final MemorySegment data;
     final long rowBytes;
-    /** Where a row's words start: the scales come first. */
-    final long wordsOffset;
     final int groups;
 
-    private Repacked(DType dtype, MemorySegment data, long rowBytes, long wordsOffset, int groups) {
+    private Repacked(DType dtype, MemorySegment data, long rowBytes, int groups) {
         this.dtype = dtype;
         this.data = data;
         this.rowBytes = rowBytes;
-        this.wordsOffset = wordsOffset;
         this.groups = groups;
+    }
+
+    /** Byte offset, within a row, of Q4_0 group {@code g}'s 16 scales. */
+    static long q4Scales(int g) {
+        return 320L * g;
+    }
+
+    /** Byte offset, within a row, of Q4_0 group {@code g}'s four words. */
+    static long q4Words(int g) {
+        return 320L * g + 64;
+    }
+
+    /** Byte offset, within a row, of Q8_0 group {@code g}'s 16 scales; its sixteen words follow. */
+    static long q8Scales(int g) {
+        return 576L * g;
     }
 
     /** Whether {@code w} can be repacked: Q4_0 or Q8_0, full-width blocks, columns a multiple of 512, int kernels present. */
@@ -58,68 +68,129 @@ final class Repacked {
         return true;
     }
 
+    /** For a position {@code p} (0‥511) of a group in {@link #toFloats} order, the column within the group it holds. */
+    private static final int[] Q4_COLUMN = new int[GROUP], Q8_COLUMN = new int[GROUP];
+
+    static {
+        for (int j = 0; j < 16; j++) {
+            for (int i = 0; i < 4; i++) {
+                for (int b = 0; b < 4; b++) {
+                    Q4_COLUMN[128 * i + 32 * b + j] = 32 * j + 4 * i + b;
+                    Q4_COLUMN[128 * i + 32 * b + 16 + j] = 32 * j + 4 * i + b + 16;
+                }
+            }
+            for (int s = 0; s < 16; s++) {
+                Q8_COLUMN[32 * s + j] = 32 * j + 2 * s;
+                Q8_COLUMN[32 * s + 16 + j] = 32 * j + 2 * s + 1;
+            }
+        }
+    }
+
+    /**
+     * Activations {@code x} ({@code tokens} rows of {@code cols}) reordered into {@code dst} the way
+     * {@link #toFloats} orders a row's values, so that products with widened rows need no shuffles.
+     */
+    void permute(float[] x, int tokens, int cols, float[] dst) {
+        int[] column = dtype == DType.Q8_0 ? Q8_COLUMN : Q4_COLUMN;
+        for (int t = 0; t < tokens; t++) {
+            for (int g0 = t * cols; g0 < (t + 1) * cols; g0 += GROUP) {
+                for (int p = 0; p < GROUP; p++) dst[g0 + p] = x[g0 + column[p]];
+            }
+        }
+    }
+
+    /**
+     * Row {@code r} widened to floats in a permuted column order (see {@link #permute}): per group, one vector of
+     * 16 lanes per value index, lane {@code j} for block {@code j}, each lane times its block's scale.
+     */
+    void toFloats(int r, float[] dst, int off) {
+        long row = r * rowBytes;
+        for (int g = 0; g < groups; g++) {
+            int o = off + GROUP * g;
+            if (dtype == DType.Q8_0) PackedIntDot.widenQ8Group(data, row + q8Scales(g), dst, o);
+            else PackedIntDot.widenQ4Group(data, row + q4Scales(g), row + q4Words(g), dst, o);
+        }
+    }
+
     /** The repacked copy of an {@link #eligible} matrix, or null where its values do not fit the layout. */
     static Repacked of(WeightMatrix w, WorkerPool pool) {
         int rows = w.rows(), groups = w.cols() / GROUP;
         boolean q8 = w.dtype() == DType.Q8_0;
-        long words = (groups * 32L + 63) & ~63L;
-        long rowBytes = words + (long) groups * (q8 ? Q8_GROUP_BYTES : Q4_GROUP_BYTES);
-        MemorySegment data = Arena.ofAuto().allocate(rowBytes * rows, 64);
+        long rowBytes = (q8 ? 576L : 320L) * groups;
+        MemorySegment data = NativeBuffers.allocateUninitialized(rowBytes * rows, 64);
         boolean[] unfit = new boolean[1];
         pool.forRange(rows, w.cols(), (chunk, r0, r1) -> {
             for (WeightMatrix.Block b : w.blocks()) {
                 int lo = Math.max(r0, b.rowStart()), hi = Math.min(r1, b.rowStart() + b.rows());
                 for (int r = lo; r < hi; r++) {
                     long src = b.offset() + (long) (r - b.rowStart()) * b.rowStride();
-                    boolean ok = q8 ? repackQ8Row(b.data(), src, data, r * rowBytes, words, groups)
-                            : repackQ4Row(b.data(), src, data, r * rowBytes, words, groups);
+                    boolean ok = q8 ? repackQ8Row(b.data(), src, data, r * rowBytes, groups)
+                            : repackQ4Row(b.data(), src, data, r * rowBytes, groups);
                     if (!ok) unfit[0] = true;
                 }
             }
         });
-        return unfit[0] ? null : new Repacked(w.dtype(), data, rowBytes, words, groups);
+        return unfit[0] ? null : new Repacked(w.dtype(), data, rowBytes, groups);
     }
 
-    /** Copies the 16 scales of group {@code g}; false if one is infinite or NaN (the kernels' conversion assumes finite). */
-    private static boolean copyScales(MemorySegment src, long off, int blockBytes, int g, MemorySegment dst, long d) {
+    /*
+     * A row is copied onto the heap, rearranged there and copied back whole: per-element accesses to the segments
+     * (each bounds- and liveness-checked) made repacking a 4B model take tens of seconds.
+     */
+
+    private static void scales(byte[] row, int blockBytes, int g, ByteBuffer out, int d) {
         for (int j = 0; j < 16; j++) {
-            short h = src.get(I16, off + (long) blockBytes * (16 * g + j));
-            if ((h & 0x7C00) == 0x7C00) return false;
-            dst.set(I16, d + 2L * j, h);
+            int b = blockBytes * (16 * g + j);
+            out.putFloat(d + 4 * j, Float.float16ToFloat((short) ((row[b] & 0xFF) | row[b + 1] << 8)));
         }
-        return true;
     }
 
-    private static boolean repackQ4Row(MemorySegment src, long off, MemorySegment dst, long dOff, long words, int groups) {
+    /** Per pool thread: a source row and a repacked row, reused (repacking allocates nothing per row). */
+    private static final ThreadLocal<ByteBuffer[]> ROWS = ThreadLocal.withInitial(() -> new ByteBuffer[]{
+            ByteBuffer.allocate(0), ByteBuffer.allocate(0)});
+
+    private static ByteBuffer rowBuffer(int which, int bytes) {
+        ByteBuffer[] b = ROWS.get();
+        if (b[which].capacity() < bytes) b[which] = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        return b[which];
+    }
+
+    private static boolean repackQ4Row(MemorySegment src, long off, MemorySegment dst, long dOff, int groups) {
+        byte[] row = rowBuffer(0, 18 * 16 * groups).array();
+        ByteBuffer out = rowBuffer(1, 320 * groups);
+        MemorySegment.copy(src, off, MemorySegment.ofArray(row), 0, 18 * 16 * groups);
         for (int g = 0; g < groups; g++) {
-            long d = dOff + words + (long) g * Q4_GROUP_BYTES;
-            if (!copyScales(src, off, 18, g, dst, dOff + 32L * g)) return false;
+            int d = (int) q4Words(g);
+            scales(row, 18, g, out, (int) q4Scales(g));
             for (int j = 0; j < 16; j++) {
-                long block = off + 18L * (16 * g + j);
+                int block = 18 * (16 * g + j) + 2;
                 for (int i = 0; i < 4; i++) {
-                    int word = src.get(ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE), block + 2 + 4L * i);
-                    dst.set(ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE), d + 64L * i + 4L * j, word);
+                    for (int k = 0; k < 4; k++) out.put(d + 64 * i + 4 * j + k, row[block + 4 * i + k]);
                 }
             }
         }
+        MemorySegment.copy(MemorySegment.ofArray(out.array()), 0, dst, dOff, 320L * groups);
         return true;
     }
 
-    private static boolean repackQ8Row(MemorySegment src, long off, MemorySegment dst, long dOff, long words, int groups) {
+    private static boolean repackQ8Row(MemorySegment src, long off, MemorySegment dst, long dOff, int groups) {
+        byte[] row = rowBuffer(0, 34 * 16 * groups).array();
+        ByteBuffer out = rowBuffer(1, 576 * groups);
+        MemorySegment.copy(src, off, MemorySegment.ofArray(row), 0, 34 * 16 * groups);
         for (int g = 0; g < groups; g++) {
-            long d = dOff + words + (long) g * Q8_GROUP_BYTES;
-            if (!copyScales(src, off, 34, g, dst, dOff + 32L * g)) return false;
+            int d = (int) q8Scales(g) + 64;
+            scales(row, 34, g, out, (int) q8Scales(g));
             for (int j = 0; j < 16; j++) {
-                long block = off + 34L * (16 * g + j) + 2;
+                int block = 34 * (16 * g + j) + 2;
                 for (int s = 0; s < 16; s++) {
-                    byte lo = src.get(ValueLayout.JAVA_BYTE, block + 2 * s);
-                    int hi = src.get(ValueLayout.JAVA_BYTE, block + 2 * s + 1) - (lo < 0 ? 1 : 0);
+                    byte lo = row[block + 2 * s];
+                    int hi = row[block + 2 * s + 1] - (lo < 0 ? 1 : 0);
                     if (hi < Byte.MIN_VALUE) return false;
-                    dst.set(ValueLayout.JAVA_BYTE, d + 32L * s + 2 * j, lo);
-                    dst.set(ValueLayout.JAVA_BYTE, d + 32L * s + 2 * j + 1, (byte) hi);
+                    out.put(d + 32 * s + 2 * j, lo).put(d + 32 * s + 2 * j + 1, (byte) hi);
                 }
             }
         }
+        MemorySegment.copy(MemorySegment.ofArray(out.array()), 0, dst, dOff, 576L * groups);
         return true;
     }
 }

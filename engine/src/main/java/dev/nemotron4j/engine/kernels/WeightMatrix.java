@@ -64,15 +64,39 @@ public final class WeightMatrix {
     private volatile Repacked repacked;
     private volatile boolean repackChecked;
 
-    /** The decode copy of a Q4_0/Q8_0 matrix, made on first use (null where {@link Repacked} cannot hold it). */
+    /**
+     * The copy of a Q4_0/Q8_0 matrix the kernels read instead of the mapped bytes, made on first use or by
+     * {@link #prepare} (null where {@link Repacked} cannot hold it). Once it exists, the mapped pages of the source
+     * are released ({@link MemorySegment#unload}): the file stays in the page cache, but the process keeps one copy
+     * of the weights, not two. A later reader of the source (a tied embedding) faults its pages back in.
+     */
     Repacked repacked(WorkerPool pool) {
         if (repackChecked) return repacked;
         synchronized (this) {
             if (!repackChecked) {
-                if (Repacked.eligible(this) && !Boolean.getBoolean("n4j.noRepack")) repacked = Repacked.of(this, pool);
+                if (Repacked.eligible(this) && !Boolean.getBoolean("n4j.noRepack")) {
+                    repacked = Repacked.of(this, pool);
+                    if (repacked != null) releaseSource();
+                }
                 repackChecked = true;
             }
             return repacked;
+        }
+    }
+
+    /**
+     * Makes the kernels' own copy now rather than on first use (for Q4_0/Q8_0 matrices the integer kernels can
+     * take); returns whether the matrix is served from such a copy.
+     */
+    public boolean prepare(WorkerPool pool) {
+        return repacked(pool) != null;
+    }
+
+    private void releaseSource() {
+        for (Block b : blocks) {
+            if (!b.data.isMapped()) continue;
+            long span = (b.rows - 1L) * b.rowStride + dtype.bytesFor(b.cols);
+            b.data.asSlice(b.offset, span).unload();
         }
     }
 

@@ -59,6 +59,14 @@ public record ModelWeights(WeightMatrix embedding, List<LayerWeights> layers, No
     }
 
     /** Bytes of weights one decoded token reads (every matrix once, plus one embedding row). */
+    /** The projections a token is multiplied with, each once: every layer's four, then the output layer. */
+    public List<WeightMatrix> projections() {
+        List<WeightMatrix> out = new java.util.ArrayList<>();
+        for (LayerWeights l : layers) out.addAll(List.of(l.qkv(), l.out(), l.upGate(), l.down()));
+        out.add(lmHead);
+        return out;
+    }
+
     public long bytesPerToken() {
         long sum = lmHead.byteSize() + embedding.dtype().bytesFor(embedding.cols());
         for (LayerWeights l : layers) {

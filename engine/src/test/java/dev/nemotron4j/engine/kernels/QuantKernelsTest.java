@@ -96,9 +96,13 @@ class QuantKernelsTest {
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0"})
     void repackedDecodeMatchesTheReference(DType type) {
-        int rows = 37, n = 1024;   // 1024 columns: two groups of 16 blocks, so the repacked kernel runs
+        // 1024 and 1536 columns: two and three groups of 16 blocks (Q4_0 keeps groups in pairs; the third is alone)
+        for (int n : new int[]{1024, 1536}) repackedDecodeMatchesTheReference(type, 37, n);
+    }
+
+    private void repackedDecodeMatchesTheReference(DType type, int rows, int n) {
         ByteBuffer q = quantized(type, rows, n);
-        // scales the layout must carry exactly: negative and subnormal (row 0), the largest finite half (row 1)
+        // scales the copy must carry exactly: negative and subnormal (row 0), the largest finite half (row 1)
         int bb = (int) type.bytesFor(32), perRow = n / 32;
         q.putShort(0, Float.floatToFloat16(-Math.abs(Float.float16ToFloat(q.getShort(0)))));
         q.putShort(bb * 3, Float.floatToFloat16(-Math.abs(Float.float16ToFloat(q.getShort(bb * 3)))));
@@ -122,7 +126,7 @@ class QuantKernelsTest {
         return q.flip();
     }
 
-    /** Decode (1 and 2 tokens) against the float64 product with the dequantized weights, within the int8 bounds. */
+    /** Decode (1, 2 tokens) and prefill (5) against the float64 product with the dequantized weights (int8 bounds in decode). */
     private void checkDecode(DType type, ByteBuffer q, int rows, int n, boolean expectRepacked) {
         float[] deq = new float[rows * n];
         QuantCodec.dequantize(type, q.duplicate().order(ByteOrder.LITTLE_ENDIAN), deq, 0, rows * n);
@@ -130,8 +134,9 @@ class QuantKernelsTest {
         try (WorkerPool pool = new WorkerPool(2)) {
             boolean repacked = m.repacked(pool) != null;
             assertEquals(expectRepacked && PackedIntDot.AVAILABLE, repacked, "repacked");
-            boolean int8 = repacked || Int8Activations.supports(type, n);
-            for (int tokens : new int[]{1, 2}) {
+            // 1 and 2 tokens decode with int8 activations; 5 tokens take the prefill path (widened rows, exact floats)
+            for (int tokens : new int[]{1, 2, 5}) {
+                boolean int8 = tokens < MatMul.WIDEN_MIN_TOKENS && (repacked || Int8Activations.supports(type, n));
                 float[] xs = random(tokens * n), out = new float[tokens * rows];
                 xs[5] = 40;   // an outlier: its group's int8 step grows, the others keep theirs
                 MatMul.apply(m, xs, tokens, out, pool);

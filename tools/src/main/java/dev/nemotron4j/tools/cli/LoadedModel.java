@@ -60,11 +60,27 @@ final class LoadedModel implements AutoCloseable {
                 lastPct[0] = pct;
             }
         }
+        if (report && INTERACTIVE) err.println();
+        // Q4_0/Q8_0 projections get their repacked copy now (the mapped pages are released as each one is done)
+        long t1 = System.nanoTime();
+        int[] lastRepack = {-1};
+        long repacked = model.prepareWeights((d, all) -> {
+            int pct = (int) (d * 100 / Math.max(1, all));
+            int step = INTERACTIVE ? 5 : 25;
+            if (report && (System.nanoTime() - t1) > 1_000_000_000L && pct / step != lastRepack[0] / step) {
+                err.printf(INTERACTIVE ? "\rnemotron4j: repacking weights %3d%%" : "nemotron4j: repacking weights %3d%%%n", pct);
+                lastRepack[0] = pct;
+            }
+        });
+        if (report && repacked > 0) {
+            err.printf((INTERACTIVE && lastRepack[0] >= 0 ? "%n" : "") + "nemotron4j: repacked %.2f GB for the integer kernels in %.1f s%n",
+                    repacked / 1e9, (System.nanoTime() - t1) / 1e9);
+        }
         try (var s = model.newSession(8)) {
             s.prefill(new int[]{model.config().bosId() >= 0 && model.config().bosId() < model.config().vocabSize()
                     ? model.config().bosId() : 0});
         }
-        if (report) err.printf((INTERACTIVE ? "%n" : "") + "nemotron4j: ready in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+        if (report) err.printf("nemotron4j: ready in %.1f s%n", (System.nanoTime() - t0) / 1e9);
     }
 
     Tokenizer tokenizer() {

@@ -1,0 +1,62 @@
+package dev.nemotron4j.engine.kernels;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * Large off-heap buffers that are written in full right after allocation (the repacked weights). {@link Arena}
+ * zero-fills what it allocates, in the allocating thread, so a 4 GB copy was first zeroed by one core and then
+ * written again by the pool (on this VM every first touch of a page also costs the host a fault). Here the memory
+ * comes from the C library's {@code posix_memalign} through the FFM linker, untouched, and is freed when the returned
+ * segment becomes unreachable. Without native access (or libc) it falls back to {@code Arena.ofAuto()}.
+ */
+final class NativeBuffers {
+    private static final MethodHandle MEMALIGN, FREE;
+
+    static {
+        MethodHandle memalign = null, free = null;
+        try {
+            Linker linker = Linker.nativeLinker();
+            var libc = linker.defaultLookup();
+            memalign = linker.downcallHandle(libc.find("posix_memalign").orElseThrow(), FunctionDescriptor.of(
+                    ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+            free = linker.downcallHandle(libc.find("free").orElseThrow(), FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
+        } catch (RuntimeException | LinkageError e) {
+            memalign = null;
+        }
+        MEMALIGN = memalign;
+        FREE = free;
+    }
+
+    private NativeBuffers() {
+    }
+
+    /** {@code bytes} of uninitialized memory aligned to {@code align}, freed once unreachable. */
+    static MemorySegment allocateUninitialized(long bytes, long align) {
+        if (MEMALIGN != null && bytes > 0) {
+            try (Arena tmp = Arena.ofConfined()) {
+                MemorySegment out = tmp.allocate(ValueLayout.ADDRESS);
+                int rc = (int) MEMALIGN.invokeExact(out, align, bytes);
+                if (rc == 0) {
+                    MemorySegment p = out.get(ValueLayout.ADDRESS, 0);
+                    return p.reinterpret(bytes, Arena.ofAuto(), NativeBuffers::free);
+                }
+            } catch (Throwable e) {
+                // fall through to the zeroing allocator
+            }
+        }
+        return Arena.ofAuto().allocate(bytes, align);
+    }
+
+    private static void free(MemorySegment p) {
+        try {
+            FREE.invokeExact(p);
+        } catch (Throwable e) {
+            throw new IllegalStateException("free() failed", e);
+        }
+    }
+}
