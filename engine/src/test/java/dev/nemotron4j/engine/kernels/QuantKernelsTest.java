@@ -97,7 +97,7 @@ class QuantKernelsTest {
     @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0"})
     void repackedDecodeMatchesTheReference(DType type) {
         // 1024 and 1536 columns: two and three groups of 16 blocks (Q4_0 keeps groups in pairs; the third is alone)
-        for (int n : new int[]{1024, 1536}) repackedDecodeMatchesTheReference(type, 37, n);
+        for (int n : new int[]{512, 1024, 1536}) repackedDecodeMatchesTheReference(type, 37, n);
     }
 
     private void repackedDecodeMatchesTheReference(DType type, int rows, int n) {

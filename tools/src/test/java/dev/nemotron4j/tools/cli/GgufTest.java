@@ -83,6 +83,47 @@ class GgufTest {
         }
     }
 
+    /**
+     * A model wide enough (hidden 512, FFN 1024) for the repacked Q4_0/Q8_0 copies: after {@code prepareWeights} the
+     * mapped source pages are released and prefill widens rows of the copies, so its logits at every position must
+     * equal those of the GGUF-layout kernels (same float arithmetic). Decode multiplies int8 activations (on both
+     * sides for Q4_0, on the repacked side only for Q8_0) and stays within the int8 bound of the Q8_0 golden test;
+     * exactness of the integer kernels themselves is checked matrix by matrix in the engine's QuantKernelsTest.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"q8_0", "q4_0"})
+    void repackedWeightsGiveTheLogitsOfTheGgufLayoutKernels(String type) throws Exception {
+        var config = new dev.nemotron4j.loader.config.ModelConfig(dev.nemotron4j.loader.config.Architecture.NEMOTRON,
+                512, 512, 1024, 2, 4, 2, 128, 4096, 1e-5, dev.nemotron4j.loader.config.NormKind.LAYERNORM_1P,
+                dev.nemotron4j.loader.config.Activation.RELU2, 10000, 64, null, false, 2, java.util.List.of(3));
+        Path hf = tmp.resolve("wide");
+        dev.nemotron4j.tools.models.RandomModel.write(hf, config, dev.nemotron4j.loader.tensor.DType.BF16, 0.02, 7);
+        Path gguf = tmp.resolve("wide-" + type + ".gguf");
+        CliTest.Run r = CliTest.run("quantize", "--model", hf.toString(), "--type", type, "--out", gguf.toString());
+        assertEquals(0, r.code(), r.err());
+        int[] ids = {5, 77, 300, 12, 9, 451, 3, 200};
+        float[][] prefill = new float[2][];
+        float[][][] decode = new float[2][3][];
+        for (int variant = 0; variant < 2; variant++) {
+            boolean repack = variant == 0;
+            if (!repack) System.setProperty("n4j.noRepack", "true");
+            try (NemotronModel m = NemotronModel.load(gguf, LoadOptions.defaults().withThreads(2));
+                 var s = m.newSession()) {
+                long repacked = m.prepareWeights((done, all) -> { });
+                assertEquals(repack, repacked > 0, "bytes repacked: " + repacked);
+                prefill[variant] = s.prefillAll(ids);
+                for (int i = 0; i < 3; i++) decode[variant][i] = s.decode(ids[i]);
+            } finally {
+                System.clearProperty("n4j.noRepack");
+            }
+        }
+        for (int t = 0; t < ids.length; t++) {
+            float[] want = Arrays.copyOfRange(prefill[1], t * 512, (t + 1) * 512);
+            assertLogitsClose(want, prefill[0], t * 512, type + " prefill position " + t + ", repacked vs GGUF layout");
+        }
+        for (int i = 0; i < 3; i++) assertClose(decode[1][i], decode[0][i], 2e-2, type + " decode " + i);
+    }
+
     static void assertClose(float[] want, float[] got, double rel, String where) {
         double scale = 1, worst = 0;
         for (float w : want) scale = Math.max(scale, Math.abs(w));
