@@ -3,6 +3,7 @@ package dev.nemotron4j.engine.kernels;
 import dev.nemotron4j.loader.tensor.DType;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -173,24 +174,33 @@ final class Repacked {
         return true;
     }
 
+    /** Per pool thread: a Q8_0 source row and its repacked form as shorts (the pairs are 16-bit units). */
+    private static final ThreadLocal<short[][]> Q8_ROWS = ThreadLocal.withInitial(() -> new short[2][0]);
+    private static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
     private static boolean repackQ8Row(MemorySegment src, long off, MemorySegment dst, long dOff, int groups) {
-        byte[] row = rowBuffer(0, 34 * 16 * groups).array();
-        ByteBuffer out = rowBuffer(1, 576 * groups);
-        MemorySegment.copy(src, off, MemorySegment.ofArray(row), 0, 34 * 16 * groups);
+        short[][] bufs = Q8_ROWS.get();
+        if (bufs[0].length < 17 * 16 * groups) bufs[0] = new short[17 * 16 * groups];
+        if (bufs[1].length < 288 * groups) bufs[1] = new short[288 * groups];
+        short[] in = bufs[0], out = bufs[1];
+        // a block is 17 shorts: its half-precision scale, then 16 pairs (q[2s] in the low byte)
+        MemorySegment.copy(src, SHORT_LE, off, in, 0, 17 * 16 * groups);
         for (int g = 0; g < groups; g++) {
-            int d = (int) q8Scales(g) + 64;
-            scales(row, 34, g, out, (int) q8Scales(g));
+            int gOut = 288 * g;
             for (int j = 0; j < 16; j++) {
-                int block = 34 * (16 * g + j) + 2;
+                int b = 17 * (16 * g + j);
+                int bits = Float.floatToRawIntBits(Float.float16ToFloat(in[b]));
+                out[gOut + 2 * j] = (short) bits;
+                out[gOut + 2 * j + 1] = (short) (bits >>> 16);
                 for (int s = 0; s < 16; s++) {
-                    byte lo = row[block + 2 * s];
-                    int hi = row[block + 2 * s + 1] - (lo < 0 ? 1 : 0);
+                    short pair = in[b + 1 + s];
+                    int lo = (byte) pair, hi = (pair >> 8) + (lo >> 31);   // minus the low byte's sign borrow
                     if (hi < Byte.MIN_VALUE) return false;
-                    out.put(d + 32 * s + 2 * j, lo).put(d + 32 * s + 2 * j + 1, (byte) hi);
+                    out[gOut + 32 + 16 * s + j] = (short) ((hi << 8) | (lo & 0xFF));
                 }
             }
         }
-        MemorySegment.copy(MemorySegment.ofArray(out.array()), 0, dst, dOff, 576L * groups);
+        MemorySegment.copy(out, 0, dst, SHORT_LE, dOff, 288 * groups);
         return true;
     }
 }
