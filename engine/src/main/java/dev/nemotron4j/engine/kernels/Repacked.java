@@ -4,7 +4,6 @@ import dev.nemotron4j.loader.tensor.DType;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
@@ -135,65 +134,61 @@ final class Repacked {
     }
 
     /*
-     * A row is copied onto the heap, rearranged there and copied back whole: per-element accesses to the segments
-     * (each bounds- and liveness-checked) made repacking a 4B model take tens of seconds.
+     * A row is copied onto the heap as shorts (both block formats are whole shorts: 9 for Q4_0, 17 for Q8_0, the
+     * scale first), rearranged there and copied back whole: per-element accesses to the segments (each bounds- and
+     * liveness-checked) made repacking a 4B model take tens of seconds.
      */
 
-    private static void scales(byte[] row, int blockBytes, int g, ByteBuffer out, int d) {
-        for (int j = 0; j < 16; j++) {
-            int b = blockBytes * (16 * g + j);
-            out.putFloat(d + 4 * j, Float.float16ToFloat((short) ((row[b] & 0xFF) | row[b + 1] << 8)));
-        }
+    private static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** Per pool thread: a source row and its repacked form, reused (repacking allocates nothing per row). */
+    private static final ThreadLocal<short[][]> ROWS = ThreadLocal.withInitial(() -> new short[2][0]);
+
+    /** This thread's row buffers, {@code in} of at least {@code inShorts} and {@code out} of {@code outShorts}. */
+    private static short[][] rows(int inShorts, int outShorts) {
+        short[][] b = ROWS.get();
+        if (b[0].length < inShorts) b[0] = new short[inShorts];
+        if (b[1].length < outShorts) b[1] = new short[outShorts];
+        return b;
     }
 
-    /** Per pool thread: a source row and a repacked row, reused (repacking allocates nothing per row). */
-    private static final ThreadLocal<ByteBuffer[]> ROWS = ThreadLocal.withInitial(() -> new ByteBuffer[]{
-            ByteBuffer.allocate(0), ByteBuffer.allocate(0)});
-
-    private static ByteBuffer rowBuffer(int which, int bytes) {
-        ByteBuffer[] b = ROWS.get();
-        if (b[which].capacity() < bytes) b[which] = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
-        return b[which];
+    /** Block {@code j}'s half-precision scale at {@code in[b]} as the float at shorts {@code o + 2j, o + 2j + 1}. */
+    private static void scale(short[] in, int b, short[] out, int o, int j) {
+        int bits = Float.floatToRawIntBits(Float.float16ToFloat(in[b]));
+        out[o + 2 * j] = (short) bits;
+        out[o + 2 * j + 1] = (short) (bits >>> 16);
     }
 
     private static boolean repackQ4Row(MemorySegment src, long off, MemorySegment dst, long dOff, int groups) {
-        byte[] row = rowBuffer(0, 18 * 16 * groups).array();
-        ByteBuffer out = rowBuffer(1, 320 * groups);
-        MemorySegment.copy(src, off, MemorySegment.ofArray(row), 0, 18 * 16 * groups);
+        short[][] bufs = rows(9 * 16 * groups, 160 * groups);
+        short[] in = bufs[0], out = bufs[1];
+        MemorySegment.copy(src, SHORT_LE, off, in, 0, 9 * 16 * groups);
         for (int g = 0; g < groups; g++) {
-            int d = (int) q4Words(g);
-            scales(row, 18, g, out, (int) q4Scales(g));
+            int gOut = 160 * g;
             for (int j = 0; j < 16; j++) {
-                int block = 18 * (16 * g + j) + 2;
+                int b = 9 * (16 * g + j);
+                scale(in, b, out, gOut, j);
+                // word i, lane j: quant bytes 4i‥4i+3 of block j, i.e. its shorts 2i and 2i+1
                 for (int i = 0; i < 4; i++) {
-                    for (int k = 0; k < 4; k++) out.put(d + 64 * i + 4 * j + k, row[block + 4 * i + k]);
+                    out[gOut + 32 + 32 * i + 2 * j] = in[b + 1 + 2 * i];
+                    out[gOut + 32 + 32 * i + 2 * j + 1] = in[b + 2 + 2 * i];
                 }
             }
         }
-        MemorySegment.copy(MemorySegment.ofArray(out.array()), 0, dst, dOff, 320L * groups);
+        MemorySegment.copy(out, 0, dst, SHORT_LE, dOff, 160 * groups);
         return true;
     }
 
-    /** Per pool thread: a Q8_0 source row and its repacked form as shorts (the pairs are 16-bit units). */
-    private static final ThreadLocal<short[][]> Q8_ROWS = ThreadLocal.withInitial(() -> new short[2][0]);
-    private static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
     private static boolean repackQ8Row(MemorySegment src, long off, MemorySegment dst, long dOff, int groups) {
-        short[][] bufs = Q8_ROWS.get();
-        if (bufs[0].length < 17 * 16 * groups) bufs[0] = new short[17 * 16 * groups];
-        if (bufs[1].length < 288 * groups) bufs[1] = new short[288 * groups];
+        short[][] bufs = rows(17 * 16 * groups, 288 * groups);
         short[] in = bufs[0], out = bufs[1];
-        // a block is 17 shorts: its half-precision scale, then 16 pairs (q[2s] in the low byte)
         MemorySegment.copy(src, SHORT_LE, off, in, 0, 17 * 16 * groups);
         for (int g = 0; g < groups; g++) {
             int gOut = 288 * g;
             for (int j = 0; j < 16; j++) {
                 int b = 17 * (16 * g + j);
-                int bits = Float.floatToRawIntBits(Float.float16ToFloat(in[b]));
-                out[gOut + 2 * j] = (short) bits;
-                out[gOut + 2 * j + 1] = (short) (bits >>> 16);
+                scale(in, b, out, gOut, j);
                 for (int s = 0; s < 16; s++) {
-                    short pair = in[b + 1 + s];
+                    short pair = in[b + 1 + s];   // q[2s] in the low byte
                     int lo = (byte) pair, hi = (pair >> 8) + (lo >> 31);   // minus the low byte's sign borrow
                     if (hi < Byte.MIN_VALUE) return false;
                     out[gOut + 32 + 16 * s + j] = (short) ((hi << 8) | (lo & 0xFF));
