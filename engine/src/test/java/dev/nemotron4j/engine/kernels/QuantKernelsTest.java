@@ -68,25 +68,13 @@ class QuantKernelsTest {
                 boolean int8 = tokens < MatMul.WIDEN_MIN_TOKENS && Int8Activations.supports(type, n);
                 int group = type == DType.Q6_K ? 256 : 32;
                 for (int t = 0; t < tokens; t++) {
-                    double ref = 0, mg = 0, int8Bound = 0, refInt8 = 0;
-                    for (int g = 0; g < n; g += group) {
-                        double amax = 0;
-                        for (int i = g; i < g + group; i++) amax = Math.max(amax, Math.abs(xs[t * n + i]));
-                        double dx = amax / 127;
-                        for (int i = g; i < g + group; i++) {
-                            double xi = xs[t * n + i];
-                            ref += deq[i] * xi;
-                            mg += Math.abs(deq[i] * xi);
-                            int8Bound += Math.abs(deq[i]) * dx / 2;   // rounding to the int8 grid moves x by ≤ dx/2
-                            refInt8 += deq[i] * (dx == 0 ? 0 : Math.round(xi / dx) * dx);
-                        }
-                    }
-                    double tol = 1e-5 * Math.max(1, mg) + (int8 ? int8Bound : 0);
-                    assertEquals(ref, out[t * 2], tol, type + " matmul t=" + t);
-                    assertEquals(ref, out[t * 2 + 1], tol, type + " matmul row 2 t=" + t);
+                    Expected e = expected(deq, 0, xs, t * n, n, group);
+                    double tol = 1e-5 * Math.max(1, e.magnitude()) + (int8 ? e.int8Bound() : 0);
+                    assertEquals(e.exact(), out[t * 2], tol, type + " matmul t=" + t);
+                    assertEquals(e.exact(), out[t * 2 + 1], tol, type + " matmul row 2 t=" + t);
                     if (int8) {
                         // and against exact arithmetic on the same int8 activations: only float rounding remains
-                        assertEquals(refInt8, out[t * 2], 1e-4 * Math.max(1, mg), type + " int8 matmul t=" + t);
+                        assertEquals(e.onInt8(), out[t * 2], 1e-4 * Math.max(1, e.magnitude()), type + " int8 matmul t=" + t);
                     }
                 }
             }
@@ -142,25 +130,37 @@ class QuantKernelsTest {
                 MatMul.apply(m, xs, tokens, out, pool);
                 for (int t = 0; t < tokens; t++) {
                     for (int r = 0; r < rows; r++) {
-                        double ref = 0, mg = 0, refInt8 = 0, bound = 0;
-                        for (int g = 0; g < n; g += 32) {
-                            double amax = 0;
-                            for (int i = g; i < g + 32; i++) amax = Math.max(amax, Math.abs(xs[t * n + i]));
-                            double dx = amax / 127;
-                            for (int i = g; i < g + 32; i++) {
-                                double wi = deq[r * n + i], xi = xs[t * n + i];
-                                ref += wi * xi;
-                                mg += Math.abs(wi * xi);
-                                refInt8 += wi * Math.round(xi / dx) * dx;
-                                bound += Math.abs(wi) * dx / 2;
-                            }
-                        }
+                        Expected e = expected(deq, r * n, xs, t * n, n, 32);
                         float got = out[t * rows + r];
-                        assertEquals(ref, got, (int8 ? bound : 0) + 1e-5 * mg, type + " row " + r + " token " + t);
-                        if (int8) assertEquals(refInt8, got, 1e-4 * Math.max(1, mg), type + " int8 row " + r + " token " + t);
+                        assertEquals(e.exact(), got, (int8 ? e.int8Bound() : 0) + 1e-5 * e.magnitude(), type + " row " + r + " token " + t);
+                        if (int8) assertEquals(e.onInt8(), got, 1e-4 * Math.max(1, e.magnitude()), type + " int8 row " + r + " token " + t);
                     }
                 }
             }
         }
+    }
+    /**
+     * A weight row times activations in float64: the exact product, Σ|w·x|, the bound Σ|w|·dx/2 that rounding the
+     * activations to int8 per {@code group} (dx = max|x| / 127) can move it by, and the exact product with those
+     * int8-rounded activations.
+     */
+    record Expected(double exact, double magnitude, double int8Bound, double onInt8) {
+    }
+
+    static Expected expected(float[] w, int w0, float[] x, int x0, int n, int group) {
+        double exact = 0, mag = 0, bound = 0, onInt8 = 0;
+        for (int g = 0; g < n; g += group) {
+            double amax = 0;
+            for (int i = g; i < g + group; i++) amax = Math.max(amax, Math.abs(x[x0 + i]));
+            double dx = amax / 127;
+            for (int i = g; i < g + group; i++) {
+                double wi = w[w0 + i], xi = x[x0 + i];
+                exact += wi * xi;
+                mag += Math.abs(wi * xi);
+                bound += Math.abs(wi) * dx / 2;   // rounding to the int8 grid moves x by ≤ dx/2
+                onInt8 += wi * (dx == 0 ? 0 : Math.round(xi / dx) * dx);
+            }
+        }
+        return new Expected(exact, mag, bound, onInt8);
     }
 }

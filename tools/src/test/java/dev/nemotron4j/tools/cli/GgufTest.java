@@ -9,6 +9,12 @@ import dev.nemotron4j.engine.testing.Fixtures;
 import dev.nemotron4j.loader.Checkpoint;
 import dev.nemotron4j.loader.CheckpointException;
 import dev.nemotron4j.loader.CheckpointLoader;
+import dev.nemotron4j.loader.config.Activation;
+import dev.nemotron4j.loader.config.Architecture;
+import dev.nemotron4j.loader.config.ModelConfig;
+import dev.nemotron4j.loader.config.NormKind;
+import dev.nemotron4j.loader.tensor.DType;
+import dev.nemotron4j.tools.models.RandomModel;
 import dev.nemotron4j.tokenizer.Tokenizer;
 import dev.nemotron4j.tokenizer.Tokenizers;
 import org.junit.jupiter.api.Test;
@@ -21,6 +27,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 
 import static dev.nemotron4j.engine.testing.Tolerance.assertLogitsClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -93,11 +100,10 @@ class GgufTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource({"q8_0", "q4_0"})
     void repackedWeightsGiveTheLogitsOfTheGgufLayoutKernels(String type) throws Exception {
-        var config = new dev.nemotron4j.loader.config.ModelConfig(dev.nemotron4j.loader.config.Architecture.NEMOTRON,
-                512, 512, 1024, 2, 4, 2, 128, 4096, 1e-5, dev.nemotron4j.loader.config.NormKind.LAYERNORM_1P,
-                dev.nemotron4j.loader.config.Activation.RELU2, 10000, 64, null, false, 2, java.util.List.of(3));
+        var config = new ModelConfig(Architecture.NEMOTRON, 512, 512, 1024, 2, 4, 2, 128, 4096, 1e-5,
+                NormKind.LAYERNORM_1P, Activation.RELU2, 10000, 64, null, false, 2, List.of(3));
         Path hf = tmp.resolve("wide");
-        dev.nemotron4j.tools.models.RandomModel.write(hf, config, dev.nemotron4j.loader.tensor.DType.BF16, 0.02, 7);
+        RandomModel.write(hf, config, DType.BF16, 0.02, 7);
         Path gguf = tmp.resolve("wide-" + type + ".gguf");
         CliTest.Run r = CliTest.run("quantize", "--model", hf.toString(), "--type", type, "--out", gguf.toString());
         assertEquals(0, r.code(), r.err());
