@@ -7,6 +7,7 @@ import dev.nemotron4j.engine.generate.StreamListener;
 import dev.nemotron4j.engine.sampling.SamplingParams;
 import dev.nemotron4j.tokenizer.Tokenizer;
 import dev.nemotron4j.engine.generate.TokenListener;
+import dev.nemotron4j.engine.kernels.WeightMatrix;
 import dev.nemotron4j.engine.kernels.WorkerPool;
 import dev.nemotron4j.engine.model.Decoder;
 import dev.nemotron4j.engine.model.ModelWeights;
@@ -14,9 +15,17 @@ import dev.nemotron4j.engine.parallel.ShardPlan;
 import dev.nemotron4j.loader.Checkpoint;
 import dev.nemotron4j.loader.CheckpointLoader;
 import dev.nemotron4j.loader.config.ModelConfig;
+import dev.nemotron4j.loader.tensor.Tensor;
+import dev.nemotron4j.loader.tensor.TensorBlock;
+import dev.nemotron4j.loader.tensor.TensorSet;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Set;
+import java.util.function.BiConsumer;
 
 /**
  * A loaded model: weights mapped from its checkpoint, its own thread pool, no global state. Several models
@@ -85,18 +94,30 @@ public final class NemotronModel implements AutoCloseable {
     }
 
     /**
-     * Gives every projection the kernels' own copy now (Q4_0/Q8_0 weights are repacked for the integer kernels and
-     * their mapped pages released) instead of on first use; {@code progress} gets (bytes done, bytes in all) after
-     * each matrix. Returns the bytes repacked.
+     * Brings the weights into memory before the first token instead of during it: Q4_0/Q8_0 projections get the
+     * kernels' repacked copy (their mapped pages are read once and released), and the mapped pages of every other
+     * tensor are read once, so the first reply does not wait for the disk. {@code progress} gets (bytes done, bytes
+     * of the checkpoint) as it goes. Returns the bytes repacked.
      */
-    public long prepareWeights(java.util.function.BiConsumer<Long, Long> progress) {
-        var all = decoder.weights().projections();
-        long total = 0, done = 0, repacked = 0;
-        for (var m : all) total += m.byteSize();
-        for (var m : all) {
-            if (m.prepare(pool)) repacked += m.byteSize();
+    public long prepareWeights(BiConsumer<Long, Long> progress) {
+        TensorSet tensors = checkpoint.tensors();
+        long total = tensors.totalBytes(), done = 0, repacked = 0;
+        // tensors whose bytes a repacked copy replaced (the matrices share the tensors' block segments)
+        Set<MemorySegment> replaced = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (WeightMatrix m : decoder.weights().projections()) {
+            if (!m.prepare(pool)) continue;
+            repacked += m.byteSize();
             done += m.byteSize();
-            progress.accept(done, total);
+            replaced.addAll(m.sources());
+            progress.accept(Math.min(done, total), total);
+        }
+        for (Tensor t : tensors.all().values()) {
+            for (TensorBlock b : t.blocks()) {
+                if (replaced.contains(b.data())) continue;
+                if (b.data().isMapped()) b.data().load();
+                done += b.data().byteSize();
+            }
+            progress.accept(Math.min(done, total), total);
         }
         return repacked;
     }

@@ -71,12 +71,18 @@ public final class WeightMatrix {
      * of the weights, not two. A later reader of the source (a tied embedding) faults its pages back in.
      */
     Repacked repacked(WorkerPool pool) {
+        return repacked(pool, false);
+    }
+
+    private Repacked repacked(WorkerPool pool, boolean readAhead) {
         if (repackChecked) return repacked;
         synchronized (this) {
             if (!repackChecked) {
                 if (Repacked.eligible(this) && !Boolean.getBoolean("n4j.noRepack")) {
+                    // read ahead in large sequential requests, rather than page fault by page fault while copying
+                    if (readAhead) mappedSources().forEach(MemorySegment::load);
                     repacked = Repacked.of(this, pool);
-                    if (repacked != null) releaseSource();
+                    if (repacked != null) mappedSources().forEach(MemorySegment::unload);
                 }
                 repackChecked = true;
             }
@@ -86,18 +92,22 @@ public final class WeightMatrix {
 
     /**
      * Makes the kernels' own copy now rather than on first use (for Q4_0/Q8_0 matrices the integer kernels can
-     * take); returns whether the matrix is served from such a copy.
+     * take), reading the source ahead first; returns whether the matrix is served from such a copy, in which case
+     * the memory of {@link #sources} is no longer read.
      */
     public boolean prepare(WorkerPool pool) {
-        return repacked(pool) != null;
+        return repacked(pool, true) != null;
     }
 
-    private void releaseSource() {
-        for (Block b : blocks) {
-            if (!b.data.isMapped()) continue;
-            long span = (b.rows - 1L) * b.rowStride + dtype.bytesFor(b.cols);
-            b.data.asSlice(b.offset, span).unload();
-        }
+    /** The memory each block reads from (the checkpoint's tensor data these rows came from). */
+    public List<MemorySegment> sources() {
+        return Arrays.stream(blocks).map(Block::data).toList();
+    }
+
+    /** The bytes of each block that come from a file mapping. */
+    private List<MemorySegment> mappedSources() {
+        return Arrays.stream(blocks).filter(b -> b.data.isMapped())
+                .map(b -> b.data.asSlice(b.offset, (b.rows - 1L) * b.rowStride + dtype.bytesFor(b.cols))).toList();
     }
 
     public String name() {

@@ -37,45 +37,27 @@ final class LoadedModel implements AutoCloseable {
     }
 
     /**
-     * Reads every weight page once (with progress for big models) so the first reply does not pay for the disk,
-     * then runs one token to compile the kernels.
+     * Reads every weight page once and repacks Q4_0/Q8_0 projections ({@link NemotronModel#prepareWeights}, with
+     * progress for big models) so the first reply does not pay for the disk, then runs one token to compile the
+     * kernels.
      */
     void warmUp(PrintStream err) {
         long total = model.checkpoint().tensors().totalBytes();
         boolean report = total >= REPORT_BYTES;
         long t0 = System.nanoTime();
-        long[] done = {0};
         int[] lastPct = {-1};
-        for (var t : model.checkpoint().tensors().all().values()) {
-            for (var b : t.blocks()) {
-                if (b.data().isMapped()) b.data().load();
-                done[0] += b.data().byteSize();
-            }
-            int pct = (int) Math.min(100, done[0] * 100 / Math.max(1, total));
+        long repacked = model.prepareWeights((done, all) -> {
+            int pct = (int) Math.min(100, done * 100 / Math.max(1, all));
             // on a terminal one line is rewritten; in a log every 25 % gets its own line
             int step = INTERACTIVE ? 5 : 25;
             if (report && pct / step != lastPct[0] / step) {
                 err.printf(INTERACTIVE ? "\rnemotron4j: loading weights %3d%% (%.2f / %.2f GB)" : "nemotron4j: loading weights %3d%% (%.2f / %.2f GB)%n",
-                        pct, done[0] / 1e9, total / 1e9);
+                        pct, done / 1e9, all / 1e9);
                 lastPct[0] = pct;
             }
-        }
-        if (report && INTERACTIVE) err.println();
-        // Q4_0/Q8_0 projections get their repacked copy now (the mapped pages are released as each one is done)
-        long t1 = System.nanoTime();
-        int[] lastRepack = {-1};
-        long repacked = model.prepareWeights((d, all) -> {
-            int pct = (int) (d * 100 / Math.max(1, all));
-            int step = INTERACTIVE ? 5 : 25;
-            if (report && (System.nanoTime() - t1) > 1_000_000_000L && pct / step != lastRepack[0] / step) {
-                err.printf(INTERACTIVE ? "\rnemotron4j: repacking weights %3d%%" : "nemotron4j: repacking weights %3d%%%n", pct);
-                lastRepack[0] = pct;
-            }
         });
-        if (report && repacked > 0) {
-            err.printf((INTERACTIVE && lastRepack[0] >= 0 ? "%n" : "") + "nemotron4j: repacked %.2f GB for the integer kernels in %.1f s%n",
-                    repacked / 1e9, (System.nanoTime() - t1) / 1e9);
-        }
+        if (report && INTERACTIVE) err.println();
+        if (report && repacked > 0) err.printf("nemotron4j: repacked %.2f GB for the integer kernels%n", repacked / 1e9);
         try (var s = model.newSession(8)) {
             s.prefill(new int[]{model.config().bosId() >= 0 && model.config().bosId() < model.config().vocabSize()
                     ? model.config().bosId() : 0});
