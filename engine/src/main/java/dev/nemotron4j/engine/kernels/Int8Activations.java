@@ -1,6 +1,11 @@
 package dev.nemotron4j.engine.kernels;
 
 import dev.nemotron4j.loader.tensor.DType;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+import static dev.nemotron4j.engine.kernels.VectorDot.F;
 
 /**
  * Activations quantized to int8 once per matrix-vector product, for the integer dot products of
@@ -25,10 +30,12 @@ import dev.nemotron4j.loader.tensor.DType;
 final class Int8Activations {
     private static final ThreadLocal<Int8Activations> PER_THREAD = ThreadLocal.withInitial(Int8Activations::new);
 
+    /** Repacked layouts (16-lane groups) quantize a group in vectors; otherwise one block at a time. */
+    private static final boolean VECTORS = F.length() == 16;
+
     int[] packed = new int[0];
     float[] scale = new float[0];
     float[] corr = new float[0];
-    private final byte[] q8 = new byte[256];
 
     static Int8Activations forThisThread() {
         return PER_THREAD.get();
@@ -56,41 +63,122 @@ final class Int8Activations {
      * {@code s} pairs values {@code (2s, 2s+1)} (see {@link PackedIntDot#dotQ8Repacked}).
      */
     Int8Activations prepare(DType dtype, boolean repacked, float[] x, int len) {
-        int group = dtype == DType.Q6_K ? 256 : 32;
-        int groups = len / group;
+        int groups = len / groupSize(dtype);
+        ensure(dtype, len);
+        if (repacked && VECTORS) for (int gg = 0; gg < groups / 16; gg++) quantizeRepacked(dtype, x, gg);
+        else for (int g = 0; g < groups; g++) quantize(dtype, repacked, x, g);
+        return this;
+    }
+
+    /**
+     * As {@link #prepare(DType, boolean, float[], int)} for {@code tokens} rows of {@code cols} values, the rows
+     * split over {@code pool} (prefill quantizes a whole prompt per matrix).
+     */
+    Int8Activations prepare(DType dtype, boolean repacked, float[] x, int tokens, int cols, WorkerPool pool) {
+        int perRow = cols / groupSize(dtype);
+        ensure(dtype, tokens * cols);
+        pool.forRange(tokens, cols, (chunk, t0, t1) -> {
+            if (repacked && VECTORS) for (int gg = t0 * perRow / 16; gg < t1 * perRow / 16; gg++) quantizeRepacked(dtype, x, gg);
+            else for (int g = t0 * perRow; g < t1 * perRow; g++) quantize(dtype, repacked, x, g);
+        });
+        return this;
+    }
+
+    private static int groupSize(DType dtype) {
+        return dtype == DType.Q6_K ? 256 : 32;
+    }
+
+    private void ensure(DType dtype, int len) {
+        int groups = len / groupSize(dtype);
         if (packed.length < len / 2) packed = new int[len / 2];
         if (scale.length < groups) scale = new float[groups];
         if (dtype == DType.Q6_K && corr.length < len / 16) corr = new float[len / 16];
-        for (int g = 0; g < groups; g++) {
-            int x0 = g * group;
-            float amax = 0;
-            for (int i = 0; i < group; i++) amax = Math.max(amax, Math.abs(x[x0 + i]));
-            float dx = amax / 127f, inv = amax == 0 ? 0 : 127f / amax;
-            scale[g] = dx;
-            for (int i = 0; i < group; i++) q8[i] = (byte) Math.round(x[x0 + i] * inv);
-            if (dtype == DType.Q6_K) {
-                for (int j = 0; j < group / 2; j++) packed[x0 / 2 + j] = (q8[2 * j] << 16) + q8[2 * j + 1];
-                for (int s = 0; s < group / 16; s++) {
-                    int sum = 0;
-                    for (int i = 0; i < 16; i++) sum += q8[16 * s + i];
-                    corr[x0 / 16 + s] = 32f * sum;
-                }
-            } else if (repacked && dtype == DType.Q8_0) {
-                int base = (g / 16) * 256 + g % 16;
-                for (int i = 0; i < 16; i++) packed[base + 16 * i] = (q8[2 * i] << 16) + q8[2 * i + 1];
-            } else if (repacked) {
-                int base = (g / 16) * 256 + g % 16;
-                for (int i = 0; i < 4; i++) {
-                    int a = 4 * i;
-                    packed[base + 64 * i] = (q8[a] << 16) + q8[a + 2];
-                    packed[base + 64 * i + 16] = (q8[a + 16] << 16) + q8[a + 18];
-                    packed[base + 64 * i + 32] = (q8[a + 1] << 16) + q8[a + 3];
-                    packed[base + 64 * i + 48] = (q8[a + 17] << 16) + q8[a + 19];
-                }
-            } else {
-                for (int i = 0; i < 16; i++) packed[x0 / 2 + i] = (q8[i] << 16) + q8[i + 16];
+    }
+
+    /** {@code round(x[i] · inv)}, the int8 value of activation {@code i}. */
+    private static int q(float[] x, int i, float inv) {
+        return Math.round(x[i] * inv);
+    }
+
+    /** Lane {@code j} reads value {@code 32j}: one vector gathers the same position of 16 consecutive blocks. */
+    private static final int[] BLOCK_STRIDE = new int[16];
+    /** Round to nearest by adding and removing 1.5·2²³ (exact for |v| &lt; 2²²; ties to even). */
+    private static final float ROUNDER = 0x1.8p23f;
+    /** Per thread: one group of 16 blocks transposed (value {@code k} of block {@code j} at {@code 16k + j}). */
+    private static final ThreadLocal<float[]> TRANSPOSED = ThreadLocal.withInitial(() -> new float[512]);
+
+    static {
+        for (int j = 0; j < 16; j++) BLOCK_STRIDE[j] = 32 * j;
+    }
+
+    /**
+     * Quantizes the 16 blocks of group {@code gg} (values {@code 512·gg ‥}) for a {@link Repacked} matrix, lane
+     * {@code j} for block {@code j} as the words are laid out: the group is gathered transposed once, then the
+     * block maxima, scales and rounded pairs are whole vectors.
+     */
+    private void quantizeRepacked(DType dtype, float[] x, int gg) {
+        float[] t = TRANSPOSED.get();
+        int x0 = 512 * gg;
+        FloatVector amax = FloatVector.zero(F);
+        for (int k = 0; k < 32; k++) {
+            FloatVector v = FloatVector.fromArray(F, x, x0 + k, BLOCK_STRIDE, 0);
+            v.intoArray(t, 16 * k);
+            amax = amax.max(v.abs());
+        }
+        amax.div(127f).intoArray(scale, 16 * gg);
+        FloatVector inv = FloatVector.broadcast(F, 127f).div(amax).blend(0f, amax.eq(0f));
+        int base = 256 * gg;
+        if (dtype == DType.Q8_0) {
+            for (int s = 0; s < 16; s++) packed(t, 2 * s, 2 * s + 1, inv, base + 16 * s);
+        } else {
+            for (int i = 0; i < 4; i++) {
+                int a = 4 * i, p = base + 64 * i;
+                packed(t, a, a + 2, inv, p);
+                packed(t, a + 16, a + 18, inv, p + 16);
+                packed(t, a + 1, a + 3, inv, p + 32);
+                packed(t, a + 17, a + 19, inv, p + 48);
             }
         }
-        return this;
+    }
+
+    /** {@code packed[p ‥ p+16) = (q[a] << 16) + q[b]} for the 16 blocks of a transposed group. */
+    private void packed(float[] t, int a, int b, FloatVector inv, int p) {
+        IntVector qa = (IntVector) FloatVector.fromArray(F, t, 16 * a).mul(inv).add(ROUNDER).sub(ROUNDER)
+                .convert(VectorOperators.F2I, 0);
+        IntVector qb = (IntVector) FloatVector.fromArray(F, t, 16 * b).mul(inv).add(ROUNDER).sub(ROUNDER)
+                .convert(VectorOperators.F2I, 0);
+        qa.lanewise(VectorOperators.LSHL, 16).add(qb).intoArray(packed, p);
+    }
+
+    /** Quantizes group {@code g} of {@code x} into its scale and packed pairs (independent of every other group). */
+    private void quantize(DType dtype, boolean repacked, float[] x, int g) {
+        int group = groupSize(dtype);
+        int x0 = g * group;
+        float amax = 0;
+        for (int i = 0; i < group; i++) amax = Math.max(amax, Math.abs(x[x0 + i]));
+        float inv = amax == 0 ? 0 : 127f / amax;
+        scale[g] = amax / 127f;
+        if (dtype == DType.Q6_K) {
+            for (int j = 0; j < group / 2; j++) packed[x0 / 2 + j] = (q(x, x0 + 2 * j, inv) << 16) + q(x, x0 + 2 * j + 1, inv);
+            for (int s = 0; s < group / 16; s++) {
+                int sum = 0;
+                for (int i = 0; i < 16; i++) sum += q(x, x0 + 16 * s + i, inv);
+                corr[x0 / 16 + s] = 32f * sum;
+            }
+        } else if (repacked && dtype == DType.Q8_0) {
+            int base = (g / 16) * 256 + g % 16;
+            for (int i = 0; i < 16; i++) packed[base + 16 * i] = (q(x, x0 + 2 * i, inv) << 16) + q(x, x0 + 2 * i + 1, inv);
+        } else if (repacked) {
+            int base = (g / 16) * 256 + g % 16;
+            for (int i = 0; i < 4; i++) {
+                int a = x0 + 4 * i;
+                packed[base + 64 * i] = (q(x, a, inv) << 16) + q(x, a + 2, inv);
+                packed[base + 64 * i + 16] = (q(x, a + 16, inv) << 16) + q(x, a + 18, inv);
+                packed[base + 64 * i + 32] = (q(x, a + 1, inv) << 16) + q(x, a + 3, inv);
+                packed[base + 64 * i + 48] = (q(x, a + 17, inv) << 16) + q(x, a + 19, inv);
+            }
+        } else {
+            for (int i = 0; i < 16; i++) packed[x0 / 2 + i] = (q(x, x0 + i, inv) << 16) + q(x, x0 + i + 16, inv);
+        }
     }
 }

@@ -15,6 +15,11 @@ public final class MatMul {
     static final int PANEL_ROWS = 64;
     /** Each thread's widened panel, kept between calls (a pool thread runs several parts of every matmul). */
     private static final ThreadLocal<float[]> PANEL = ThreadLocal.withInitial(() -> new float[0]);
+    /** Each thread's Q4_0 panel as value pairs ({@link Repacked#toPairs}) and its block scales. */
+    private static final ThreadLocal<int[]> PAIRS = ThreadLocal.withInitial(() -> new int[0]);
+    private static final ThreadLocal<float[]> PAIR_SCALES = ThreadLocal.withInitial(() -> new float[0]);
+    /** A/B switch for measurements: Q4_0 prefill through widened floats instead of {@link PairTiles}. */
+    private static final boolean FLOAT_PREFILL = Boolean.getBoolean("n4j.floatPrefill");
     /** The calling thread's activations reordered for a repacked matrix (see {@link Repacked#permute}). */
     private static final ThreadLocal<float[]> PERMUTED = ThreadLocal.withInitial(() -> new float[0]);
 
@@ -27,7 +32,8 @@ public final class MatMul {
         DType dtype = w.dtype();
         Repacked rp = w.repacked(pool);
         if (tokens >= WIDEN_MIN_TOKENS) {
-            if (rp != null) panelledRepacked(rp, rows, cols, x, tokens, out, pool);
+            if (rp != null && integerPrefill(rp.dtype)) panelledPairs(rp, rows, cols, x, tokens, out, pool);
+            else if (rp != null) panelledRepacked(rp, rows, cols, x, tokens, out, pool);
             else panelled(w, x, tokens, out, pool);
             return;
         }
@@ -53,6 +59,11 @@ public final class MatMul {
                 }
             }
         });
+    }
+
+    /** Whether prefill with a repacked matrix of {@code dtype} rounds the activations to int8 ({@link PairTiles}). */
+    static boolean integerPrefill(DType dtype) {
+        return dtype == DType.Q4_0 && !FLOAT_PREFILL;
     }
 
     /** Column blocks start on activation group boundaries (always so for one tensor; checked for merged shards). */
@@ -114,6 +125,48 @@ public final class MatMul {
                 int p1 = Math.min(r1, p0 + PANEL_ROWS);
                 for (int r = p0; r < p1; r++) rp.toFloats(r, panel, (r - p0) * cols);
                 tiles(panel, p0, p1, xs, 0, cols, cols, tokens, out, rows);
+            }
+        });
+    }
+
+    /**
+     * Prefill with a repacked Q4_0 matrix in integers: activations quantized to int8 once per call (as decode does),
+     * a panel of rows widened into value pairs once, then 4-row × 3-token {@link PairTiles}.
+     */
+    private static void panelledPairs(Repacked rp, int rows, int cols, float[] x, int tokens, float[] out, WorkerPool pool) {
+        Int8Activations a = Int8Activations.forThisThread().prepare(DType.Q4_0, true, x, tokens, cols, pool);
+        int[] xq = a.packed;
+        float[] xs = a.scale;
+        int half = cols / 2, blocks = cols / 32, groups = rp.groups;
+        pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
+            for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
+            int[] panel = PAIRS.get();
+            float[] ps = PAIR_SCALES.get();
+            if (panel.length < PANEL_ROWS * half) PAIRS.set(panel = new int[PANEL_ROWS * half]);
+            if (ps.length < PANEL_ROWS * blocks) PAIR_SCALES.set(ps = new float[PANEL_ROWS * blocks]);
+            for (int p0 = r0; p0 < r1; p0 += PANEL_ROWS) {
+                int p1 = Math.min(r1, p0 + PANEL_ROWS);
+                for (int r = p0; r < p1; r++) rp.toPairs(r, panel, (r - p0) * half, ps, (r - p0) * blocks);
+                int t = 0;
+                for (; t + 3 <= tokens; t += 3) {
+                    int r = p0;
+                    for (; r + 4 <= p1; r += 4) {
+                        PairTiles.tile4x3(panel, (r - p0) * half, half, ps, (r - p0) * blocks, blocks,
+                                xq, t * half, half, xs, t * blocks, blocks, groups, out, t * rows + r, rows);
+                    }
+                    for (; r < p1; r++) {
+                        for (int k = t; k < t + 3; k++) {
+                            out[k * rows + r] += PairTiles.dot(panel, (r - p0) * half, ps, (r - p0) * blocks,
+                                    xq, k * half, xs, k * blocks, groups);
+                        }
+                    }
+                }
+                for (; t < tokens; t++) {
+                    for (int r = p0; r < p1; r++) {
+                        out[t * rows + r] += PairTiles.dot(panel, (r - p0) * half, ps, (r - p0) * blocks,
+                                xq, t * half, xs, t * blocks, groups);
+                    }
+                }
             }
         });
     }

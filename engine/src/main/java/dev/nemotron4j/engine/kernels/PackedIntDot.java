@@ -267,6 +267,24 @@ final class PackedIntDot {
     }
 
     /**
+     * Q4_0 {@link Repacked} group as signed value pairs for {@link PairTiles}: word {@code i} shifted by {@code 4v}
+     * gives, in lane {@code j}, the pair {@code wa + wb·2¹⁶} that {@link #dotQ4Repacked} multiplies by activation
+     * int {@code 64i + 16v + j} of the group; it goes to {@code dst[o + 64i + 16v + j]}. The 16 scales go to
+     * {@code scales[s ‥ s+16)}, divided by 2¹⁶ (the pair products sit in the upper half of an int).
+     */
+    static void pairsQ4Group(MemorySegment d, long scaleOff, long words, int[] dst, int o, float[] scales, int s) {
+        FloatVector.fromMemorySegment(F, d, scaleOff, LE).mul(INV_65536).intoArray(scales, s);
+        for (int i = 0; i < 4; i++) {
+            IntVector x = IntVector.fromMemorySegment(I, d, words + 64L * i, LE);
+            int p = o + 64 * i;
+            x.and(0x000F000F).sub(0x00080008).intoArray(dst, p);
+            x.lanewise(LSHR, 4).and(0x000F000F).sub(0x00080008).intoArray(dst, p + 16);
+            x.lanewise(LSHR, 8).and(0x000F000F).sub(0x00080008).intoArray(dst, p + 32);
+            x.lanewise(LSHR, 12).and(0x000F000F).sub(0x00080008).intoArray(dst, p + 48);
+        }
+    }
+
+    /**
      * Q8_0 {@link Repacked} group (scales at {@code group}, words after them) widened to floats: word {@code s} gives,
      * in lane {@code j}, the pair {@code lo + hi·2¹⁶} of values {@code 2s, 2s+1} of block {@code j}; they go to
      * {@code dst[o + 32s + j]} and {@code dst[o + 32s + 16 + j]}, times the block's scale.

@@ -112,6 +112,17 @@ final class Repacked {
         }
     }
 
+    /**
+     * Row {@code r} of a Q4_0 copy as signed value pairs (per group 256 ints in the order {@link Int8Activations}
+     * lays out repacked activations) and its block scales over 2¹⁶, for {@link PairTiles}.
+     */
+    void toPairs(int r, int[] dst, int off, float[] scales, int sOff) {
+        long row = r * rowBytes;
+        for (int g = 0; g < groups; g++) {
+            PackedIntDot.pairsQ4Group(data, row + q4Scales(g), row + q4Words(g), dst, off + 256 * g, scales, sOff + 16 * g);
+        }
+    }
+
     /** The repacked copy of an {@link #eligible} matrix, or null where its values do not fit the layout. */
     static Repacked of(WeightMatrix w, WorkerPool pool) {
         int rows = w.rows(), groups = w.cols() / GROUP;

@@ -122,9 +122,11 @@ class QuantKernelsTest {
         try (WorkerPool pool = new WorkerPool(2)) {
             boolean repacked = m.repacked(pool) != null;
             assertEquals(expectRepacked && PackedIntDot.AVAILABLE, repacked, "repacked");
-            // 1 and 2 tokens decode with int8 activations; 5 tokens take the prefill path (widened rows, exact floats)
+            // 1 and 2 tokens decode with int8 activations; 5 tokens take the prefill path: Q8_0 widens rows to exact
+            // floats, a repacked Q4_0 runs integer tiles on int8 activations (4 rows × 3 tokens, and leftovers)
             for (int tokens : new int[]{1, 2, 5}) {
-                boolean int8 = tokens < MatMul.WIDEN_MIN_TOKENS && (repacked || Int8Activations.supports(type, n));
+                boolean int8 = tokens < MatMul.WIDEN_MIN_TOKENS ? repacked || Int8Activations.supports(type, n)
+                        : repacked && MatMul.integerPrefill(type);
                 float[] xs = random(tokens * n), out = new float[tokens * rows];
                 xs[5] = 40;   // an outlier: its group's int8 step grows, the others keep theirs
                 MatMul.apply(m, xs, tokens, out, pool);

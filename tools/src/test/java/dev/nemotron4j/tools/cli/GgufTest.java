@@ -92,9 +92,10 @@ class GgufTest {
 
     /**
      * A model wide enough (hidden 512, FFN 1024) for the repacked Q4_0/Q8_0 copies: after {@code prepareWeights} the
-     * mapped source pages are released and prefill widens rows of the copies, so its logits at every position must
-     * equal those of the GGUF-layout kernels (same float arithmetic). Decode multiplies int8 activations (on both
-     * sides for Q4_0, on the repacked side only for Q8_0) and stays within the int8 bound of the Q8_0 golden test;
+     * mapped source pages are released and prefill reads the copies. Q8_0 prefill widens their rows to floats, so its
+     * logits at every position must equal those of the GGUF-layout kernels (same float arithmetic); Q4_0 prefill
+     * multiplies int8 activations in integer tiles, as decode does. Decode multiplies int8 activations (on both
+     * sides for Q4_0, on the repacked side only for Q8_0); the int8 paths stay within the bound of the Q8_0 golden test;
      * exactness of the integer kernels themselves is checked matrix by matrix in the engine's QuantKernelsTest.
      */
     @ParameterizedTest(name = "{0}")
@@ -125,7 +126,9 @@ class GgufTest {
         }
         for (int t = 0; t < ids.length; t++) {
             float[] want = Arrays.copyOfRange(prefill[1], t * 512, (t + 1) * 512);
-            assertLogitsClose(want, prefill[0], t * 512, type + " prefill position " + t + ", repacked vs GGUF layout");
+            String where = type + " prefill position " + t + ", repacked vs GGUF layout";
+            if (type.equals("q4_0")) assertClose(want, Arrays.copyOfRange(prefill[0], t * 512, (t + 1) * 512), 2e-2, where);
+            else assertLogitsClose(want, prefill[0], t * 512, where);
         }
         for (int i = 0; i < 3; i++) assertClose(decode[1][i], decode[0][i], 2e-2, type + " decode " + i);
     }
