@@ -162,7 +162,12 @@ public final class MatMul {
                     }
                 }
                 for (; t < tokens; t++) {
-                    for (int r = p0; r < p1; r++) {
+                    int r = p0;
+                    for (; r + 4 <= p1; r += 4) {
+                        PairTiles.tile4x1(panel, (r - p0) * half, half, ps, (r - p0) * blocks, blocks,
+                                xq, t * half, xs, t * blocks, groups, out, t * rows + r);
+                    }
+                    for (; r < p1; r++) {
                         out[t * rows + r] += PairTiles.dot(panel, (r - p0) * half, ps, (r - p0) * blocks,
                                 xq, t * half, xs, t * blocks, groups);
                     }

@@ -95,7 +95,35 @@ final class PairTiles {
         out[o2 + 3] += f32.reduceLanes(VectorOperators.ADD);
     }
 
-    /** One row of the pair panel times one token (the tiles' leftovers); same arguments as {@link #tile4x3}. */
+    /** Four rows of the pair panel times one token (the tokens {@link #tile4x3} leaves); same arguments. */
+    static void tile4x1(int[] w, int w0, int wStride, float[] ws, int s0, int sStride,
+                        int[] x, int x0, float[] xs, int xs0, int groups, float[] out, int o0) {
+        int w1 = w0 + wStride, w2 = w1 + wStride, w3 = w2 + wStride;
+        FloatVector f0 = FloatVector.zero(F), f1 = f0, f2 = f0, f3 = f0;
+        for (int g = 0; g < groups; g++) {
+            IntVector a0 = IntVector.zero(I), a1 = a0, a2 = a0, a3 = a0;
+            int end = 256 * g + 256;
+            for (int i = 256 * g; i < end; i += 16) {
+                IntVector v = IntVector.fromArray(I, x, x0 + i);
+                a0 = a0.add(IntVector.fromArray(I, w, w0 + i).mul(v));
+                a1 = a1.add(IntVector.fromArray(I, w, w1 + i).mul(v));
+                a2 = a2.add(IntVector.fromArray(I, w, w2 + i).mul(v));
+                a3 = a3.add(IntVector.fromArray(I, w, w3 + i).mul(v));
+            }
+            int sg = 16 * g;
+            FloatVector t = FloatVector.fromArray(F, xs, xs0 + sg);
+            f0 = ((FloatVector) a0.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, ws, s0 + sg).mul(t), f0);
+            f1 = ((FloatVector) a1.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, ws, s0 + sStride + sg).mul(t), f1);
+            f2 = ((FloatVector) a2.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, ws, s0 + 2 * sStride + sg).mul(t), f2);
+            f3 = ((FloatVector) a3.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, ws, s0 + 3 * sStride + sg).mul(t), f3);
+        }
+        out[o0] += f0.reduceLanes(VectorOperators.ADD);
+        out[o0 + 1] += f1.reduceLanes(VectorOperators.ADD);
+        out[o0 + 2] += f2.reduceLanes(VectorOperators.ADD);
+        out[o0 + 3] += f3.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** One row of the pair panel times one token (the rows the tiles leave); same arguments as {@link #tile4x3}. */
     static float dot(int[] w, int w0, float[] ws, int s0, int[] x, int x0, float[] xs, int xs0, int groups) {
         FloatVector f = FloatVector.zero(F);
         for (int g = 0; g < groups; g++) {
