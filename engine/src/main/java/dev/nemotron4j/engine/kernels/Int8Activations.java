@@ -6,6 +6,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 import static dev.nemotron4j.engine.kernels.VectorDot.F;
+import static dev.nemotron4j.engine.kernels.VectorDot.I;
 
 /**
  * Activations quantized to int8 once per matrix-vector product, for the integer dot products of
@@ -23,7 +24,8 @@ import static dev.nemotron4j.engine.kernels.VectorDot.F;
  *   <li>Q4_0: groups of 32 (one block); pairs are {@code (i, i+16)} inside a block, as the low and high nibbles of
  *       weight byte {@code i}; no {@code corr} (the kernel removes the weights' +8 before multiplying).</li>
  *   <li>{@link Repacked} Q4_0 and Q8_0: groups of 32, laid out per group of 16 blocks as the repacked words are
- *       (lane {@code j} for block {@code j}).</li>
+ *       (lane {@code j} for block {@code j}); for Q4_0 {@code corr} holds {@code 8·2¹⁶·Σq} per block (the stored
+ *       nibbles are value + 8).</li>
  * </ul>
  * One instance per calling thread is reused across calls; it grows, never shrinks.
  */
@@ -93,6 +95,7 @@ final class Int8Activations {
         if (packed.length < len / 2) packed = new int[len / 2];
         if (scale.length < groups) scale = new float[groups];
         if (dtype == DType.Q6_K && corr.length < len / 16) corr = new float[len / 16];
+        if (dtype == DType.Q4_0 && corr.length < groups) corr = new float[groups];
     }
 
     /** {@code round(x[i] · inv)}, the int8 value of activation {@code i}. */
@@ -131,23 +134,28 @@ final class Int8Activations {
         if (dtype == DType.Q8_0) {
             for (int s = 0; s < 16; s++) packed(t, 2 * s, 2 * s + 1, inv, base + 16 * s);
         } else {
+            IntVector sum = IntVector.zero(I);
             for (int i = 0; i < 4; i++) {
                 int a = 4 * i, p = base + 64 * i;
-                packed(t, a, a + 2, inv, p);
-                packed(t, a + 16, a + 18, inv, p + 16);
-                packed(t, a + 1, a + 3, inv, p + 32);
-                packed(t, a + 17, a + 19, inv, p + 48);
+                sum = sum.add(packed(t, a, a + 2, inv, p)).add(packed(t, a + 16, a + 18, inv, p + 16))
+                        .add(packed(t, a + 1, a + 3, inv, p + 32)).add(packed(t, a + 17, a + 19, inv, p + 48));
             }
+            // lane j: Σ q over block j; the kernel's weights carry +8, so it subtracts 8·2¹⁶·Σq
+            ((FloatVector) sum.convert(VectorOperators.I2F, 0)).mul(Q4_OFFSET).intoArray(corr, 16 * gg);
         }
     }
 
-    /** {@code packed[p ‥ p+16) = (q[a] << 16) + q[b]} for the 16 blocks of a transposed group. */
-    private void packed(float[] t, int a, int b, FloatVector inv, int p) {
+    /** {@code 8 · 2¹⁶}: Q4_0 repacked decode multiplies the stored nibbles (value + 8) and removes this times Σq. */
+    private static final float Q4_OFFSET = 8f * 65536f;
+
+    /** {@code packed[p ‥ p+16) = (q[a] << 16) + q[b]} for the 16 blocks of a transposed group; returns q[a] + q[b]. */
+    private IntVector packed(float[] t, int a, int b, FloatVector inv, int p) {
         IntVector qa = (IntVector) FloatVector.fromArray(F, t, 16 * a).mul(inv).add(ROUNDER).sub(ROUNDER)
                 .convert(VectorOperators.F2I, 0);
         IntVector qb = (IntVector) FloatVector.fromArray(F, t, 16 * b).mul(inv).add(ROUNDER).sub(ROUNDER)
                 .convert(VectorOperators.F2I, 0);
         qa.lanewise(VectorOperators.LSHL, 16).add(qb).intoArray(packed, p);
+        return qa.add(qb);
     }
 
     /** Quantizes group {@code g} of {@code x} into its scale and packed pairs (independent of every other group). */
@@ -169,7 +177,9 @@ final class Int8Activations {
             int base = (g / 16) * 256 + g % 16;
             for (int i = 0; i < 16; i++) packed[base + 16 * i] = (q(x, x0 + 2 * i, inv) << 16) + q(x, x0 + 2 * i + 1, inv);
         } else if (repacked) {
-            int base = (g / 16) * 256 + g % 16;
+            int base = (g / 16) * 256 + g % 16, sum = 0;
+            for (int i = 0; i < 32; i++) sum += q(x, x0 + i, inv);
+            corr[g] = Q4_OFFSET * sum;
             for (int i = 0; i < 4; i++) {
                 int a = x0 + 4 * i;
                 packed[base + 64 * i] = (q(x, a, inv) << 16) + q(x, a + 2, inv);

@@ -191,12 +191,14 @@ final class PackedIntDot {
      * One row of a Q4_0 {@link Repacked} matrix ({@code groups} groups of 16 blocks at byte {@code off}) times
      * activations {@code x0 ‥} of {@code a} prepared for it. Word lane {@code j} holds bytes {@code 4i‥4i+3} of block
      * {@code j}; as an int, {@code & 0x000F000F} after shifts of 0, 4, 8 and 12 gives the value pairs
-     * {@code (4i, 4i+2)}, {@code (4i+16, 4i+18)}, {@code (4i+1, 4i+3)} and {@code (4i+17, 4i+19)}. All 16 products of a
-     * group are summed in int lanes: |Σ| ≤ 16·2·8·127·2¹⁶ + 16·8·127 < 2³¹.
+     * {@code (4i, 4i+2)}, {@code (4i+16, 4i+18)}, {@code (4i+1, 4i+3)} and {@code (4i+17, 4i+19)}, as stored: value + 8
+     * (0‥15). Two int accumulators take 8 products each, |Σ| ≤ 8·2·15·127·2¹⁶ + 8·15·127 < 2³¹; the +8 comes out
+     * once per group as {@code 8·2¹⁶·Σq} per block ({@link Int8Activations#corr}). No subtraction per vector: fewer
+     * micro-ops per byte streamed (bench/NOTES.md, step 18).
      */
     static float dotQ4Repacked(MemorySegment d, long off, Int8Activations a, int x0, int groups) {
         int[] xp = a.packed;
-        float[] xs = a.scale;
+        float[] xs = a.scale, xc = a.corr;
         FloatVector acc = FloatVector.zero(F);
         int g0 = x0 / Repacked.GROUP;
         for (int g = 0; g < groups; g++) {
@@ -206,14 +208,15 @@ final class PackedIntDot {
             for (int i = 0; i < 4; i++) {
                 IntVector x = IntVector.fromMemorySegment(I, d, base + 64L * i, LE);
                 int q = p + 64 * i;
-                s0 = s0.add(x.and(0x000F000F).sub(0x00080008).mul(IntVector.fromArray(I, xp, q)));
-                s1 = s1.add(x.lanewise(LSHR, 4).and(0x000F000F).sub(0x00080008).mul(IntVector.fromArray(I, xp, q + 16)));
-                s0 = s0.add(x.lanewise(LSHR, 8).and(0x000F000F).sub(0x00080008).mul(IntVector.fromArray(I, xp, q + 32)));
-                s1 = s1.add(x.lanewise(LSHR, 12).and(0x000F000F).sub(0x00080008).mul(IntVector.fromArray(I, xp, q + 48)));
+                s0 = s0.add(x.and(0x000F000F).mul(IntVector.fromArray(I, xp, q)));
+                s1 = s1.add(x.lanewise(LSHR, 4).and(0x000F000F).mul(IntVector.fromArray(I, xp, q + 16)));
+                s0 = s0.add(x.lanewise(LSHR, 8).and(0x000F000F).mul(IntVector.fromArray(I, xp, q + 32)));
+                s1 = s1.add(x.lanewise(LSHR, 12).and(0x000F000F).mul(IntVector.fromArray(I, xp, q + 48)));
             }
             FloatVector sc = FloatVector.fromMemorySegment(F, d, off + Repacked.q4Scales(g), LE);
-            acc = ((FloatVector) s0.add(s1).convert(VectorOperators.I2F, 0))
-                    .fma(sc.mul(FloatVector.fromArray(F, xs, (g0 + g) * 16)), acc);
+            int k = (g0 + g) * 16;
+            acc = ((FloatVector) s0.convert(VectorOperators.I2F, 0)).add((FloatVector) s1.convert(VectorOperators.I2F, 0))
+                    .sub(FloatVector.fromArray(F, xc, k)).fma(sc.mul(FloatVector.fromArray(F, xs, k)), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD) * INV_65536;
     }
@@ -268,8 +271,9 @@ final class PackedIntDot {
 
     /**
      * Q4_0 {@link Repacked} group as signed value pairs for {@link PairTiles}: word {@code i} shifted by {@code 4v}
-     * gives, in lane {@code j}, the pair {@code wa + wb·2¹⁶} that {@link #dotQ4Repacked} multiplies by activation
-     * int {@code 64i + 16v + j} of the group; it goes to {@code dst[o + 64i + 16v + j]}. The 16 scales go to
+     * gives, in lane {@code j}, the pair {@code wa + wb·2¹⁶} (minus the +8 the nibbles carry) that
+     * {@link #dotQ4Repacked} multiplies by activation int {@code 64i + 16v + j} of the group; it goes to
+     * {@code dst[o + 64i + 16v + j]}. The 16 scales go to
      * {@code scales[s ‥ s+16)}, divided by 2¹⁶ (the pair products sit in the upper half of an int).
      */
     static void pairsQ4Group(MemorySegment d, long scaleOff, long words, int[] dst, int o, float[] scales, int s) {

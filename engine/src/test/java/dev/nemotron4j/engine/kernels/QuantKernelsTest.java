@@ -100,6 +100,35 @@ class QuantKernelsTest {
     }
 
     @org.junit.jupiter.api.Test
+    void repackedQ4_0AtTheExtremesDoesNotOverflowItsIntLanes() {
+        // every nibble 15 (value +7) in row 0 and 0 (value −8) in row 1, activations all at the int8 maximum: the
+        // largest sums the int accumulators of decode (+8 kept in the nibbles) and prefill (signed pairs) can see
+        int rows = 2, n = 1024, blocks = n / 32;
+        ByteBuffer q = ByteBuffer.allocate(rows * blocks * 18).order(ByteOrder.LITTLE_ENDIAN);
+        for (int r = 0; r < rows; r++) {
+            for (int b = 0; b < blocks; b++) {
+                q.putShort(Float.floatToFloat16(1f));
+                for (int i = 0; i < 16; i++) q.put((byte) (r == 0 ? 0xFF : 0x00));
+            }
+        }
+        WeightMatrix m = WeightMatrix.of(Tensor.contiguous("q", DType.Q4_0, new long[]{rows, n}, MemorySegment.ofArray(q.array()), "test"));
+        try (WorkerPool pool = new WorkerPool(2)) {
+            assertEquals(PackedIntDot.AVAILABLE, m.repacked(pool) != null, "repacked");
+            for (float sign : new float[]{1, -1}) {
+                for (int tokens : new int[]{1, 5}) {
+                    float[] x = new float[tokens * n], out = new float[tokens * rows];
+                    java.util.Arrays.fill(x, 0.5f * sign);
+                    MatMul.apply(m, x, tokens, out, pool);
+                    for (int t = 0; t < tokens; t++) {
+                        assertEquals(7 * n * 0.5 * sign, out[t * rows], 1e-4 * 7 * n, "row +7, tokens " + tokens);
+                        assertEquals(-8 * n * 0.5 * sign, out[t * rows + 1], 1e-4 * 8 * n, "row −8, tokens " + tokens);
+                    }
+                }
+            }
+        }
+    }
+
+    @org.junit.jupiter.api.Test
     void aQ8_0PairTheRepackedLayoutCannotHoldKeepsTheGgufKernel() {
         int rows = 3, n = 512;
         ByteBuffer q = quantized(DType.Q8_0, rows, n);
