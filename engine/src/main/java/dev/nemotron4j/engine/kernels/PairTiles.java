@@ -18,7 +18,9 @@ import static dev.nemotron4j.engine.kernels.VectorDot.I;
  * below 0.25 (the weight scales carry the 2⁻¹⁶); one FMA per group applies both block scales, lane by lane.
  *
  * <p>The 4-row × 3-token tile keeps 12 int and 12 float accumulators and the three token vectors in registers
- * (28 of AVX-512's 32); each 32-bit multiply does 32 multiply-adds where an F32 FMA does 16.
+ * (28 of AVX-512's 32); each 32-bit multiply does 32 multiply-adds where an F32 FMA does 16. The tiles are
+ * written out row by row on purpose: C2 keeps accumulators in registers only as separate locals (no arrays, no
+ * vector-returning helpers; bench/NOTES.md, step 5).
  */
 final class PairTiles {
     private PairTiles() {
