@@ -1,12 +1,14 @@
 package dev.nemotron4j.engine;
 
 import dev.nemotron4j.engine.generate.GeneratedToken;
+import dev.nemotron4j.engine.generate.Greedy;
 import dev.nemotron4j.engine.generate.Generation;
 import dev.nemotron4j.engine.generate.GenerationResult;
 import dev.nemotron4j.engine.generate.StreamListener;
 import dev.nemotron4j.engine.sampling.SamplingParams;
 import dev.nemotron4j.tokenizer.Tokenizer;
 import dev.nemotron4j.engine.generate.TokenListener;
+import dev.nemotron4j.engine.kernels.MatMul;
 import dev.nemotron4j.engine.kernels.WeightMatrix;
 import dev.nemotron4j.engine.kernels.WorkerPool;
 import dev.nemotron4j.engine.model.Decoder;
@@ -120,6 +122,22 @@ public final class NemotronModel implements AutoCloseable {
             progress.accept(Math.min(done, total), total);
         }
         return repacked;
+    }
+
+    /**
+     * Runs a short prompt and one decoded token through a scratch session, so the JIT compiles the prefill and
+     * decode kernels before the first real prompt. Until then they run interpreted, where every vector operation
+     * allocates (bench/NOTES.md, step 19). Call after {@link #prepareWeights}; the cache it used is discarded.
+     */
+    public void warmUpKernels() {
+        // two tiles' worth of tokens on the prefill path (4×3 tiles and the leftover kernels), then one decode step
+        int v = config().vocabSize(), n = Math.min(contextLength - 1, 2 * MatMul.WIDEN_MIN_TOKENS);
+        int[] ids = new int[Math.max(1, n)];
+        for (int i = 0; i < ids.length; i++) ids[i] = (31 * i + 7) % v;
+        try (InferenceSession s = newSession(ids.length + 1)) {
+            float[] logits = s.prefill(ids);
+            s.decode(Greedy.argmax(logits, 0, v));
+        }
     }
 
     /** Bytes of weights read per decoded token: the memory-bandwidth bound on decode speed. */

@@ -60,6 +60,17 @@ class GenerationTest {
     }
 
     @Test
+    void warmingUpTheKernelsLeavesNoTraceInLaterResults() {
+        SamplingParams p = SamplingParams.defaults().withSeed(5).withMaxTokens(12);
+        GenerationResult before = run(p, new ArrayList<>());
+        float[][] logits = model.logitsAll(PROMPT);
+        model.warmUpKernels();
+        assertArrayEquals(before.tokenIds(), run(p, new ArrayList<>()).tokenIds());
+        float[][] again = model.logitsAll(PROMPT);
+        for (int t = 0; t < logits.length; t++) assertArrayEquals(logits[t], again[t], "position " + t);
+    }
+
+    @Test
     void sameSeedSameTokensOtherSeedOtherTokens() {
         SamplingParams p = SamplingParams.defaults().withTemperature(1.2).withTopK(0).withTopP(0.95).withSeed(11).withMaxTokens(30);
         GenerationResult a = run(p, new ArrayList<>()), b = run(p, new ArrayList<>()), c = run(p.withSeed(12), new ArrayList<>());

@@ -86,7 +86,7 @@ public final class MatMul {
     }
 
     /** From this many tokens on, widening each weight panel once into floats pays for itself. */
-    static final int WIDEN_MIN_TOKENS = 4;
+    public static final int WIDEN_MIN_TOKENS = 4;
 
     /**
      * Prefill: per thread, a panel of {@link #PANEL_ROWS} weight rows is widened into a float scratch (once), then

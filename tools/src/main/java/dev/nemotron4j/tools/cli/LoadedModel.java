@@ -58,10 +58,7 @@ final class LoadedModel implements AutoCloseable {
         });
         if (report && INTERACTIVE) err.println();
         if (report && repacked > 0) err.printf("nemotron4j: repacked %.2f GB for the integer kernels%n", repacked / 1e9);
-        try (var s = model.newSession(8)) {
-            s.prefill(new int[]{model.config().bosId() >= 0 && model.config().bosId() < model.config().vocabSize()
-                    ? model.config().bosId() : 0});
-        }
+        model.warmUpKernels();
         if (report) err.printf("nemotron4j: ready in %.1f s%n", (System.nanoTime() - t0) / 1e9);
     }
 
