@@ -137,7 +137,7 @@ public final class MatMul {
         Int8Activations a = Int8Activations.forThisThread().prepare(DType.Q4_0, true, x, tokens, cols, pool);
         int[] xq = a.packed;
         float[] xs = a.scale;
-        int half = cols / 2, blocks = cols / 32, groups = rp.groups;
+        int half = cols / 2, blocks = cols / 32;
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
             for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
             int[] panel = PAIRS.get();
@@ -147,31 +147,7 @@ public final class MatMul {
             for (int p0 = r0; p0 < r1; p0 += PANEL_ROWS) {
                 int p1 = Math.min(r1, p0 + PANEL_ROWS);
                 for (int r = p0; r < p1; r++) rp.toPairs(r, panel, (r - p0) * half, ps, (r - p0) * blocks);
-                int t = 0;
-                for (; t + 3 <= tokens; t += 3) {
-                    int r = p0;
-                    for (; r + 4 <= p1; r += 4) {
-                        PairTiles.tile4x3(panel, (r - p0) * half, half, ps, (r - p0) * blocks, blocks,
-                                xq, t * half, half, xs, t * blocks, blocks, groups, out, t * rows + r, rows);
-                    }
-                    for (; r < p1; r++) {
-                        for (int k = t; k < t + 3; k++) {
-                            out[k * rows + r] += PairTiles.dot(panel, (r - p0) * half, ps, (r - p0) * blocks,
-                                    xq, k * half, xs, k * blocks, groups);
-                        }
-                    }
-                }
-                for (; t < tokens; t++) {
-                    int r = p0;
-                    for (; r + 4 <= p1; r += 4) {
-                        PairTiles.tile4x1(panel, (r - p0) * half, half, ps, (r - p0) * blocks, blocks,
-                                xq, t * half, xs, t * blocks, groups, out, t * rows + r);
-                    }
-                    for (; r < p1; r++) {
-                        out[t * rows + r] += PairTiles.dot(panel, (r - p0) * half, ps, (r - p0) * blocks,
-                                xq, t * half, xs, t * blocks, groups);
-                    }
-                }
+                PairTiles.panel(panel, ps, p0, p1, xq, xs, tokens, cols, out, rows);
             }
         });
     }

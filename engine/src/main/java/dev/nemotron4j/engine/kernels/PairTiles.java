@@ -27,6 +27,39 @@ final class PairTiles {
     }
 
     /**
+     * Rows {@code [p0, p1)} of a pair panel (row {@code r}'s pairs at {@code (r-p0)·cols/2}, its scales at
+     * {@code (r-p0)·cols/32}) times every token of {@code xq}/{@code xs}, added to {@code out} (token-major, stride
+     * {@code rows}): 4×3 tiles, {@link #tile4x1} for the tokens left, one-row dots for the rows left.
+     */
+    static void panel(int[] panel, float[] ps, int p0, int p1, int[] xq, float[] xs, int tokens, int cols,
+                      float[] out, int rows) {
+        int half = cols / 2, blocks = cols / 32, groups = cols / Repacked.GROUP;
+        int t = 0;
+        for (; t + 3 <= tokens; t += 3) {
+            int r = p0;
+            for (; r + 4 <= p1; r += 4) {
+                tile4x3(panel, (r - p0) * half, half, ps, (r - p0) * blocks, blocks,
+                        xq, t * half, half, xs, t * blocks, blocks, groups, out, t * rows + r, rows);
+            }
+            for (; r < p1; r++) {
+                for (int k = t; k < t + 3; k++) {
+                    out[k * rows + r] += dot(panel, (r - p0) * half, ps, (r - p0) * blocks, xq, k * half, xs, k * blocks, groups);
+                }
+            }
+        }
+        for (; t < tokens; t++) {
+            int r = p0;
+            for (; r + 4 <= p1; r += 4) {
+                tile4x1(panel, (r - p0) * half, half, ps, (r - p0) * blocks, blocks, xq, t * half, xs, t * blocks, groups,
+                        out, t * rows + r);
+            }
+            for (; r < p1; r++) {
+                out[t * rows + r] += dot(panel, (r - p0) * half, ps, (r - p0) * blocks, xq, t * half, xs, t * blocks, groups);
+            }
+        }
+    }
+
+    /**
      * Rows {@code w0 + k·wStride} (k &lt; 4) of the pair panel, with scales {@code s0 + k·sStride}, times tokens
      * {@code x0 + t·xStride} (t &lt; 3), with scales {@code xs0 + t·xsStride}, over {@code groups} groups; added to
      * {@code out[o0 + t·outStride + k]}.
