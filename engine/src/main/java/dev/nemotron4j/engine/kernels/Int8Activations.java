@@ -65,10 +65,8 @@ final class Int8Activations {
      * {@code s} pairs values {@code (2s, 2s+1)} (see {@link PackedIntDot#dotQ8Repacked}).
      */
     Int8Activations prepare(DType dtype, boolean repacked, float[] x, int len) {
-        int groups = len / groupSize(dtype);
         ensure(dtype, len);
-        if (repacked && VECTORS) for (int gg = 0; gg < groups / 16; gg++) quantizeRepacked(dtype, x, gg);
-        else for (int g = 0; g < groups; g++) quantize(dtype, repacked, x, g);
+        quantize(dtype, repacked, x, 0, len / groupSize(dtype));
         return this;
     }
 
@@ -79,11 +77,14 @@ final class Int8Activations {
     Int8Activations prepare(DType dtype, boolean repacked, float[] x, int tokens, int cols, WorkerPool pool) {
         int perRow = cols / groupSize(dtype);
         ensure(dtype, tokens * cols);
-        pool.forRange(tokens, cols, (chunk, t0, t1) -> {
-            if (repacked && VECTORS) for (int gg = t0 * perRow / 16; gg < t1 * perRow / 16; gg++) quantizeRepacked(dtype, x, gg);
-            else for (int g = t0 * perRow; g < t1 * perRow; g++) quantize(dtype, repacked, x, g);
-        });
+        pool.forRange(tokens, cols, (chunk, t0, t1) -> quantize(dtype, repacked, x, t0 * perRow, t1 * perRow));
         return this;
+    }
+
+    /** Quantizes groups {@code [g0, g1)} (for repacked layouts whole groups of 16 blocks, in vectors). */
+    private void quantize(DType dtype, boolean repacked, float[] x, int g0, int g1) {
+        if (repacked && VECTORS) for (int gg = g0 / 16; gg < g1 / 16; gg++) quantizeRepacked(dtype, x, gg);
+        else for (int g = g0; g < g1; g++) quantize(dtype, repacked, x, g);
     }
 
     private static int groupSize(DType dtype) {

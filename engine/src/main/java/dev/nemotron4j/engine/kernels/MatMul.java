@@ -97,11 +97,10 @@ public final class MatMul {
         DType dtype = w.dtype();
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
             for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
-            float[] panel = PANEL.get();
             for (WeightMatrix.Block b : w.blocks()) {
                 int lo = Math.max(r0, b.rowStart()), hi = Math.min(r1, b.rowStart() + b.rows());
                 int c0 = b.colStart(), n = b.cols();
-                if (panel.length < PANEL_ROWS * n) PANEL.set(panel = new float[PANEL_ROWS * n]);
+                float[] panel = floats(PANEL, PANEL_ROWS * n);
                 for (int p0 = lo; p0 < hi; p0 += PANEL_ROWS) {
                     int p1 = Math.min(hi, p0 + PANEL_ROWS);
                     for (int r = p0; r < p1; r++) VectorDot.toFloats(dtype, b.data(), rowOffset(b, r), panel, (r - p0) * n, n);
@@ -113,14 +112,11 @@ public final class MatMul {
 
     /** Prefill with a repacked matrix: rows widen from the copy (the mapped GGUF bytes are not read again). */
     private static void panelledRepacked(Repacked rp, int rows, int cols, float[] x, int tokens, float[] out, WorkerPool pool) {
-        float[] xp = PERMUTED.get();
-        if (xp.length < tokens * cols) PERMUTED.set(xp = new float[tokens * cols]);
-        rp.permute(x, tokens, cols, xp);
-        float[] xs = xp;
+        float[] xs = floats(PERMUTED, tokens * cols);
+        rp.permute(x, tokens, cols, xs);
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
             for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
-            float[] panel = PANEL.get();
-            if (panel.length < PANEL_ROWS * cols) PANEL.set(panel = new float[PANEL_ROWS * cols]);
+            float[] panel = floats(PANEL, PANEL_ROWS * cols);
             for (int p0 = r0; p0 < r1; p0 += PANEL_ROWS) {
                 int p1 = Math.min(r1, p0 + PANEL_ROWS);
                 for (int r = p0; r < p1; r++) rp.toFloats(r, panel, (r - p0) * cols);
@@ -140,10 +136,8 @@ public final class MatMul {
         int half = cols / 2, blocks = cols / 32;
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
             for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
-            int[] panel = PAIRS.get();
-            float[] ps = PAIR_SCALES.get();
-            if (panel.length < PANEL_ROWS * half) PAIRS.set(panel = new int[PANEL_ROWS * half]);
-            if (ps.length < PANEL_ROWS * blocks) PAIR_SCALES.set(ps = new float[PANEL_ROWS * blocks]);
+            int[] panel = ints(PAIRS, PANEL_ROWS * half);
+            float[] ps = floats(PAIR_SCALES, PANEL_ROWS * blocks);
             for (int p0 = r0; p0 < r1; p0 += PANEL_ROWS) {
                 int p1 = Math.min(r1, p0 + PANEL_ROWS);
                 for (int r = p0; r < p1; r++) rp.toPairs(r, panel, (r - p0) * half, ps, (r - p0) * blocks);
@@ -172,6 +166,20 @@ public final class MatMul {
         for (; t < tokens; t++) {
             for (int r = p0; r < p1; r++) out[t * rows + r] += VectorDot.dot(panel, (r - p0) * n, x, t * cols + c0, n);
         }
+    }
+
+    /** This thread's scratch in {@code t}, grown to at least {@code n} floats (kept for later calls). */
+    private static float[] floats(ThreadLocal<float[]> t, int n) {
+        float[] a = t.get();
+        if (a.length < n) t.set(a = new float[n]);
+        return a;
+    }
+
+    /** As {@link #floats}, for ints. */
+    private static int[] ints(ThreadLocal<int[]> t, int n) {
+        int[] a = t.get();
+        if (a.length < n) t.set(a = new int[n]);
+        return a;
     }
 
     private static long rowOffset(WeightMatrix.Block b, int r) {

@@ -271,9 +271,9 @@ final class PackedIntDot {
 
     /**
      * Q4_0 {@link Repacked} group as signed value pairs for {@link PairTiles}: word {@code i} shifted by {@code 4v}
-     * gives, in lane {@code j}, the pair {@code wa + wb·2¹⁶} (minus the +8 the nibbles carry) that
-     * {@link #dotQ4Repacked} multiplies by activation int {@code 64i + 16v + j} of the group; it goes to
-     * {@code dst[o + 64i + 16v + j]}. The 16 scales go to
+     * gives, in lane {@code j}, the nibble pair that {@link #dotQ4Repacked} multiplies by activation int
+     * {@code 64i + 16v + j} of the group; here the +8 the nibbles carry is removed (giving {@code wa + wb·2¹⁶} with
+     * signed values) and the pair goes to {@code dst[o + 64i + 16v + j]}. The 16 scales go to
      * {@code scales[s ‥ s+16)}, divided by 2¹⁶ (the pair products sit in the upper half of an int).
      */
     static void pairsQ4Group(MemorySegment d, long scaleOff, long words, int[] dst, int o, float[] scales, int s) {

@@ -58,7 +58,6 @@ public record ModelWeights(WeightMatrix embedding, List<LayerWeights> layers, No
         return NormWeights.of(c.norm(), t.require(weight), b, c.normEps(), c.hiddenSize());
     }
 
-    /** Bytes of weights one decoded token reads (every matrix once, plus one embedding row). */
     /** The projections a token is multiplied with, each once: every layer's four, then the output layer. */
     public List<WeightMatrix> projections() {
         List<WeightMatrix> out = new java.util.ArrayList<>();
@@ -67,11 +66,10 @@ public record ModelWeights(WeightMatrix embedding, List<LayerWeights> layers, No
         return out;
     }
 
+    /** Bytes of weights one decoded token reads (every projection once, plus one embedding row). */
     public long bytesPerToken() {
-        long sum = lmHead.byteSize() + embedding.dtype().bytesFor(embedding.cols());
-        for (LayerWeights l : layers) {
-            sum += l.qkv().byteSize() + l.out().byteSize() + l.upGate().byteSize() + l.down().byteSize();
-        }
+        long sum = embedding.dtype().bytesFor(embedding.cols());
+        for (WeightMatrix m : projections()) sum += m.byteSize();
         return sum;
     }
 }

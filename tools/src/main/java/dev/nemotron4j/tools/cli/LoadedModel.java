@@ -38,8 +38,8 @@ final class LoadedModel implements AutoCloseable {
 
     /**
      * Reads every weight page once and repacks Q4_0/Q8_0 projections ({@link NemotronModel#prepareWeights}, with
-     * progress for big models) so the first reply does not pay for the disk, then runs one token to compile the
-     * kernels.
+     * progress for big models) so the first reply does not pay for the disk, then runs a short scratch prompt
+     * ({@link NemotronModel#warmUpKernels}) so it does not pay for the JIT either.
      */
     void warmUp(PrintStream err) {
         long total = model.checkpoint().tensors().totalBytes();
