@@ -22,6 +22,12 @@ public final class MatMul {
     private static final boolean FLOAT_PREFILL = Boolean.getBoolean("n4j.floatPrefill");
     /** The calling thread's activations reordered for a repacked matrix (see {@link Repacked#permute}). */
     private static final ThreadLocal<float[]> PERMUTED = ThreadLocal.withInitial(() -> new float[0]);
+    /** The calling thread's activations transposed for {@link BroadcastTiles}. */
+    private static final ThreadLocal<float[]> TRANSPOSED = ThreadLocal.withInitial(() -> new float[0]);
+    /** Each thread's {@link BroadcastTiles} accumulators for one panel. */
+    private static final ThreadLocal<float[]> TILE_SUMS = ThreadLocal.withInitial(() -> new float[0]);
+    /** A/B switch for measurements: every token through the row-major 4×4 tiles instead of {@link BroadcastTiles}. */
+    private static final boolean ROW_TILES = Boolean.getBoolean("n4j.rowTiles");
 
     private MatMul() {
     }
@@ -95,6 +101,8 @@ public final class MatMul {
     private static void panelled(WeightMatrix w, float[] x, int tokens, float[] out, WorkerPool pool) {
         int rows = w.rows(), cols = w.cols();
         DType dtype = w.dtype();
+        int width = ROW_TILES ? 0 : BroadcastTiles.width(tokens);
+        float[] xt = transposed(x, cols, width, pool);
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
             for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
             for (WeightMatrix.Block b : w.blocks()) {
@@ -104,7 +112,7 @@ public final class MatMul {
                 for (int p0 = lo; p0 < hi; p0 += PANEL_ROWS) {
                     int p1 = Math.min(hi, p0 + PANEL_ROWS);
                     for (int r = p0; r < p1; r++) VectorDot.toFloats(dtype, b.data(), rowOffset(b, r), panel, (r - p0) * n, n);
-                    tiles(panel, p0, p1, x, c0, n, cols, tokens, out, rows);
+                    tiles(panel, p0, p1, x, xt, width, c0, n, cols, tokens, out, rows);
                 }
             }
         });
@@ -114,13 +122,15 @@ public final class MatMul {
     private static void panelledRepacked(Repacked rp, int rows, int cols, float[] x, int tokens, float[] out, WorkerPool pool) {
         float[] xs = floats(PERMUTED, tokens * cols);
         rp.permute(x, tokens, cols, xs);
+        int width = ROW_TILES ? 0 : BroadcastTiles.width(tokens);
+        float[] xt = transposed(xs, cols, width, pool);
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
             for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
             float[] panel = floats(PANEL, PANEL_ROWS * cols);
             for (int p0 = r0; p0 < r1; p0 += PANEL_ROWS) {
                 int p1 = Math.min(r1, p0 + PANEL_ROWS);
                 for (int r = p0; r < p1; r++) rp.toFloats(r, panel, (r - p0) * cols);
-                tiles(panel, p0, p1, xs, 0, cols, cols, tokens, out, rows);
+                tiles(panel, p0, p1, xs, xt, width, 0, cols, cols, tokens, out, rows);
             }
         });
     }
@@ -146,12 +156,26 @@ public final class MatMul {
         });
     }
 
+    /** {@code x} transposed for {@link BroadcastTiles} (tokens {@code [0, width)}), or null when {@code width} is 0. */
+    private static float[] transposed(float[] x, int cols, int width, WorkerPool pool) {
+        if (width == 0) return null;
+        float[] xt = floats(TRANSPOSED, cols * width);
+        BroadcastTiles.transpose(x, cols, width, xt, pool);
+        return xt;
+    }
+
     /**
      * Rows {@code [p0, p1)} of a widened panel (row {@code r} at {@code (r-p0)·n}) times columns {@code c0‥c0+n} of
-     * every token, added to {@code out}: 4×4 register tiles, then the leftover rows and tokens one dot at a time.
+     * every token, added to {@code out}: tokens {@code [0, width)} through {@link BroadcastTiles} (from {@code xt}),
+     * the rest in 4×4 row-major tiles, then the leftover rows and tokens one dot at a time.
      */
-    private static void tiles(float[] panel, int p0, int p1, float[] x, int c0, int n, int cols, int tokens, float[] out, int rows) {
-        int t = 0;
+    private static void tiles(float[] panel, int p0, int p1, float[] x, float[] xt, int width, int c0, int n, int cols,
+                              int tokens, float[] out, int rows) {
+        if (width > 0) {
+            float[] sums = floats(TILE_SUMS, PANEL_ROWS * BroadcastTiles.VECTORS * VectorDot.LANES);
+            BroadcastTiles.panel(panel, p0, p1, n, xt, cols, c0, width, sums, out, rows);
+        }
+        int t = width;
         for (; t + 4 <= tokens; t += 4) {
             int r = p0;
             for (; r + 4 <= p1; r += 4) {

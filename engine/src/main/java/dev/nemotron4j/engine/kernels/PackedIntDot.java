@@ -202,18 +202,33 @@ final class PackedIntDot {
         FloatVector acc = FloatVector.zero(F);
         int g0 = x0 / Repacked.GROUP;
         for (int g = 0; g < groups; g++) {
-            long base = off + Repacked.q4Words(g);
+            // Written out: C2 turned the loop over the four words into pre/main/post loops whose segment bounds
+            // arithmetic cost more than the vector work. Offsets first: C2 stops inlining ordinary calls once the
+            // method's node count passes a cutoff, and a call left in this loop spills every vector register
+            // (bench/NOTES.md, step 20).
+            long scales = off + Repacked.q4Scales(g), base = off + Repacked.q4Words(g);
             int p = (g0 + g) * 256;
-            IntVector s0 = IntVector.zero(I), s1 = IntVector.zero(I);
-            for (int i = 0; i < 4; i++) {
-                IntVector x = IntVector.fromMemorySegment(I, d, base + 64L * i, LE);
-                int q = p + 64 * i;
-                s0 = s0.add(x.and(0x000F000F).mul(IntVector.fromArray(I, xp, q)));
-                s1 = s1.add(x.lanewise(LSHR, 4).and(0x000F000F).mul(IntVector.fromArray(I, xp, q + 16)));
-                s0 = s0.add(x.lanewise(LSHR, 8).and(0x000F000F).mul(IntVector.fromArray(I, xp, q + 32)));
-                s1 = s1.add(x.lanewise(LSHR, 12).and(0x000F000F).mul(IntVector.fromArray(I, xp, q + 48)));
-            }
-            FloatVector sc = FloatVector.fromMemorySegment(F, d, off + Repacked.q4Scales(g), LE);
+            IntVector w0 = IntVector.fromMemorySegment(I, d, base, LE);
+            IntVector w1 = IntVector.fromMemorySegment(I, d, base + 64, LE);
+            IntVector w2 = IntVector.fromMemorySegment(I, d, base + 128, LE);
+            IntVector w3 = IntVector.fromMemorySegment(I, d, base + 192, LE);
+            IntVector s0 = w0.and(0x000F000F).mul(IntVector.fromArray(I, xp, p));
+            IntVector s1 = w0.lanewise(LSHR, 4).and(0x000F000F).mul(IntVector.fromArray(I, xp, p + 16));
+            s0 = s0.add(w0.lanewise(LSHR, 8).and(0x000F000F).mul(IntVector.fromArray(I, xp, p + 32)));
+            s1 = s1.add(w0.lanewise(LSHR, 12).and(0x000F000F).mul(IntVector.fromArray(I, xp, p + 48)));
+            s0 = s0.add(w1.and(0x000F000F).mul(IntVector.fromArray(I, xp, p + 64)));
+            s1 = s1.add(w1.lanewise(LSHR, 4).and(0x000F000F).mul(IntVector.fromArray(I, xp, p + 80)));
+            s0 = s0.add(w1.lanewise(LSHR, 8).and(0x000F000F).mul(IntVector.fromArray(I, xp, p + 96)));
+            s1 = s1.add(w1.lanewise(LSHR, 12).and(0x000F000F).mul(IntVector.fromArray(I, xp, p + 112)));
+            s0 = s0.add(w2.and(0x000F000F).mul(IntVector.fromArray(I, xp, p + 128)));
+            s1 = s1.add(w2.lanewise(LSHR, 4).and(0x000F000F).mul(IntVector.fromArray(I, xp, p + 144)));
+            s0 = s0.add(w2.lanewise(LSHR, 8).and(0x000F000F).mul(IntVector.fromArray(I, xp, p + 160)));
+            s1 = s1.add(w2.lanewise(LSHR, 12).and(0x000F000F).mul(IntVector.fromArray(I, xp, p + 176)));
+            s0 = s0.add(w3.and(0x000F000F).mul(IntVector.fromArray(I, xp, p + 192)));
+            s1 = s1.add(w3.lanewise(LSHR, 4).and(0x000F000F).mul(IntVector.fromArray(I, xp, p + 208)));
+            s0 = s0.add(w3.lanewise(LSHR, 8).and(0x000F000F).mul(IntVector.fromArray(I, xp, p + 224)));
+            s1 = s1.add(w3.lanewise(LSHR, 12).and(0x000F000F).mul(IntVector.fromArray(I, xp, p + 240)));
+            FloatVector sc = FloatVector.fromMemorySegment(F, d, scales, LE);
             int k = (g0 + g) * 16;
             acc = ((FloatVector) s0.convert(VectorOperators.I2F, 0)).add((FloatVector) s1.convert(VectorOperators.I2F, 0))
                     .sub(FloatVector.fromArray(F, xc, k)).fma(sc.mul(FloatVector.fromArray(F, xs, k)), acc);

@@ -103,6 +103,43 @@ class KernelsTest {
         for (int c = 0; c < 22; c++) assertEquals(b.values[cols + c + 4], row[c]);
     }
 
+    /**
+     * Prefill wide enough for {@link BroadcastTiles}: 87 tokens are a 64-token slab (4×4 tiles), a 16-token one (4×1
+     * tiles) and 7 tokens left to the row-major tiles (one 4×4, three single dots); 592 columns are two chunks of
+     * {@link BroadcastTiles#KC}, starting at column 4 of the matrix; one thread sees 64-row panels of 16 tiles and a
+     * last one of 15 rows (three tiles, three single rows), two threads see parts of 6 or 7 rows.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "BF16"})
+    void prefillInTokenVectorTilesMatchesNaive(DType dtype) {
+        int cols = BroadcastTiles.KC + 88, n = cols - 8, T = 87;
+        Mat a = matrix(dtype, 150, cols), b = matrix(dtype, 57, cols);
+        WeightMatrix wa = WeightMatrix.of(Tensor.contiguous("a", dtype, new long[]{150, cols}, a.seg, "test"));
+        WeightMatrix wb = WeightMatrix.of(Tensor.contiguous("b", dtype, new long[]{57, cols}, b.seg, "test"));
+        WeightMatrix w = WeightMatrix.stackRows("ab", wa, wb).sliceCols(4, n);
+        assertTrue(BroadcastTiles.width(T) == 80 && n > BroadcastTiles.KC, "the shape must reach every tile");
+        float[] x = randomVector(T * n);
+        for (int threads : new int[]{1, 2}) {
+            float[] out = new float[T * w.rows()];
+            try (WorkerPool pool = new WorkerPool(threads)) {
+                MatMul.apply(w, x, T, out, pool);
+            }
+            for (int t = 0; t < T; t++) {
+                for (int r = 0; r < w.rows(); r++) {
+                    float[] src = r < 150 ? a.values : b.values;
+                    int srcRow = r < 150 ? r : r - 150;
+                    double want = 0, mag = 0;
+                    for (int c = 0; c < n; c++) {
+                        double p = (double) src[srcRow * cols + c + 4] * x[t * n + c];
+                        want += p;
+                        mag += Math.abs(p);
+                    }
+                    close(want, out[t * w.rows() + r], mag, dtype + " threads=" + threads + " t=" + t + " r=" + r);
+                }
+            }
+        }
+    }
+
     @RepeatedTest(5)
     void layerNormAndRmsNormMatchNaive() {
         int n = 1 + rnd.nextInt(90);

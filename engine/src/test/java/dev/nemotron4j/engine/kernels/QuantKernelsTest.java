@@ -143,7 +143,7 @@ class QuantKernelsTest {
         return q.flip();
     }
 
-    /** Decode (1, 2 tokens) and prefill (5) against the float64 product with the dequantized weights (int8 bounds in decode). */
+    /** Decode (1, 2 tokens) and prefill (5, 37) against the float64 product with the dequantized weights (int8 bounds in decode). */
     private void checkDecode(DType type, ByteBuffer q, int rows, int n, boolean expectRepacked) {
         float[] deq = new float[rows * n];
         QuantCodec.dequantize(type, q.duplicate().order(ByteOrder.LITTLE_ENDIAN), deq, 0, rows * n);
@@ -151,9 +151,10 @@ class QuantKernelsTest {
         try (WorkerPool pool = new WorkerPool(2)) {
             boolean repacked = m.repacked(pool) != null;
             assertEquals(expectRepacked && PackedIntDot.AVAILABLE, repacked, "repacked");
-            // 1 and 2 tokens decode with int8 activations; 5 tokens take the prefill path: Q8_0 widens rows to exact
-            // floats, a repacked Q4_0 runs integer tiles on int8 activations (4 rows × 3 tokens, and leftovers)
-            for (int tokens : new int[]{1, 2, 5}) {
+            // 1 and 2 tokens decode with int8 activations; 5 and 37 tokens take the prefill path: Q8_0 widens rows to
+            // exact floats (37: 32 tokens in BroadcastTiles' one-vector tiles, 5 in row-major ones), a repacked Q4_0
+            // runs integer tiles on int8 activations (4 rows × 3 tokens, and leftovers)
+            for (int tokens : new int[]{1, 2, 5, 37}) {
                 boolean int8 = tokens < MatMul.WIDEN_MIN_TOKENS ? repacked || Int8Activations.supports(type, n)
                         : repacked && MatMul.integerPrefill(type);
                 float[] xs = random(tokens * n), out = new float[tokens * rows];

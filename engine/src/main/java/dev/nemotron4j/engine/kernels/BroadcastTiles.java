@@ -1,0 +1,180 @@
+package dev.nemotron4j.engine.kernels;
+
+import jdk.incubator.vector.FloatVector;
+
+import static dev.nemotron4j.engine.kernels.VectorDot.F;
+import static dev.nemotron4j.engine.kernels.VectorDot.LANES;
+
+/**
+ * Prefill tiles with tokens in the vector lanes: one weight broadcast to every lane times a vector of
+ * {@link VectorDot#LANES} tokens' activations, so a tile of {@link #ROWS} weight rows × four token vectors keeps 16
+ * accumulators, and each column step loads four activation vectors and four weights for 16 FMAs. Nothing is
+ * reduced across lanes: an accumulator lane is one output. (The row-major 4×4 tile of {@link TiledMatMul} reduces
+ * 16 vectors per tile and ran at ≈ 75 % of the FMA peak in a single-core probe, this one at ≈ 95 %; six rows were
+ * a little faster still, but panels and pool parts come in multiples of 16 rows; bench/NOTES.md, step 20.)
+ *
+ * <p>The activations are first transposed into columns of {@code width} tokens ({@link #transpose}); the panel of
+ * widened weight rows stays row-major, as {@link MatMul} widens it. Columns go in chunks of {@link #KC} so the
+ * chunk of transposed activations (≤ 128 KB) and of the panel stay in L2 while every row tile reads them; the
+ * accumulators of a tile pass between chunks through a small per-thread scratch.
+ */
+final class BroadcastTiles {
+    /** Weight rows per tile (four broadcasts per column step). */
+    static final int ROWS = 4;
+    /** Token vectors per tile: 64 tokens on AVX-512. */
+    static final int VECTORS = 4;
+    /** Tokens per slab: the activations of one column step of a full tile. */
+    static final int SPAN = VECTORS * LANES;
+    /** Columns per chunk: 512 columns × 64 tokens × 4 bytes = 128 KB of activations. */
+    static final int KC = 512;
+
+    private BroadcastTiles() {
+    }
+
+    /** Tokens this path takes out of {@code tokens}: whole vectors (the rest goes through the row-major tiles). */
+    static int width(int tokens) {
+        return tokens / LANES * LANES;
+    }
+
+    /**
+     * Tokens {@code [0, width)} of {@code x} (rows of {@code cols}) transposed into slabs of 64 tokens (fewer in the
+     * last): slab {@code s} starts at {@code 64·s·cols} and holds, per column {@code k}, its tokens' values side by
+     * side, so a tile reads its activations as one forward stream. Split over the pool.
+     */
+    static void transpose(float[] x, int cols, int width, float[] xt, WorkerPool pool) {
+        int span = SPAN;
+        pool.forRange(cols, width, (chunk, k0, k1) -> {
+            for (int t0 = 0; t0 < width; t0 += span) {
+                int sw = Math.min(span, width - t0), base = t0 * cols;
+                // 16 columns (one cache line of a token's row) at a time: walking one column down all tokens reads
+                // lines cols·4 bytes apart, which for cols = 1024 all fall into one L1 set
+                for (int kb = k0; kb < k1; kb += 16) {
+                    int ke = Math.min(k1, kb + 16);
+                    for (int t = 0; t < sw; t++) {
+                        int src = (t0 + t) * cols;
+                        for (int k = kb; k < ke; k++) xt[base + k * sw + t] = x[src + k];
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * Rows {@code [p0, p1)} of a widened panel (row {@code r} at {@code (r-p0)·n}, columns {@code c0‥c0+n} of the
+     * matrix) times tokens {@code [0, width)} of {@code xt} ({@link #transpose}d from rows of {@code cols}), added to
+     * {@code out[t·rows + r]}. {@code acc} is scratch
+     * of at least {@code (p1-p0)·64} floats.
+     */
+    static void panel(float[] panel, int p0, int p1, int n, float[] xt, int cols, int c0, int width, float[] acc, float[] out,
+                      int rows) {
+        int span = SPAN, height = p1 - p0;
+        for (int t0 = 0; t0 < width; t0 += span) {
+            int sw = Math.min(span, width - t0), vectors = sw / LANES;
+            for (int k0 = 0; k0 < n; k0 += KC) {
+                int kLen = Math.min(KC, n - k0);
+                boolean first = k0 == 0;
+                int x0 = t0 * cols + (c0 + k0) * sw;
+                int r = 0;
+                for (; r + ROWS <= height; r += ROWS) {
+                    int w0 = r * n + k0, a0 = r * span;
+                    if (vectors == VECTORS) tile4x4(panel, w0, n, xt, x0, kLen, acc, a0, first);
+                    else for (int v = 0; v < vectors; v++) tile4x1(panel, w0, n, xt, x0 + v * LANES, sw, kLen, acc, a0 + v * LANES, span, first);
+                }
+                for (; r < height; r++) {
+                    int w0 = r * n + k0, a0 = r * span;
+                    for (int v = 0; v < vectors; v++) tile1x1(panel, w0, xt, x0 + v * LANES, sw, kLen, acc, a0 + v * LANES, first);
+                }
+            }
+            // rows inner: consecutive in out (tokens inner would touch a new page of out per access)
+            for (int t = 0; t < sw; t++) {
+                int o = (t0 + t) * rows + p0;
+                for (int r = 0; r < height; r++) out[o + r] += acc[r * span + t];
+            }
+        }
+    }
+
+    /**
+     * Four weight rows (at {@code w0}, stride {@code n}) times four token vectors (at {@code x0}, stride {@link #SPAN}
+     * per column) over {@code kLen} columns; the 16 sums go to / come from {@code acc[a0 + row·span + LANES·v]}.
+     */
+    static void tile4x4(float[] w, int w0, int n, float[] xt, int x0, int kLen, float[] acc, int a0, boolean first) {
+        int L = LANES, span = SPAN, a1 = a0 + span, a2 = a1 + span, a3 = a2 + span;
+        FloatVector c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23;
+        FloatVector c30, c31, c32, c33;
+        if (first) {
+            c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = c20 = c21 = c22 = c23 = FloatVector.zero(F);
+            c30 = c31 = c32 = c33 = c00;
+        } else {
+            c00 = FloatVector.fromArray(F, acc, a0); c01 = FloatVector.fromArray(F, acc, a0 + L);
+            c02 = FloatVector.fromArray(F, acc, a0 + 2 * L); c03 = FloatVector.fromArray(F, acc, a0 + 3 * L);
+            c10 = FloatVector.fromArray(F, acc, a1); c11 = FloatVector.fromArray(F, acc, a1 + L);
+            c12 = FloatVector.fromArray(F, acc, a1 + 2 * L); c13 = FloatVector.fromArray(F, acc, a1 + 3 * L);
+            c20 = FloatVector.fromArray(F, acc, a2); c21 = FloatVector.fromArray(F, acc, a2 + L);
+            c22 = FloatVector.fromArray(F, acc, a2 + 2 * L); c23 = FloatVector.fromArray(F, acc, a2 + 3 * L);
+            c30 = FloatVector.fromArray(F, acc, a3); c31 = FloatVector.fromArray(F, acc, a3 + L);
+            c32 = FloatVector.fromArray(F, acc, a3 + 2 * L); c33 = FloatVector.fromArray(F, acc, a3 + 3 * L);
+        }
+        int w1 = w0 + n, w2 = w1 + n, w3 = w2 + n;
+        for (int k = 0; k < kLen; k++) {
+            int xi = x0 + k * SPAN; // a constant stride: C2 hoists the range checks out of the loop
+            FloatVector x0v = FloatVector.fromArray(F, xt, xi), x1v = FloatVector.fromArray(F, xt, xi + L);
+            FloatVector x2v = FloatVector.fromArray(F, xt, xi + 2 * L), x3v = FloatVector.fromArray(F, xt, xi + 3 * L);
+            FloatVector b = FloatVector.broadcast(F, w[w0 + k]);
+            c00 = x0v.fma(b, c00); c01 = x1v.fma(b, c01); c02 = x2v.fma(b, c02); c03 = x3v.fma(b, c03);
+            b = FloatVector.broadcast(F, w[w1 + k]);
+            c10 = x0v.fma(b, c10); c11 = x1v.fma(b, c11); c12 = x2v.fma(b, c12); c13 = x3v.fma(b, c13);
+            b = FloatVector.broadcast(F, w[w2 + k]);
+            c20 = x0v.fma(b, c20); c21 = x1v.fma(b, c21); c22 = x2v.fma(b, c22); c23 = x3v.fma(b, c23);
+            b = FloatVector.broadcast(F, w[w3 + k]);
+            c30 = x0v.fma(b, c30); c31 = x1v.fma(b, c31); c32 = x2v.fma(b, c32); c33 = x3v.fma(b, c33);
+        }
+        c00.intoArray(acc, a0); c01.intoArray(acc, a0 + L);
+        c02.intoArray(acc, a0 + 2 * L); c03.intoArray(acc, a0 + 3 * L);
+        c10.intoArray(acc, a1); c11.intoArray(acc, a1 + L);
+        c12.intoArray(acc, a1 + 2 * L); c13.intoArray(acc, a1 + 3 * L);
+        c20.intoArray(acc, a2); c21.intoArray(acc, a2 + L);
+        c22.intoArray(acc, a2 + 2 * L); c23.intoArray(acc, a2 + 3 * L);
+        c30.intoArray(acc, a3); c31.intoArray(acc, a3 + L);
+        c32.intoArray(acc, a3 + 2 * L); c33.intoArray(acc, a3 + 3 * L);
+    }
+
+    /** As {@link #tile4x4} for one token vector (the last vectors of a slab narrower than 64 tokens). */
+    static void tile4x1(float[] w, int w0, int n, float[] xt, int x0, int width, int kLen, float[] acc, int a0, int span,
+                        boolean first) {
+        int a1 = a0 + span, a2 = a1 + span, a3 = a2 + span;
+        FloatVector c0, c1, c2, c3;
+        if (first) {
+            c0 = c1 = c2 = c3 = FloatVector.zero(F);
+        } else {
+            c0 = FloatVector.fromArray(F, acc, a0); c1 = FloatVector.fromArray(F, acc, a1);
+            c2 = FloatVector.fromArray(F, acc, a2);
+            c3 = FloatVector.fromArray(F, acc, a3);
+        }
+        int w1 = w0 + n, w2 = w1 + n, w3 = w2 + n;
+        for (int k = 0; k < kLen; k++) {
+            FloatVector xv = FloatVector.fromArray(F, xt, x0 + k * width);
+            c0 = xv.fma(FloatVector.broadcast(F, w[w0 + k]), c0);
+            c1 = xv.fma(FloatVector.broadcast(F, w[w1 + k]), c1);
+            c2 = xv.fma(FloatVector.broadcast(F, w[w2 + k]), c2);
+            c3 = xv.fma(FloatVector.broadcast(F, w[w3 + k]), c3);
+        }
+        c0.intoArray(acc, a0); c1.intoArray(acc, a1); c2.intoArray(acc, a2);
+        c3.intoArray(acc, a3);
+    }
+
+    /** One weight row times one token vector (rows a panel leaves after its four-row tiles: only in matrices too small for parts of whole tiles). */
+    static void tile1x1(float[] w, int w0, float[] xt, int x0, int width, int kLen, float[] acc, int a0, boolean first) {
+        // four accumulators over interleaved columns, so the FMA latency does not serialise the loop
+        FloatVector c0 = first ? FloatVector.zero(F) : FloatVector.fromArray(F, acc, a0), c1 = FloatVector.zero(F), c2 = c1, c3 = c1;
+        int k = 0;
+        for (; k + 4 <= kLen; k += 4) {
+            int xi = x0 + k * width;
+            c0 = FloatVector.fromArray(F, xt, xi).fma(FloatVector.broadcast(F, w[w0 + k]), c0);
+            c1 = FloatVector.fromArray(F, xt, xi + width).fma(FloatVector.broadcast(F, w[w0 + k + 1]), c1);
+            c2 = FloatVector.fromArray(F, xt, xi + 2 * width).fma(FloatVector.broadcast(F, w[w0 + k + 2]), c2);
+            c3 = FloatVector.fromArray(F, xt, xi + 3 * width).fma(FloatVector.broadcast(F, w[w0 + k + 3]), c3);
+        }
+        for (; k < kLen; k++) c0 = FloatVector.fromArray(F, xt, x0 + k * width).fma(FloatVector.broadcast(F, w[w0 + k]), c0);
+        c0.add(c1).add(c2.add(c3)).intoArray(acc, a0);
+    }
+}
