@@ -9,11 +9,12 @@ import static dev.nemotron4j.engine.kernels.VectorDot.LANES;
  * Prefill tiles with tokens in the vector lanes: one weight broadcast to every lane times a vector of
  * {@link VectorDot#LANES} tokens' activations, so a tile of {@link #ROWS} weight rows × four token vectors keeps 16
  * accumulators, and each column step loads four activation vectors and four weights for 16 FMAs. Nothing is
- * reduced across lanes: an accumulator lane is one output. (The row-major 4×4 tile of {@link TiledMatMul} reduces
- * 16 vectors per tile and ran at ≈ 75 % of the FMA peak in a single-core probe, this one at ≈ 95 %; six rows were
- * a little faster still, but panels and pool parts come in multiples of 16 rows; bench/NOTES.md, step 20.)
+ * reduced across lanes: an accumulator lane is one output. (Single core, a 64-row panel, 128 tokens: 46–52 GMAC/s
+ * against 36–43 for the row-major 4×4 tile of {@link TiledMatMul}, which reduces 16 vectors per tile; F32 peak 58.6.
+ * Six rows were a little faster in a probe, but panels and pool parts come in multiples of 16 rows;
+ * bench/NOTES.md, step 20.)
  *
- * <p>The activations are first transposed into columns of {@code width} tokens ({@link #transpose}); the panel of
+ * <p>The activations are first transposed into slabs of {@link #SPAN} tokens ({@link #transpose}); the panel of
  * widened weight rows stays row-major, as {@link MatMul} widens it. Columns go in chunks of {@link #KC} so the
  * chunk of transposed activations (≤ 128 KB) and of the panel stay in L2 while every row tile reads them; the
  * accumulators of a tile pass between chunks through a small per-thread scratch.
@@ -37,12 +38,15 @@ final class BroadcastTiles {
     }
 
     /**
-     * Tokens {@code [0, width)} of {@code x} (rows of {@code cols}) transposed into slabs of 64 tokens (fewer in the
-     * last): slab {@code s} starts at {@code 64·s·cols} and holds, per column {@code k}, its tokens' values side by
-     * side, so a tile reads its activations as one forward stream. Split over the pool.
+     * Tokens {@code [0, width)} of {@code x} (rows of {@code cols}) transposed into slabs of {@link #SPAN} tokens
+     * (fewer in the last): slab {@code s} starts at {@code SPAN·s·cols} and holds, per column {@code k}, its tokens'
+     * values side by side, so a tile reads its activations as one forward stream. With a {@code map} (length a power
+     * of two), column {@code k} takes the value of column {@code k - k % m + map[k % m]}: the order a
+     * {@link Repacked} matrix widens its rows in. Split over the pool.
      */
-    static void transpose(float[] x, int cols, int width, float[] xt, WorkerPool pool) {
-        int span = SPAN;
+    static void transpose(float[] x, int cols, int width, int[] map, float[] xt, WorkerPool pool) {
+        int span = SPAN, mask = map == null ? 0 : map.length - 1;
+        if (map != null && (map.length & mask) != 0) throw new IllegalArgumentException("map length " + map.length);
         pool.forRange(cols, width, (chunk, k0, k1) -> {
             for (int t0 = 0; t0 < width; t0 += span) {
                 int sw = Math.min(span, width - t0), base = t0 * cols;
@@ -52,7 +56,8 @@ final class BroadcastTiles {
                     int ke = Math.min(k1, kb + 16);
                     for (int t = 0; t < sw; t++) {
                         int src = (t0 + t) * cols;
-                        for (int k = kb; k < ke; k++) xt[base + k * sw + t] = x[src + k];
+                        if (map == null) for (int k = kb; k < ke; k++) xt[base + k * sw + t] = x[src + k];
+                        else for (int k = kb; k < ke; k++) xt[base + k * sw + t] = x[src + k - (k & mask) + map[k & mask]];
                     }
                 }
             }
@@ -62,8 +67,7 @@ final class BroadcastTiles {
     /**
      * Rows {@code [p0, p1)} of a widened panel (row {@code r} at {@code (r-p0)·n}, columns {@code c0‥c0+n} of the
      * matrix) times tokens {@code [0, width)} of {@code xt} ({@link #transpose}d from rows of {@code cols}), added to
-     * {@code out[t·rows + r]}. {@code acc} is scratch
-     * of at least {@code (p1-p0)·64} floats.
+     * {@code out[t·rows + r]}. {@code acc} is scratch of at least {@code (p1-p0)·SPAN} floats.
      */
     static void panel(float[] panel, int p0, int p1, int n, float[] xt, int cols, int c0, int width, float[] acc, float[] out,
                       int rows) {

@@ -8,7 +8,8 @@ import dev.nemotron4j.loader.tensor.DType;
  *
  * <p>Loop order per thread: a panel of {@link #PANEL_ROWS} weight rows (small enough to stay in L2) is used for
  * every token before the next panel is read, so each weight byte comes from memory once per call; inside a
- * panel, 4×4 register tiles ({@link TiledMatMul}) do the arithmetic. Fewer tokens stream weight rows directly.
+ * panel, register tiles do the arithmetic: {@link BroadcastTiles} (tokens in the vector lanes) for whole vectors of
+ * tokens, row-major 4×4 tiles ({@link TiledMatMul}) for the rest. Fewer tokens stream weight rows directly.
  */
 public final class MatMul {
     /** Weight rows per cache panel: 64 rows × 4096 BF16 columns = 512 KB. */
@@ -96,13 +97,14 @@ public final class MatMul {
 
     /**
      * Prefill: per thread, a panel of {@link #PANEL_ROWS} weight rows is widened into a float scratch (once), then
-     * multiplied with every token in 4×4 register tiles: weights leave memory once, the arithmetic runs from L1/L2.
+     * multiplied with every token in register tiles ({@link #tiles}): weights leave memory once, the arithmetic runs
+     * from L1/L2.
      */
     private static void panelled(WeightMatrix w, float[] x, int tokens, float[] out, WorkerPool pool) {
         int rows = w.rows(), cols = w.cols();
         DType dtype = w.dtype();
         int width = ROW_TILES ? 0 : BroadcastTiles.width(tokens);
-        float[] xt = transposed(x, cols, width, pool);
+        float[] xt = transposed(x, cols, width, null, pool);
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
             for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
             for (WeightMatrix.Block b : w.blocks()) {
@@ -120,10 +122,10 @@ public final class MatMul {
 
     /** Prefill with a repacked matrix: rows widen from the copy (the mapped GGUF bytes are not read again). */
     private static void panelledRepacked(Repacked rp, int rows, int cols, float[] x, int tokens, float[] out, WorkerPool pool) {
-        float[] xs = floats(PERMUTED, tokens * cols);
-        rp.permute(x, tokens, cols, xs);
         int width = ROW_TILES ? 0 : BroadcastTiles.width(tokens);
-        float[] xt = transposed(xs, cols, width, pool);
+        float[] xt = transposed(x, cols, width, rp.columns(), pool);
+        float[] xs = floats(PERMUTED, tokens * cols);
+        rp.permute(x, width, tokens, cols, xs); // the tokens the row-major tiles take
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
             for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
             float[] panel = floats(PANEL, PANEL_ROWS * cols);
@@ -156,11 +158,14 @@ public final class MatMul {
         });
     }
 
-    /** {@code x} transposed for {@link BroadcastTiles} (tokens {@code [0, width)}), or null when {@code width} is 0. */
-    private static float[] transposed(float[] x, int cols, int width, WorkerPool pool) {
+    /**
+     * {@code x} transposed for {@link BroadcastTiles} (tokens {@code [0, width)}, columns reordered by {@code map}
+     * when not null), or null when {@code width} is 0.
+     */
+    private static float[] transposed(float[] x, int cols, int width, int[] map, WorkerPool pool) {
         if (width == 0) return null;
         float[] xt = floats(TRANSPOSED, cols * width);
-        BroadcastTiles.transpose(x, cols, width, xt, pool);
+        BroadcastTiles.transpose(x, cols, width, map, xt, pool);
         return xt;
     }
 

@@ -87,16 +87,21 @@ final class Repacked {
     }
 
     /**
-     * Activations {@code x} ({@code tokens} rows of {@code cols}) reordered into {@code dst} the way
+     * Activations {@code x} (rows of {@code cols}), tokens {@code [t0, tokens)}, reordered into {@code dst} the way
      * {@link #toFloats} orders a row's values, so that products with widened rows need no shuffles.
      */
-    void permute(float[] x, int tokens, int cols, float[] dst) {
-        int[] column = dtype == DType.Q8_0 ? Q8_COLUMN : Q4_COLUMN;
-        for (int t = 0; t < tokens; t++) {
+    void permute(float[] x, int t0, int tokens, int cols, float[] dst) {
+        int[] column = columns();
+        for (int t = t0; t < tokens; t++) {
             for (int g0 = t * cols; g0 < (t + 1) * cols; g0 += GROUP) {
                 for (int p = 0; p < GROUP; p++) dst[g0 + p] = x[g0 + column[p]];
             }
         }
+    }
+
+    /** For each position {@code p} of a group in {@link #toFloats} order, the column within the group it holds. */
+    int[] columns() {
+        return dtype == DType.Q8_0 ? Q8_COLUMN : Q4_COLUMN;
     }
 
     /**
