@@ -135,13 +135,23 @@ final class Int8Activations {
         if (dtype == DType.Q8_0) {
             for (int s = 0; s < 16; s++) packed(t, 2 * s, 2 * s + 1, inv, base + 16 * s);
         } else {
-            IntVector sum = IntVector.zero(I);
             for (int i = 0; i < 4; i++) {
                 int a = 4 * i, p = base + 64 * i;
-                sum = sum.add(packed(t, a, a + 2, inv, p)).add(packed(t, a + 16, a + 18, inv, p + 16))
-                        .add(packed(t, a + 1, a + 3, inv, p + 32)).add(packed(t, a + 17, a + 19, inv, p + 48));
+                packed(t, a, a + 2, inv, p);
+                packed(t, a + 16, a + 18, inv, p + 16);
+                packed(t, a + 1, a + 3, inv, p + 32);
+                packed(t, a + 17, a + 19, inv, p + 48);
             }
-            // lane j: Σ q over block j; the kernel's weights carry +8, so it subtracts 8·2¹⁶·Σq
+            // lane j: Σ q over block j, read back from the 16 pairs (q[a] << 16) + q[b] just stored: with |q[b]| ≤
+            // 127, (v + 2¹⁵) >> 16 is q[a] and v − (q[a] << 16) is q[b]. (Returning the sums from packed() made it
+            // return a vector; where C2 did not inline it, past its node-count cutoff, every call boxed one.)
+            IntVector sum = IntVector.zero(I);
+            for (int s = 0; s < 16; s++) {
+                IntVector v = IntVector.fromArray(I, packed, base + 16 * s);
+                IntVector hi = v.add(0x8000).lanewise(VectorOperators.ASHR, 16);
+                sum = sum.add(hi).add(v.sub(hi.lanewise(VectorOperators.LSHL, 16)));
+            }
+            // the kernel's weights carry +8, so it subtracts 8·2¹⁶·Σq
             ((FloatVector) sum.convert(VectorOperators.I2F, 0)).mul(Q4_OFFSET).intoArray(corr, 16 * gg);
         }
     }
@@ -149,14 +159,13 @@ final class Int8Activations {
     /** {@code 8 · 2¹⁶}: Q4_0 repacked decode multiplies the stored nibbles (value + 8) and removes this times Σq. */
     private static final float Q4_OFFSET = 8f * 65536f;
 
-    /** {@code packed[p ‥ p+16) = (q[a] << 16) + q[b]} for the 16 blocks of a transposed group; returns q[a] + q[b]. */
-    private IntVector packed(float[] t, int a, int b, FloatVector inv, int p) {
+    /** {@code packed[p ‥ p+16) = (q[a] << 16) + q[b]} for the 16 blocks of a transposed group. */
+    private void packed(float[] t, int a, int b, FloatVector inv, int p) {
         IntVector qa = (IntVector) FloatVector.fromArray(F, t, 16 * a).mul(inv).add(ROUNDER).sub(ROUNDER)
                 .convert(VectorOperators.F2I, 0);
         IntVector qb = (IntVector) FloatVector.fromArray(F, t, 16 * b).mul(inv).add(ROUNDER).sub(ROUNDER)
                 .convert(VectorOperators.F2I, 0);
         qa.lanewise(VectorOperators.LSHL, 16).add(qb).intoArray(packed, p);
-        return qa.add(qb);
     }
 
     /** Quantizes group {@code g} of {@code x} into its scale and packed pairs (independent of every other group). */
