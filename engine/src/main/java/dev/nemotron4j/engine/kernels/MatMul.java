@@ -177,7 +177,7 @@ public final class MatMul {
     private static void tiles(float[] panel, int p0, int p1, float[] x, float[] xt, int width, int c0, int n, int cols,
                               int tokens, float[] out, int rows) {
         if (width > 0) {
-            float[] sums = floats(TILE_SUMS, PANEL_ROWS * BroadcastTiles.VECTORS * VectorDot.LANES);
+            float[] sums = floats(TILE_SUMS, PANEL_ROWS * BroadcastTiles.SPAN);
             BroadcastTiles.panel(panel, p0, p1, n, xt, cols, c0, width, sums, out, rows);
         }
         int t = width;
