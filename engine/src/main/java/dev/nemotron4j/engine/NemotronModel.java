@@ -125,15 +125,21 @@ public final class NemotronModel implements AutoCloseable {
     }
 
     /**
-     * Runs a short prompt and one decoded token through a scratch session, so the JIT compiles the prefill and
-     * decode kernels before the first real prompt. Until then they run interpreted, where every vector operation
-     * allocates (bench/NOTES.md, step 19). Call after {@link #prepareWeights}; the cache it used is discarded.
+     * Runs one token, then a short prompt and one decoded token, through scratch sessions, so the JIT compiles the
+     * decode and prefill kernels before the first real prompt. Until then they run interpreted, where every vector
+     * operation allocates (bench/NOTES.md, step 19). Call after {@link #prepareWeights}; the caches it used are
+     * discarded.
      */
     public void warmUpKernels() {
-        // two tiles' worth of tokens on the prefill path (4×3 tiles and the leftover kernels), then one decode step
         int v = config().vocabSize(), n = Math.min(contextLength - 1, 2 * MatMul.WIDEN_MIN_TOKENS);
         int[] ids = new int[Math.max(1, n)];
         for (int i = 0; i < ids.length; i++) ids[i] = (31 * i + 7) % v;
+        // a one-token pass first, so the decode path is compiled before the prefill kernels: the other order left
+        // 4B Q8_0 decode ≈ 20 % slower for the rest of the run (JIT compile order; bench/NOTES.md, step 21)
+        try (InferenceSession s = newSession(1)) {
+            s.prefill(new int[]{ids[0]});
+        }
+        // then two tiles' worth of tokens on the prefill path (4×3 tiles and the leftover kernels) and one decode step
         try (InferenceSession s = newSession(ids.length + 1)) {
             float[] logits = s.prefill(ids);
             s.decode(Greedy.argmax(logits, 0, v));
