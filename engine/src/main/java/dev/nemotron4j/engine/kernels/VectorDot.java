@@ -48,7 +48,7 @@ public final class VectorDot {
         int i = 0;
         for (int bound = n - 2 * LANES; i <= bound; i += 2 * LANES) {
             acc0 = FloatVector.fromMemorySegment(F, w, off + 4L * i, LE).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
-            acc1 = FloatVector.fromMemorySegment(F, w, off + 4L * (i + LANES), LE)
+            acc1 = FloatVector.fromMemorySegment(F, w, off + 4L * i + 4L * LANES, LE)
                     .fma(FloatVector.fromArray(F, x, xOff + i + LANES), acc1);
         }
         for (int bound = n - LANES; i <= bound; i += LANES) {
@@ -81,7 +81,9 @@ public final class VectorDot {
         int i = 0;
         for (int bound = n - 2 * LANES; i <= bound; i += 2 * LANES) {
             acc0 = widenBf16(w, off + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
-            acc1 = widenBf16(w, off + 2L * (i + LANES)).fma(FloatVector.fromArray(F, x, xOff + i + LANES), acc1);
+            // 2L·i + 2L·LANES, not 2L·(i + LANES): the int sum might overflow before widening, so C2 kept a bounds
+            // check per load in the loop (bench/NOTES.md, step 22)
+            acc1 = widenBf16(w, off + 2L * i + 2L * LANES).fma(FloatVector.fromArray(F, x, xOff + i + LANES), acc1);
         }
         for (int bound = n - LANES; i <= bound; i += LANES) {
             acc0 = widenBf16(w, off + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
