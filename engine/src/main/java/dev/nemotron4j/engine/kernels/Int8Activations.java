@@ -32,8 +32,6 @@ import static dev.nemotron4j.engine.kernels.VectorDot.I;
 final class Int8Activations {
     private static final ThreadLocal<Int8Activations> PER_THREAD = ThreadLocal.withInitial(Int8Activations::new);
 
-    /** Repacked layouts (16-lane groups) quantize a group in vectors; otherwise one block at a time. */
-    private static final boolean VECTORS = F.length() == 16;
 
     int[] packed = new int[0];
     float[] scale = new float[0];
@@ -81,10 +79,13 @@ final class Int8Activations {
         return this;
     }
 
-    /** Quantizes groups {@code [g0, g1)} (for repacked layouts whole groups of 16 blocks, in vectors). */
+    /**
+     * Quantizes groups {@code [g0, g1)}: for repacked layouts whole groups of 16 blocks, in vectors (a {@link Repacked}
+     * copy exists only where {@link PackedIntDot#AVAILABLE}, i.e. with 16 float lanes); otherwise one block at a time.
+     */
     private void quantize(DType dtype, boolean repacked, float[] x, int g0, int g1) {
-        if (repacked && VECTORS) for (int gg = g0 / 16; gg < g1 / 16; gg++) quantizeRepacked(dtype, x, gg);
-        else for (int g = g0; g < g1; g++) quantize(dtype, repacked, x, g);
+        if (repacked) for (int gg = g0 / 16; gg < g1 / 16; gg++) quantizeRepacked(dtype, x, gg);
+        else for (int g = g0; g < g1; g++) quantize(dtype, x, g);
     }
 
     private static int groupSize(DType dtype) {
@@ -168,8 +169,8 @@ final class Int8Activations {
         qa.lanewise(VectorOperators.LSHL, 16).add(qb).intoArray(packed, p);
     }
 
-    /** Quantizes group {@code g} of {@code x} into its scale and packed pairs (independent of every other group). */
-    private void quantize(DType dtype, boolean repacked, float[] x, int g) {
+    /** Quantizes group {@code g} of {@code x} (GGUF layout) into its scale and packed pairs, independent of the others. */
+    private void quantize(DType dtype, float[] x, int g) {
         int group = groupSize(dtype);
         int x0 = g * group;
         float amax = 0;
@@ -182,20 +183,6 @@ final class Int8Activations {
                 int sum = 0;
                 for (int i = 0; i < 16; i++) sum += q(x, x0 + 16 * s + i, inv);
                 corr[x0 / 16 + s] = 32f * sum;
-            }
-        } else if (repacked && dtype == DType.Q8_0) {
-            int base = (g / 16) * 256 + g % 16;
-            for (int i = 0; i < 16; i++) packed[base + 16 * i] = (q(x, x0 + 2 * i, inv) << 16) + q(x, x0 + 2 * i + 1, inv);
-        } else if (repacked) {
-            int base = (g / 16) * 256 + g % 16, sum = 0;
-            for (int i = 0; i < 32; i++) sum += q(x, x0 + i, inv);
-            corr[g] = Q4_OFFSET * sum;
-            for (int i = 0; i < 4; i++) {
-                int a = x0 + 4 * i;
-                packed[base + 64 * i] = (q(x, a, inv) << 16) + q(x, a + 2, inv);
-                packed[base + 64 * i + 16] = (q(x, a + 16, inv) << 16) + q(x, a + 18, inv);
-                packed[base + 64 * i + 32] = (q(x, a + 1, inv) << 16) + q(x, a + 3, inv);
-                packed[base + 64 * i + 48] = (q(x, a + 17, inv) << 16) + q(x, a + 19, inv);
             }
         } else {
             for (int i = 0; i < 16; i++) packed[x0 / 2 + i] = (q(x, x0 + i, inv) << 16) + q(x, x0 + i + 16, inv);
