@@ -82,7 +82,7 @@ final class BroadcastTiles {
                 for (; r + ROWS <= height; r += ROWS) {
                     int w0 = r * n + k0, a0 = r * span;
                     if (vectors == VECTORS) tile4x4(panel, w0, n, xt, x0, kLen, acc, a0, first);
-                    else for (int v = 0; v < vectors; v++) tile4x1(panel, w0, n, xt, x0 + v * LANES, sw, kLen, acc, a0 + v * LANES, span, first);
+                    else for (int v = 0; v < vectors; v++) tile4x1(panel, w0, n, xt, x0 + v * LANES, sw, kLen, acc, a0 + v * LANES, first);
                 }
                 for (; r < height; r++) {
                     int w0 = r * n + k0, a0 = r * span;
@@ -99,7 +99,7 @@ final class BroadcastTiles {
 
     /**
      * Four weight rows (at {@code w0}, stride {@code n}) times four token vectors (at {@code x0}, stride {@link #SPAN}
-     * per column) over {@code kLen} columns; the 16 sums go to / come from {@code acc[a0 + row·span + LANES·v]}.
+     * per column) over {@code kLen} columns; the 16 sums go to / come from {@code acc[a0 + row·SPAN + LANES·v]}.
      */
     static void tile4x4(float[] w, int w0, int n, float[] xt, int x0, int kLen, float[] acc, int a0, boolean first) {
         int L = LANES, span = SPAN, a1 = a0 + span, a2 = a1 + span, a3 = a2 + span;
@@ -142,10 +142,13 @@ final class BroadcastTiles {
         c32.intoArray(acc, a3 + 2 * L); c33.intoArray(acc, a3 + 3 * L);
     }
 
-    /** As {@link #tile4x4} for one token vector (the last vectors of a slab narrower than 64 tokens). */
-    static void tile4x1(float[] w, int w0, int n, float[] xt, int x0, int width, int kLen, float[] acc, int a0, int span,
+    /**
+     * As {@link #tile4x4} for one token vector (the last vectors of a slab narrower than 64 tokens): activations at
+     * {@code x0}, {@code stride} apart per column.
+     */
+    static void tile4x1(float[] w, int w0, int n, float[] xt, int x0, int stride, int kLen, float[] acc, int a0,
                         boolean first) {
-        int a1 = a0 + span, a2 = a1 + span, a3 = a2 + span;
+        int a1 = a0 + SPAN, a2 = a1 + SPAN, a3 = a2 + SPAN;
         FloatVector c0, c1, c2, c3;
         if (first) {
             c0 = c1 = c2 = c3 = FloatVector.zero(F);
@@ -156,7 +159,7 @@ final class BroadcastTiles {
         }
         int w1 = w0 + n, w2 = w1 + n, w3 = w2 + n;
         for (int k = 0; k < kLen; k++) {
-            FloatVector xv = FloatVector.fromArray(F, xt, x0 + k * width);
+            FloatVector xv = FloatVector.fromArray(F, xt, x0 + k * stride);
             c0 = xv.fma(FloatVector.broadcast(F, w[w0 + k]), c0);
             c1 = xv.fma(FloatVector.broadcast(F, w[w1 + k]), c1);
             c2 = xv.fma(FloatVector.broadcast(F, w[w2 + k]), c2);
@@ -167,18 +170,18 @@ final class BroadcastTiles {
     }
 
     /** One weight row times one token vector (rows a panel leaves after its four-row tiles: only in matrices too small for parts of whole tiles). */
-    static void tile1x1(float[] w, int w0, float[] xt, int x0, int width, int kLen, float[] acc, int a0, boolean first) {
+    static void tile1x1(float[] w, int w0, float[] xt, int x0, int stride, int kLen, float[] acc, int a0, boolean first) {
         // four accumulators over interleaved columns, so the FMA latency does not serialise the loop
         FloatVector c0 = first ? FloatVector.zero(F) : FloatVector.fromArray(F, acc, a0), c1 = FloatVector.zero(F), c2 = c1, c3 = c1;
         int k = 0;
         for (; k + 4 <= kLen; k += 4) {
-            int xi = x0 + k * width;
+            int xi = x0 + k * stride;
             c0 = FloatVector.fromArray(F, xt, xi).fma(FloatVector.broadcast(F, w[w0 + k]), c0);
-            c1 = FloatVector.fromArray(F, xt, xi + width).fma(FloatVector.broadcast(F, w[w0 + k + 1]), c1);
-            c2 = FloatVector.fromArray(F, xt, xi + 2 * width).fma(FloatVector.broadcast(F, w[w0 + k + 2]), c2);
-            c3 = FloatVector.fromArray(F, xt, xi + 3 * width).fma(FloatVector.broadcast(F, w[w0 + k + 3]), c3);
+            c1 = FloatVector.fromArray(F, xt, xi + stride).fma(FloatVector.broadcast(F, w[w0 + k + 1]), c1);
+            c2 = FloatVector.fromArray(F, xt, xi + 2 * stride).fma(FloatVector.broadcast(F, w[w0 + k + 2]), c2);
+            c3 = FloatVector.fromArray(F, xt, xi + 3 * stride).fma(FloatVector.broadcast(F, w[w0 + k + 3]), c3);
         }
-        for (; k < kLen; k++) c0 = FloatVector.fromArray(F, xt, x0 + k * width).fma(FloatVector.broadcast(F, w[w0 + k]), c0);
+        for (; k < kLen; k++) c0 = FloatVector.fromArray(F, xt, x0 + k * stride).fma(FloatVector.broadcast(F, w[w0 + k]), c0);
         c0.add(c1).add(c2.add(c3)).intoArray(acc, a0);
     }
 }
