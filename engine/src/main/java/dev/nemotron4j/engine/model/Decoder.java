@@ -131,18 +131,30 @@ public final class Decoder {
     }
 
     private void attention(int layer, int T, int start, KvCache cache, ForwardBuffers buf, int qkvDim) {
-        int hd = config.headDim(), heads = plan.heads(), group = config.groupSize();
-        int qDim = heads * hd;
-        pool.forRange(T * heads, (long) (start + T) * hd * 2, (chunk, i0, i1) -> {
-            float[] scores = buf.scores(chunk, start + T);
+        int hd = config.headDim(), group = config.groupSize(), kvHeads = plan.kvHeads();
+        int qDim = plan.heads() * hd;
+        // a tile: query heads of one KV head for up to ATTENTION_TILE tokens, so each cached row is read once per
+        // tile (bench/NOTES.md, step 23); a KV head's query heads are split only where there would be fewer tiles
+        // than threads (decode with one or two KV heads per rank)
+        int tiles = (T + ATTENTION_TILE - 1) / ATTENTION_TILE;
+        int split = Math.min(group, Math.max(1, (pool.threads() + tiles * kvHeads - 1) / (tiles * kvHeads)));
+        int items = tiles * kvHeads * split;
+        long work = (long) (start + T) * hd * 2 * Math.min(T, ATTENTION_TILE) * group / split;
+        pool.forRange(items, work, (chunk, i0, i1) -> {
             for (int i = i0; i < i1; i++) {
-                int t = i / heads, head = i % heads;
-                int g = head / group;
-                Attention.attend(buf.qkv, t * qkvDim + head * hd, cache.keys(layer), cache.values(layer),
-                        cache.headBase(g), hd, start + t + 1, attnScale, scores, buf.attn, t * qDim + head * hd);
+                int part = i % split, g = i / split % kvHeads, t0 = i / split / kvHeads * ATTENTION_TILE;
+                int h0 = g * group + part * group / split, heads = g * group + (part + 1) * group / split - h0;
+                int tokens = Math.min(ATTENTION_TILE, T - t0);
+                float[] scores = buf.scores(chunk, heads * tokens * (start + t0 + tokens));
+                Attention.attendShared(buf.qkv, t0 * qkvDim + h0 * hd, qkvDim, heads, tokens, start + t0,
+                        cache.keys(layer), cache.values(layer), cache.headBase(g), hd, attnScale, scores,
+                        buf.attn, t0 * qDim + h0 * hd, qDim);
             }
         });
     }
+
+    /** Tokens per attention tile in prefill. */
+    private static final int ATTENTION_TILE = 4;
 
     /** Scratch for one forward pass, grown to the largest batch seen; owned by one session. */
     public static final class ForwardBuffers {

@@ -222,6 +222,46 @@ class KernelsTest {
     }
 
     @Test
+    void attentionTilesOfHeadsAndTokensMatchOneQueryAtATime() {
+        // 3 query heads × 5 tokens after 37 cached positions: key blocks of 32 end inside the tile, and each token
+        // sees one position more than the one before
+        int hd = 19, heads = 3, tokens = 5, start = 37, span = start + tokens;
+        int qStride = heads * hd + 7, outStride = heads * hd + 3;
+        float[] q = randomVector(tokens * qStride + 2);
+        float[] k = randomVector(span * hd), vv = randomVector(span * hd);
+        MemorySegment ks = arena.allocate(4L * (span * hd + 8)), vs = arena.allocate(4L * (span * hd + 8));
+        long base = 32;
+        MemorySegment.copy(k, 0, ks, ValueLayout.JAVA_FLOAT_UNALIGNED, base, k.length);
+        MemorySegment.copy(vv, 0, vs, ValueLayout.JAVA_FLOAT_UNALIGNED, base, vv.length);
+        float scale = 0.4f;
+        float[] out = new float[tokens * outStride + 1];
+        java.util.Arrays.fill(out, 9f); // every output must be written, not added to
+        float[] scratch = new float[heads * tokens * span];
+        java.util.Arrays.fill(scratch, 5f); // reused scratch holds old scores: only each query's own may count
+        Attention.attendShared(q, 2, qStride, heads, tokens, start, ks, vs, base, hd, scale, scratch, out, 1, outStride);
+        for (int t = 0; t < tokens; t++) {
+            int len = start + t + 1;
+            for (int h = 0; h < heads; h++) {
+                int qOff = 2 + t * qStride + h * hd;
+                double[] s = new double[len];
+                double max = Double.NEGATIVE_INFINITY, sum = 0;
+                for (int p = 0; p < len; p++) {
+                    for (int e = 0; e < hd; e++) s[p] += (double) q[qOff + e] * k[p * hd + e];
+                    s[p] *= scale;
+                    max = Math.max(max, s[p]);
+                }
+                for (int p = 0; p < len; p++) sum += s[p] = Math.exp(s[p] - max);
+                for (int e = 0; e < hd; e++) {
+                    double want = 0;
+                    for (int p = 0; p < len; p++) want += s[p] / sum * vv[p * hd + e];
+                    close(want, out[1 + t * outStride + h * hd + e], 1, "token " + t + " head " + h + " dim " + e);
+                }
+            }
+        }
+        assertEquals(9f, out[0], "the element before the first output");
+    }
+
+    @Test
     void workerPoolServesTwoCallingThreadsAtOnceWithoutMixingTheirWork() throws Exception {
         try (WorkerPool pool = new WorkerPool(3)) {
             java.util.concurrent.ExecutorService callers = java.util.concurrent.Executors.newFixedThreadPool(2);

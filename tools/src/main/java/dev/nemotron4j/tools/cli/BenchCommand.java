@@ -17,7 +17,8 @@ import java.util.concurrent.Callable;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Measure prefill and decode speed, like llama-bench.",
                 "pp<p> runs a <p>-token prompt in one batch, tg<n> generates <n> tokens one at a time; each is",
-                "repeated -r times after a warm-up run.",
+                "repeated -r times after a warm-up run. With -d, each test runs after that many cached positions",
+                "(llama-bench's pp<p> @ d<d>): the attention over a long context is part of what is measured.",
                 "Reports tokens/s as mean ± std and min/median/max, bytes of weights read per decoded token, and",
                 "the memory bandwidth that decode achieved (its roofline is bandwidth ÷ bytes per token)."})
 final class BenchCommand implements Callable<Integer> {
@@ -37,6 +38,10 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = {"-r", "--repetitions"}, defaultValue = "5", paramLabel = "N", description = "Runs per test (default: ${DEFAULT-VALUE}).")
     int reps;
+
+    @Option(names = {"-d", "--depth"}, defaultValue = "0", paramLabel = "N",
+            description = "Positions already in the KV cache when each test starts (default: ${DEFAULT-VALUE}).")
+    int depth;
 
     @Option(names = "--json", description = "Print one JSON object.")
     boolean json;
@@ -69,39 +74,48 @@ final class BenchCommand implements Callable<Integer> {
         if (promptTokens < 0 || genTokens < 0) throw new UserException("token counts must be >= 0");
         try (LoadedModel lm = LoadedModel.open(modelOptions.model, modelOptions.loadOptions(), parent.err)) {
             NemotronModel m = lm.model;
-            if (promptTokens + 1 > m.contextLength() || genTokens + 1 > m.contextLength()) {
-                throw new UserException("the tests need " + Math.max(promptTokens, genTokens) + " positions; the context holds "
-                        + m.contextLength());
+            if (depth < 0) throw new UserException("--depth must be >= 0");
+            int positions = depth + Math.max(promptTokens, genTokens) + 1;
+            if (positions > m.contextLength()) {
+                throw new UserException("the tests need " + positions + " positions (depth " + depth + " + "
+                        + Math.max(promptTokens, genTokens) + " + 1); the context holds " + m.contextLength());
             }
             lm.warmUp(parent.err);
             List<Stats> results = new ArrayList<>();
-            int[] prompt = new SplittableRandom(1).ints(Math.max(1, promptTokens), 0, m.config().vocabSize()).toArray();
-            if (promptTokens > 0) {
-                double[] tps = new double[reps];
-                for (int r = -1; r < reps; r++) { // run -1 warms up
-                    try (InferenceSession s = m.newSession(promptTokens + 1)) {
+            SplittableRandom random = new SplittableRandom(1);
+            int vocab = m.config().vocabSize();
+            int[] prompt = random.ints(Math.max(1, promptTokens), 0, vocab).toArray();
+            String at = depth > 0 ? " @ d" + depth : "";
+            try (InferenceSession s = m.newSession(positions)) {
+                if (depth > 0) {
+                    if (LoadedModel.INTERACTIVE) parent.err.printf("bench: filling %d positions of context%n", depth);
+                    s.prefill(random.ints(depth, 0, vocab).toArray());
+                }
+                if (promptTokens > 0) {
+                    double[] tps = new double[reps];
+                    for (int r = -1; r < reps; r++) { // run -1 warms up
+                        s.truncate(depth);
                         long t0 = System.nanoTime();
                         s.prefill(prompt);
                         long dt = System.nanoTime() - t0;
                         if (r >= 0) tps[r] = promptTokens / (dt / 1e9);
+                        progress("pp" + promptTokens + at, r);
                     }
-                    progress("pp" + promptTokens, r);
+                    results.add(new Stats("pp" + promptTokens + at, tps));
                 }
-                results.add(new Stats("pp" + promptTokens, tps));
-            }
-            if (genTokens > 0) {
-                double[] tps = new double[reps];
-                for (int r = -1; r < reps; r++) {
-                    try (InferenceSession s = m.newSession(genTokens + 1)) {
+                if (genTokens > 0) {
+                    double[] tps = new double[reps];
+                    for (int r = -1; r < reps; r++) {
+                        s.truncate(depth);
                         float[] logits = s.prefill(new int[]{prompt[0]});
                         long t0 = System.nanoTime();
-                        for (int i = 0; i < genTokens; i++) logits = s.decode(Greedy.argmax(logits, 0, m.config().vocabSize()));
+                        for (int i = 0; i < genTokens; i++) logits = s.decode(Greedy.argmax(logits, 0, vocab));
                         long dt = System.nanoTime() - t0;
                         if (r >= 0) tps[r] = genTokens / (dt / 1e9);
+                        progress("tg" + genTokens + at, r);
                     }
-                    progress("tg" + genTokens, r);
+                    results.add(new Stats("tg" + genTokens + at, tps));
                 }
-                results.add(new Stats("tg" + genTokens, tps));
             }
             long bpt = m.bytesPerToken();
             if (json) {
@@ -132,9 +146,10 @@ final class BenchCommand implements Callable<Integer> {
                 var out = parent.out;
                 out.printf(Locale.ROOT, "model %s (%s), %d threads, %.3f GB of weights read per decoded token%n",
                         modelOptions.model, m.checkpoint().layout(), m.threads(), bpt / 1e9);
-                out.printf(Locale.ROOT, "| %-6s | %16s | %8s | %8s | %8s | %10s |%n", "test", "tokens/s", "min", "median", "max", "GB/s");
+                String name = depth > 0 ? "%-15s" : "%-6s";
+                out.printf(Locale.ROOT, "| " + name + " | %16s | %8s | %8s | %8s | %10s |%n", "test", "tokens/s", "min", "median", "max", "GB/s");
                 for (Stats s : results) {
-                    out.printf(Locale.ROOT, "| %-6s | %8.2f ± %5.2f | %8.2f | %8.2f | %8.2f | %10s |%n", s.test(), s.mean(), s.std(),
+                    out.printf(Locale.ROOT, "| " + name + " | %8.2f ± %5.2f | %8.2f | %8.2f | %8.2f | %10s |%n", s.test(), s.mean(), s.std(),
                             s.sorted()[0], s.median(), s.sorted()[s.tps().length - 1],
                             s.test().startsWith("tg") ? String.format(Locale.ROOT, "%.1f", s.mean() * bpt / 1e9) : "");
                 }

@@ -86,6 +86,33 @@ class CliTest {
     }
 
     @Test
+    void benchJsonHasTheDocumentedShapeWithAndWithoutDepth() throws Exception {
+        Run r = run("bench", "--model", model("nemotron-gqa-f32"), "-p", "6", "-n", "3", "-r", "2", "-t", "2", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = r.json();
+        assertEquals(model("nemotron-gqa-f32"), j.get("model").asText());
+        assertEquals(2, j.get("threads").asInt());
+        assertTrue(j.get("bytes_per_token").asLong() > 0);
+        assertEquals(2, j.get("results").size());
+        assertEquals("pp6", j.get("results").get(0).get("test").asText());
+        assertEquals("tg3", j.get("results").get(1).get("test").asText());
+        for (JsonNode t : j.get("results")) {
+            JsonNode tps = t.get("tokens_per_second");
+            assertTrue(tps.get("min").asDouble() > 0 && tps.get("min").asDouble() <= tps.get("median").asDouble()
+                    && tps.get("median").asDouble() <= tps.get("max").asDouble(), t.toString());
+            assertTrue(tps.get("std").asDouble() >= 0, t.toString());
+        }
+
+        JsonNode deep = run("bench", "--model", model("nemotron-gqa-f32"), "-p", "6", "-n", "3", "-r", "1", "-d", "40", "--json").json();
+        assertEquals("pp6 @ d40", deep.get("results").get(0).get("test").asText());
+        assertEquals("tg3 @ d40", deep.get("results").get(1).get("test").asText());
+
+        Run tooDeep = run("bench", "--model", model("nemotron-gqa-f32"), "-p", "6", "-n", "3", "-d", "100000");
+        assertEquals(2, tooDeep.code());
+        assertTrue(tooDeep.err().contains("depth 100000"), tooDeep.err());
+    }
+
+    @Test
     void samplingFlagsAreReadAndTheSameSeedGivesTheSameTokensFromHfAndNemo() throws Exception {
         String[] common = {"--prompt", "Hello, world!", "-n", "24", "--temperature", "1.1", "--top-k", "0", "--top-p", "0.9",
                 "--min-p", "0.01", "--repetition-penalty", "1.2", "--seed", "99", "--json"};
