@@ -7,69 +7,221 @@ import java.lang.foreign.MemorySegment;
 
 import static dev.nemotron4j.engine.kernels.VectorDot.F;
 import static dev.nemotron4j.engine.kernels.VectorDot.LANES;
+import static dev.nemotron4j.engine.kernels.VectorDot.LE;
 
-/** Causal scaled dot-product attention of query heads against one KV head's cached positions. */
+/**
+ * Causal scaled dot-product attention of query heads against one KV head's cached positions.
+ *
+ * <p>Keys are cached in blocks of {@link #KEY_BLOCK} positions, dimension-major inside a block
+ * ({@link #keyOffset}): one vector load gives one dimension of 16 positions, so a query's scores come out 16 at a
+ * time from FMAs with its broadcast elements, with no reduction across lanes. Values stay position-major; each
+ * output vector accumulates in a register over a block of positions. Up to four queries share each loaded key or
+ * value vector (the query heads of one KV head, and several tokens in prefill).
+ */
 public final class Attention {
+    /** Positions per key block of the cache (a multiple of every vector width). */
+    public static final int KEY_BLOCK = 16;
+    /** Positions whose values stay in L1 while every query of a tile uses them. */
+    private static final int VALUE_BLOCK = 32;
+
     private Attention() {
     }
 
-    /** Cached positions per block: their keys (or values) stay in L1 while every query of a tile uses them. */
-    static final int KEY_BLOCK = 32;
+    /** Byte offset, from a KV head's base, of dimension {@code dim} of position {@code position}'s key. */
+    public static long keyOffset(int position, int dim, int headDim) {
+        return 4L * ((long) (position / KEY_BLOCK) * KEY_BLOCK * headDim + (long) dim * KEY_BLOCK + position % KEY_BLOCK);
+    }
 
     /**
-     * out[0..headDim) = Σ_τ softmax_τ(q·k_τ · scale) v_τ over τ in [0, length). Keys and values are float rows
-     * of {@code headDim} at byte {@code base + τ·headDim·4} of their segments. {@code scores} is scratch of
-     * at least {@code length}.
+     * out[0..headDim) = Σ_τ softmax_τ(q·k_τ · scale) v_τ over τ in [0, length). Keys in blocks at {@code base}
+     * ({@link #keyOffset}), values as float rows of {@code headDim} at byte {@code base + τ·headDim·4}.
+     * {@code scores} is scratch of at least {@code length} rounded up to {@link #KEY_BLOCK}.
      */
     public static void attend(float[] q, int qOff, MemorySegment keys, MemorySegment values, long base, int headDim,
                               int length, float scale, float[] scores, float[] out, int outOff) {
         attendShared(q, qOff, 0, 1, 1, length - 1, keys, values, base, headDim, scale, scores, out, outOff, 0);
     }
 
+    /** Scratch floats {@link #attendShared} needs for {@code queries} queries over {@code positions} positions. */
+    public static int scratchSize(int queries, int positions) {
+        return queries * roundUp(positions);
+    }
+
     /**
      * Causal attention for a tile of queries that read the same KV head: {@code heads} consecutive query heads
      * ({@code headDim} apart) of {@code tokens} consecutive tokens ({@code qStride} apart in {@code q},
-     * {@code outStride} in {@code out}), token {@code t} seeing positions {@code [0, start + t + 1)}. Positions go in
-     * blocks of {@link #KEY_BLOCK} that every query of the tile uses before the next block is read, so a cached row
-     * comes from memory once per tile, not once per query head (GQA) and token. {@code scores} is scratch of at
-     * least {@code heads·tokens·(start + tokens)}.
+     * {@code outStride} in {@code out}), token {@code t} seeing positions {@code [0, start + t + 1)}. Every loaded
+     * key or value vector serves up to four queries, and a block of cached rows is used by every query of the tile
+     * before the next is read. {@code scores}: at least {@link #scratchSize}{@code (heads·tokens, start + tokens)}.
      */
     public static void attendShared(float[] q, int q0, int qStride, int heads, int tokens, int start,
                                     MemorySegment keys, MemorySegment values, long base, int headDim, float scale,
                                     float[] scores, float[] out, int o0, int outStride) {
+        int n = heads * tokens, span = start + tokens, stride = roundUp(span);
+        long blockBytes = 4L * KEY_BLOCK * headDim;
+        for (int b = 0; b * KEY_BLOCK < span; b++) {
+            long kb = base + b * blockBytes;
+            int p0 = b * KEY_BLOCK;
+            int j = 0;
+            for (; j + 4 <= n; j += 4) {
+                if (p0 >= length(j + 3, heads, start)) continue; // the four need nothing from this block
+                for (int l = 0; l < KEY_BLOCK; l += LANES) {
+                    scores4(q, qOff(j, q0, qStride, heads, headDim), qOff(j + 1, q0, qStride, heads, headDim),
+                            qOff(j + 2, q0, qStride, heads, headDim), qOff(j + 3, q0, qStride, heads, headDim),
+                            keys, kb + 4L * l, headDim, scale, scores, j * stride + p0 + l, stride);
+                }
+            }
+            for (; j < n; j++) {
+                if (p0 >= length(j, heads, start)) continue;
+                for (int l = 0; l < KEY_BLOCK; l += LANES) {
+                    scores1(q, qOff(j, q0, qStride, heads, headDim), keys, kb + 4L * l, headDim, scale, scores, j * stride + p0 + l);
+                }
+            }
+        }
+        for (int j = 0; j < n; j++) {
+            int len = length(j, heads, start), s0 = j * stride;
+            float max = Float.NEGATIVE_INFINITY;
+            for (int p = s0; p < s0 + len; p++) max = Math.max(max, scores[p]);
+            float inv = 1f / expInPlace(scores, s0, len, max);
+            for (int p = s0; p < s0 + len; p++) scores[p] *= inv;
+            java.util.Arrays.fill(scores, s0 + len, s0 + stride, 0f); // later positions weigh nothing
+        }
         long rowBytes = 4L * headDim;
-        int span = start + tokens; // each query's scores row in the scratch
-        for (int k0 = 0; k0 < span; k0 += KEY_BLOCK) {
-            for (int t = 0; t < tokens; t++) {
-                int k1 = Math.min(k0 + KEY_BLOCK, start + t + 1);
-                for (int h = 0; h < heads; h++) {
-                    int qOff = q0 + t * qStride + h * headDim, s0 = (t * heads + h) * span;
-                    for (int p = k0; p < k1; p++) {
-                        scores[s0 + p] = VectorDot.dot(q, qOff, keys, base + p * rowBytes, headDim) * scale;
-                    }
+        int vectorDims = headDim - headDim % LANES;
+        for (int p0 = 0; p0 < span; p0 += VALUE_BLOCK) {
+            boolean first = p0 == 0;
+            int j = 0;
+            for (; j + 4 <= n; j += 4) {
+                int p1 = Math.min(p0 + VALUE_BLOCK, length(j + 3, heads, start));
+                if (p1 <= p0) continue;
+                int oa = outOff(j, o0, outStride, heads, headDim), ob = outOff(j + 1, o0, outStride, heads, headDim);
+                int oc = outOff(j + 2, o0, outStride, heads, headDim), od = outOff(j + 3, o0, outStride, heads, headDim);
+                for (int c = 0; c < vectorDims; c += LANES) {
+                    values4(values, base + 4L * c, rowBytes, p0, p1, scores, j * stride, stride, first, out, oa + c, ob + c, oc + c, od + c);
+                }
+                for (int i = 0; i < 4; i++) {
+                    valueTail(values, base, rowBytes, vectorDims, headDim, p0, p1, scores, (j + i) * stride, first,
+                            out, outOff(j + i, o0, outStride, heads, headDim));
                 }
             }
-        }
-        for (int t = 0; t < tokens; t++) {
-            int length = start + t + 1;
-            for (int h = 0; h < heads; h++) {
-                int s0 = (t * heads + h) * span;
-                float max = Float.NEGATIVE_INFINITY;
-                for (int p = s0; p < s0 + length; p++) max = Math.max(max, scores[p]);
-                float inv = 1f / expInPlace(scores, s0, length, max);
-                for (int p = s0; p < s0 + length; p++) scores[p] *= inv;
-                int oOff = o0 + t * outStride + h * headDim;
-                java.util.Arrays.fill(out, oOff, oOff + headDim, 0f);
-            }
-        }
-        for (int k0 = 0; k0 < span; k0 += KEY_BLOCK) {
-            for (int t = 0; t < tokens; t++) {
-                int k1 = Math.min(k0 + KEY_BLOCK, start + t + 1);
-                for (int h = 0; h < heads; h++) {
-                    int oOff = o0 + t * outStride + h * headDim, s0 = (t * heads + h) * span;
-                    for (int p = k0; p < k1; p++) VectorDot.axpy(scores[s0 + p], values, base + p * rowBytes, out, oOff, headDim);
+            for (; j < n; j++) {
+                int p1 = Math.min(p0 + VALUE_BLOCK, length(j, heads, start));
+                if (p1 <= p0) continue;
+                int oa = outOff(j, o0, outStride, heads, headDim);
+                for (int c = 0; c < vectorDims; c += LANES) {
+                    values1(values, base + 4L * c, rowBytes, p0, p1, scores, j * stride, first, out, oa + c);
                 }
+                valueTail(values, base, rowBytes, vectorDims, headDim, p0, p1, scores, j * stride, first, out, oa);
             }
+        }
+    }
+
+    private static int roundUp(int positions) {
+        return (positions + KEY_BLOCK - 1) / KEY_BLOCK * KEY_BLOCK;
+    }
+
+    /** Positions query {@code j} (token {@code j / heads}) sees. */
+    private static int length(int j, int heads, int start) {
+        return start + j / heads + 1;
+    }
+
+    private static int qOff(int j, int q0, int qStride, int heads, int headDim) {
+        return q0 + j / heads * qStride + j % heads * headDim;
+    }
+
+    private static int outOff(int j, int o0, int outStride, int heads, int headDim) {
+        return o0 + j / heads * outStride + j % heads * headDim;
+    }
+
+    /**
+     * Scores of four queries against {@link VectorDot#LANES} positions of a key block (dimension {@code d} of
+     * those positions at {@code k0 + d·KEY_BLOCK·4}), stored at {@code s0 + i·stride} for query {@code i}.
+     */
+    private static void scores4(float[] q, int qa, int qb, int qc, int qd, MemorySegment keys, long k0, int headDim,
+                                float scale, float[] s, int s0, int stride) {
+        FloatVector a = FloatVector.zero(F), b = a, c = a, d = a;
+        for (int e = 0; e < headDim; e++) {
+            FloatVector k = FloatVector.fromMemorySegment(F, keys, k0 + 4L * KEY_BLOCK * e, LE);
+            a = k.fma(FloatVector.broadcast(F, q[qa + e]), a);
+            b = k.fma(FloatVector.broadcast(F, q[qb + e]), b);
+            c = k.fma(FloatVector.broadcast(F, q[qc + e]), c);
+            d = k.fma(FloatVector.broadcast(F, q[qd + e]), d);
+        }
+        a.mul(scale).intoArray(s, s0);
+        b.mul(scale).intoArray(s, s0 + stride);
+        c.mul(scale).intoArray(s, s0 + 2 * stride);
+        d.mul(scale).intoArray(s, s0 + 3 * stride);
+    }
+
+    /** As {@link #scores4} for one query; the dimensions go round four accumulators (four FMA chains in flight). */
+    private static void scores1(float[] q, int qa, MemorySegment keys, long k0, int headDim, float scale, float[] s, int s0) {
+        FloatVector a = FloatVector.zero(F), b = a, c = a, d = a;
+        long step = 4L * KEY_BLOCK;
+        int e = 0;
+        for (; e + 4 <= headDim; e += 4) {
+            long k = k0 + step * e;
+            a = FloatVector.fromMemorySegment(F, keys, k, LE).fma(FloatVector.broadcast(F, q[qa + e]), a);
+            b = FloatVector.fromMemorySegment(F, keys, k + step, LE).fma(FloatVector.broadcast(F, q[qa + e + 1]), b);
+            c = FloatVector.fromMemorySegment(F, keys, k + 2 * step, LE).fma(FloatVector.broadcast(F, q[qa + e + 2]), c);
+            d = FloatVector.fromMemorySegment(F, keys, k + 3 * step, LE).fma(FloatVector.broadcast(F, q[qa + e + 3]), d);
+        }
+        for (; e < headDim; e++) a = FloatVector.fromMemorySegment(F, keys, k0 + step * e, LE).fma(FloatVector.broadcast(F, q[qa + e]), a);
+        a.add(b).add(c.add(d)).mul(scale).intoArray(s, s0);
+    }
+
+    /**
+     * Dimensions {@code [c, c + LANES)} (values at {@code v0 + p·rowBytes}) of four queries' outputs, positions
+     * {@code [p0, p1)} weighted by their scores (query {@code i}'s at {@code s0 + i·stride}); started from zero
+     * on the first block, else added to {@code out}.
+     */
+    private static void values4(MemorySegment values, long v0, long rowBytes, int p0, int p1, float[] s, int s0, int stride,
+                                boolean first, float[] out, int oa, int ob, int oc, int od) {
+        FloatVector a, b, c, d;
+        if (first) {
+            a = b = c = d = FloatVector.zero(F);
+        } else {
+            a = FloatVector.fromArray(F, out, oa);
+            b = FloatVector.fromArray(F, out, ob);
+            c = FloatVector.fromArray(F, out, oc);
+            d = FloatVector.fromArray(F, out, od);
+        }
+        int sb = s0 + stride, sc = sb + stride, sd = sc + stride;
+        for (int p = p0; p < p1; p++) {
+            FloatVector v = FloatVector.fromMemorySegment(F, values, v0 + p * rowBytes, LE);
+            a = v.fma(FloatVector.broadcast(F, s[s0 + p]), a);
+            b = v.fma(FloatVector.broadcast(F, s[sb + p]), b);
+            c = v.fma(FloatVector.broadcast(F, s[sc + p]), c);
+            d = v.fma(FloatVector.broadcast(F, s[sd + p]), d);
+        }
+        a.intoArray(out, oa);
+        b.intoArray(out, ob);
+        c.intoArray(out, oc);
+        d.intoArray(out, od);
+    }
+
+    /** As {@link #values4} for one query; the positions go round four accumulators. */
+    private static void values1(MemorySegment values, long v0, long rowBytes, int p0, int p1, float[] s, int s0,
+                                boolean first, float[] out, int oa) {
+        FloatVector a = first ? FloatVector.zero(F) : FloatVector.fromArray(F, out, oa), b = FloatVector.zero(F), c = b, d = b;
+        int p = p0;
+        for (; p + 4 <= p1; p += 4) {
+            long v = v0 + p * rowBytes;
+            a = FloatVector.fromMemorySegment(F, values, v, LE).fma(FloatVector.broadcast(F, s[s0 + p]), a);
+            b = FloatVector.fromMemorySegment(F, values, v + rowBytes, LE).fma(FloatVector.broadcast(F, s[s0 + p + 1]), b);
+            c = FloatVector.fromMemorySegment(F, values, v + 2 * rowBytes, LE).fma(FloatVector.broadcast(F, s[s0 + p + 2]), c);
+            d = FloatVector.fromMemorySegment(F, values, v + 3 * rowBytes, LE).fma(FloatVector.broadcast(F, s[s0 + p + 3]), d);
+        }
+        for (; p < p1; p++) a = FloatVector.fromMemorySegment(F, values, v0 + p * rowBytes, LE).fma(FloatVector.broadcast(F, s[s0 + p]), a);
+        a.add(b).add(c.add(d)).intoArray(out, oa);
+    }
+
+    /** The dimensions past the last whole vector, one at a time. */
+    private static void valueTail(MemorySegment values, long base, long rowBytes, int from, int headDim, int p0, int p1,
+                                  float[] s, int s0, boolean first, float[] out, int o) {
+        for (int e = from; e < headDim; e++) {
+            float acc = first ? 0f : out[o + e];
+            for (int p = p0; p < p1; p++) acc += s[s0 + p] * values.get(VectorDot.F32, base + p * rowBytes + 4L * e);
+            out[o + e] = acc;
         }
     }
 

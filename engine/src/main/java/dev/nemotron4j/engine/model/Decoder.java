@@ -145,7 +145,7 @@ public final class Decoder {
                 int part = i % split, g = i / split % kvHeads, t0 = i / split / kvHeads * ATTENTION_TILE;
                 int h0 = g * group + part * group / split, heads = g * group + (part + 1) * group / split - h0;
                 int tokens = Math.min(ATTENTION_TILE, T - t0);
-                float[] scores = buf.scores(chunk, heads * tokens * (start + t0 + tokens));
+                float[] scores = buf.scores(chunk, Attention.scratchSize(heads * tokens, start + t0 + tokens));
                 Attention.attendShared(buf.qkv, t0 * qkvDim + h0 * hd, qkvDim, heads, tokens, start + t0,
                         cache.keys(layer), cache.values(layer), cache.headBase(g), hd, attnScale, scores,
                         buf.attn, t0 * qDim + h0 * hd, qDim);

@@ -1,12 +1,16 @@
 package dev.nemotron4j.engine.model;
 
+import dev.nemotron4j.engine.kernels.Attention;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * Keys (after RoPE) and values of every position so far, off-heap, F32. Per layer one segment for keys and
- * one for values, laid out {@code [kvHead][position][headDim]} so that one head's history is contiguous.
+ * Keys (after RoPE) and values of every position so far, off-heap, F32. Per layer one segment for keys and one for
+ * values; one KV head's history is contiguous in each. Values are laid out {@code [kvHead][position][headDim]}, keys
+ * in blocks of {@link Attention#KEY_BLOCK} positions, dimension-major inside a block ({@link Attention#keyOffset}),
+ * so that attention reads one dimension of 16 positions as one vector.
  */
 public final class KvCache implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
@@ -15,14 +19,17 @@ public final class KvCache implements AutoCloseable {
     private final int kvHeads;
     private final int headDim;
     private final int capacity;
+    /** Positions allocated per head: the capacity rounded up to whole key blocks. */
+    private final int slots;
 
     public KvCache(int layers, int kvHeads, int headDim, int capacity) {
         this.kvHeads = kvHeads;
         this.headDim = headDim;
         this.capacity = capacity;
+        this.slots = (capacity + Attention.KEY_BLOCK - 1) / Attention.KEY_BLOCK * Attention.KEY_BLOCK;
         this.keys = new MemorySegment[layers];
         this.values = new MemorySegment[layers];
-        long bytes = 4L * kvHeads * capacity * headDim;
+        long bytes = 4L * kvHeads * slots * headDim;
         for (int l = 0; l < layers; l++) {
             keys[l] = arena.allocate(bytes, 64);
             values[l] = arena.allocate(bytes, 64);
@@ -42,22 +49,29 @@ public final class KvCache implements AutoCloseable {
         return values[layer];
     }
 
-    /** Byte offset of position 0 of {@code kvHead}; position p is {@code p·headDim·4} further. */
+    /**
+     * Byte offset of {@code kvHead}'s history in both segments: its value for position p is {@code p·headDim·4}
+     * further, its key as {@link Attention#keyOffset} says.
+     */
     public long headBase(int kvHead) {
-        return 4L * kvHead * capacity * headDim;
+        return 4L * kvHead * slots * headDim;
     }
 
     /** Stores the k and v of every local KV head of one position, read from {@code src} at the given offsets. */
     public void store(int layer, int position, float[] src, int kOff, int vOff) {
+        MemorySegment k = keys[layer];
         for (int g = 0; g < kvHeads; g++) {
-            long at = headBase(g) + 4L * position * headDim;
-            MemorySegment.copy(src, kOff + g * headDim, keys[layer], ValueLayout.JAVA_FLOAT_UNALIGNED, at, headDim);
-            MemorySegment.copy(src, vOff + g * headDim, values[layer], ValueLayout.JAVA_FLOAT_UNALIGNED, at, headDim);
+            long head = headBase(g);
+            for (int d = 0; d < headDim; d++) {
+                k.set(ValueLayout.JAVA_FLOAT_UNALIGNED, head + Attention.keyOffset(position, d, headDim), src[kOff + g * headDim + d]);
+            }
+            MemorySegment.copy(src, vOff + g * headDim, values[layer], ValueLayout.JAVA_FLOAT_UNALIGNED,
+                    head + 4L * position * headDim, headDim);
         }
     }
 
     public long byteSize() {
-        return 2L * keys.length * 4L * kvHeads * capacity * headDim;
+        return 2L * keys.length * 4L * kvHeads * slots * headDim;
     }
 
     @Override

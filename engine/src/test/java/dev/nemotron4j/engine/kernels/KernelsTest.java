@@ -199,13 +199,12 @@ class KernelsTest {
         int hd = 19, len = 23;
         float[] q = randomVector(hd);
         float[] k = randomVector(len * hd), vv = randomVector(len * hd);
-        MemorySegment ks = arena.allocate(4L * (len * hd + 8)), vs = arena.allocate(4L * (len * hd + 8));
         long base = 32;
-        MemorySegment.copy(k, 0, ks, ValueLayout.JAVA_FLOAT_UNALIGNED, base, k.length);
+        MemorySegment ks = cachedKeys(k, len, hd, base), vs = arena.allocate(4L * (len * hd + 8));
         MemorySegment.copy(vv, 0, vs, ValueLayout.JAVA_FLOAT_UNALIGNED, base, vv.length);
         float[] out = new float[hd + 1];
         float scale = 0.3f;
-        Attention.attend(q, 0, ks, vs, base, hd, len, scale, new float[len], out, 1);
+        Attention.attend(q, 0, ks, vs, base, hd, len, scale, new float[Attention.scratchSize(1, len)], out, 1);
         double[] s = new double[len];
         double max = Double.NEGATIVE_INFINITY, sum = 0;
         for (int t = 0; t < len; t++) {
@@ -221,22 +220,34 @@ class KernelsTest {
         }
     }
 
-    @Test
-    void attentionTilesOfHeadsAndTokensMatchOneQueryAtATime() {
-        // 3 query heads × 5 tokens after 37 cached positions: key blocks of 32 end inside the tile, and each token
-        // sees one position more than the one before
-        int hd = 19, heads = 3, tokens = 5, start = 37, span = start + tokens;
+    /** Row-major keys {@code k} ({@code positions × hd}) written the way the KV cache keeps them, from {@code base}. */
+    private MemorySegment cachedKeys(float[] k, int positions, int hd, long base) {
+        int blocks = (positions + Attention.KEY_BLOCK - 1) / Attention.KEY_BLOCK;
+        MemorySegment ks = arena.allocate(base + 4L * blocks * Attention.KEY_BLOCK * hd);
+        for (int p = 0; p < positions; p++) {
+            for (int e = 0; e < hd; e++) ks.set(ValueLayout.JAVA_FLOAT_UNALIGNED, base + Attention.keyOffset(p, e, hd), k[p * hd + e]);
+        }
+        return ks;
+    }
+
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({
+            "19, 3, 5, 37",   // four-query groups and three single queries; key and value blocks end inside the tile
+            "32, 2, 1, 100",  // decode with two heads per KV head; no dimension tail
+            "16, 1, 7, 0",    // prefill from position 0, one head per KV head
+    })
+    void attentionTilesOfHeadsAndTokensMatchOneQueryAtATime(int hd, int heads, int tokens, int start) {
+        int span = start + tokens;
         int qStride = heads * hd + 7, outStride = heads * hd + 3;
         float[] q = randomVector(tokens * qStride + 2);
         float[] k = randomVector(span * hd), vv = randomVector(span * hd);
-        MemorySegment ks = arena.allocate(4L * (span * hd + 8)), vs = arena.allocate(4L * (span * hd + 8));
         long base = 32;
-        MemorySegment.copy(k, 0, ks, ValueLayout.JAVA_FLOAT_UNALIGNED, base, k.length);
+        MemorySegment ks = cachedKeys(k, span, hd, base), vs = arena.allocate(4L * (span * hd + 8));
         MemorySegment.copy(vv, 0, vs, ValueLayout.JAVA_FLOAT_UNALIGNED, base, vv.length);
         float scale = 0.4f;
         float[] out = new float[tokens * outStride + 1];
         java.util.Arrays.fill(out, 9f); // every output must be written, not added to
-        float[] scratch = new float[heads * tokens * span];
+        float[] scratch = new float[Attention.scratchSize(heads * tokens, span)];
         java.util.Arrays.fill(scratch, 5f); // reused scratch holds old scores: only each query's own may count
         Attention.attendShared(q, 2, qStride, heads, tokens, start, ks, vs, base, hd, scale, scratch, out, 1, outStride);
         for (int t = 0; t < tokens; t++) {
