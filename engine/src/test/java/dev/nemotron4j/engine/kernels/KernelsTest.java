@@ -205,19 +205,25 @@ class KernelsTest {
         float[] out = new float[hd + 1];
         float scale = 0.3f;
         Attention.attend(q, 0, ks, vs, base, hd, len, scale, new float[Attention.scratchSize(1, len)], out, 1);
+        double[] want = attention(q, 0, k, vv, len, hd, scale);
+        for (int e = 0; e < hd; e++) close(want[e], out[1 + e], 1, "attention dim " + e);
+    }
+
+    /** Float64 softmax(q·kᵀ · scale) · v over the first {@code len} rows of row-major {@code k} and {@code v}. */
+    private static double[] attention(float[] q, int qOff, float[] k, float[] v, int len, int hd, float scale) {
         double[] s = new double[len];
         double max = Double.NEGATIVE_INFINITY, sum = 0;
-        for (int t = 0; t < len; t++) {
-            for (int e = 0; e < hd; e++) s[t] += (double) q[e] * k[t * hd + e];
-            s[t] *= scale;
-            max = Math.max(max, s[t]);
+        for (int p = 0; p < len; p++) {
+            for (int e = 0; e < hd; e++) s[p] += (double) q[qOff + e] * k[p * hd + e];
+            s[p] *= scale;
+            max = Math.max(max, s[p]);
         }
-        for (int t = 0; t < len; t++) sum += s[t] = Math.exp(s[t] - max);
+        for (int p = 0; p < len; p++) sum += s[p] = Math.exp(s[p] - max);
+        double[] out = new double[hd];
         for (int e = 0; e < hd; e++) {
-            double want = 0;
-            for (int t = 0; t < len; t++) want += s[t] / sum * vv[t * hd + e];
-            close(want, out[1 + e], 1, "attention dim " + e);
+            for (int p = 0; p < len; p++) out[e] += s[p] / sum * v[p * hd + e];
         }
+        return out;
     }
 
     /** Row-major keys {@code k} ({@code positions × hd}) written the way the KV cache keeps them, from {@code base}. */
@@ -253,19 +259,9 @@ class KernelsTest {
         for (int t = 0; t < tokens; t++) {
             int len = start + t + 1;
             for (int h = 0; h < heads; h++) {
-                int qOff = 2 + t * qStride + h * hd;
-                double[] s = new double[len];
-                double max = Double.NEGATIVE_INFINITY, sum = 0;
-                for (int p = 0; p < len; p++) {
-                    for (int e = 0; e < hd; e++) s[p] += (double) q[qOff + e] * k[p * hd + e];
-                    s[p] *= scale;
-                    max = Math.max(max, s[p]);
-                }
-                for (int p = 0; p < len; p++) sum += s[p] = Math.exp(s[p] - max);
+                double[] want = attention(q, 2 + t * qStride + h * hd, k, vv, len, hd, scale);
                 for (int e = 0; e < hd; e++) {
-                    double want = 0;
-                    for (int p = 0; p < len; p++) want += s[p] / sum * vv[p * hd + e];
-                    close(want, out[1 + t * outStride + h * hd + e], 1, "token " + t + " head " + h + " dim " + e);
+                    close(want[e], out[1 + t * outStride + h * hd + e], 1, "token " + t + " head " + h + " dim " + e);
                 }
             }
         }
