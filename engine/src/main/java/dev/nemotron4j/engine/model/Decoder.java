@@ -134,7 +134,7 @@ public final class Decoder {
         int hd = config.headDim(), group = config.groupSize(), kvHeads = plan.kvHeads();
         int qDim = plan.heads() * hd;
         // a tile: query heads of one KV head for up to ATTENTION_TILE tokens, so each cached row is read once per
-        // tile (bench/NOTES.md, step 23); a KV head's query heads are split only where there would be fewer tiles
+        // tile (bench/NOTES.md, step 24); a KV head's query heads are split only where there would be fewer tiles
         // than threads (decode with one or two KV heads per rank)
         int tiles = (T + ATTENTION_TILE - 1) / ATTENTION_TILE;
         int split = Math.min(group, Math.max(1, (pool.threads() + tiles * kvHeads - 1) / (tiles * kvHeads)));

@@ -16,11 +16,14 @@ import java.util.concurrent.Callable;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Measure prefill and decode speed, like llama-bench.",
-                "pp<p> runs a <p>-token prompt in one batch, tg<n> generates <n> tokens one at a time; each is",
-                "repeated -r times after a warm-up run. With -d, each test runs after that many cached positions",
-                "(llama-bench's pp<p> @ d<d>): the attention over a long context is part of what is measured.",
-                "Reports tokens/s as mean ± std and min/median/max, bytes of weights read per decoded token, and",
-                "the memory bandwidth that decode achieved (its roofline is bandwidth ÷ bytes per token)."})
+                "pp<p> runs a <p>-token prompt in one batch, tg<n> generates <n> tokens one at a time; each is "
+                        + "repeated -r times after a warm-up run. With -d, each test runs after that many cached "
+                        + "positions (llama-bench's pp<p> @ d<d>), so the attention over a long context is part of what "
+                        + "is measured.",
+                "Reports tokens/s as mean ± std and min/median/max, bytes of weights read per decoded token, and the "
+                        + "memory bandwidth that decode achieved (its roofline is bandwidth ÷ bytes per token). Both "
+                        + "count weights only: with -d each decoded token also reads the cached keys and values (see "
+                        + "'inspect')."})
 final class BenchCommand implements Callable<Integer> {
     @picocli.CommandLine.ParentCommand
     Cli parent;
