@@ -57,6 +57,14 @@ class KernelsTest {
         assertEquals(want, got, 1e-5 * Math.max(1, scale), what);
     }
 
+    @Test
+    void theVectorWidthIsTheOneThisRunAskedFor() {
+        // the second surefire run (engine/pom.xml) caps vectors at 256 bits to test the AVX2 code paths
+        String max = System.getProperty("n4j.test.maxLanes");
+        if (max != null) assertTrue(VectorDot.LANES <= Integer.parseInt(max), VectorDot.LANES + " float lanes");
+        assertTrue(VectorDot.LANES >= 4 && Attention.KEY_BLOCK % VectorDot.LANES == 0, VectorDot.LANES + " float lanes");
+    }
+
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "BF16", "F16"})
     void dotProductsOfEveryLengthMatchScalar(DType dtype) {
@@ -104,20 +112,21 @@ class KernelsTest {
     }
 
     /**
-     * Prefill wide enough for {@link BroadcastTiles}: 87 tokens are a 64-token slab (4×4 tiles), a 16-token one (4×1
-     * tiles) and 7 tokens left to the row-major tiles (one 4×4, three single dots); 592 columns are two chunks of
+     * Prefill wide enough for {@link BroadcastTiles}: SPAN + LANES + 7 tokens (87 with 16 float lanes) are a full slab
+     * (4×4 tiles), a one-vector slab (4×1 tiles) and 7 tokens left to the row-major tiles (one 4×4, three single dots); 592 columns are two chunks of
      * {@link BroadcastTiles#KC}, starting at column 4 of the matrix; one thread sees 64-row panels of 16 tiles and a
      * last one of 15 rows (three tiles, three single rows), two threads see parts of 6 or 7 rows.
      */
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "BF16"})
     void prefillInTokenVectorTilesMatchesNaive(DType dtype) {
-        int cols = BroadcastTiles.KC + 88, n = cols - 8, T = 87;
+        int rest = Math.min(7, VectorDot.LANES - 1); // 3 with 128-bit vectors: no row-major 4×4 tile then
+        int cols = BroadcastTiles.KC + 88, n = cols - 8, T = BroadcastTiles.SPAN + VectorDot.LANES + rest;
         Mat a = matrix(dtype, 150, cols), b = matrix(dtype, 57, cols);
         WeightMatrix wa = WeightMatrix.of(Tensor.contiguous("a", dtype, new long[]{150, cols}, a.seg, "test"));
         WeightMatrix wb = WeightMatrix.of(Tensor.contiguous("b", dtype, new long[]{57, cols}, b.seg, "test"));
         WeightMatrix w = WeightMatrix.stackRows("ab", wa, wb).sliceCols(4, n);
-        assertTrue(BroadcastTiles.width(T) == 80 && n > BroadcastTiles.KC, "the shape must reach every tile");
+        assertTrue(BroadcastTiles.width(T) == T - rest && n > BroadcastTiles.KC, "the shape must reach every tile");
         float[] x = randomVector(T * n);
         for (int threads : new int[]{1, 2}) {
             float[] out = new float[T * w.rows()];
