@@ -58,24 +58,27 @@ public final class Attention {
                                     MemorySegment keys, MemorySegment values, long base, int headDim, float scale,
                                     float[] scores, float[] out, int o0, int outStride) {
         int n = heads * tokens, span = start + tokens, stride = roundUp(span);
-        long blockBytes = 4L * KEY_BLOCK * headDim;
-        for (int b = 0; b * KEY_BLOCK < span; b++) {
-            long kb = base + b * blockBytes;
-            int p0 = b * KEY_BLOCK;
+        // two vectors of positions at a time for four queries: eight FMA chains in flight
+        for (int p0 = 0; p0 < span; p0 += 2 * LANES) {
+            boolean pair = p0 + 2 * LANES <= stride;
+            long ka = base + keyOffset(p0, 0, headDim), kb = pair ? base + keyOffset(p0 + LANES, 0, headDim) : ka;
             int j = 0;
             for (; j + 4 <= n; j += 4) {
-                if (p0 >= length(j + 3, heads, start)) continue; // the four need nothing from this block
-                for (int l = 0; l < KEY_BLOCK; l += LANES) {
-                    scores4(q, qOff(j, q0, qStride, heads, headDim), qOff(j + 1, q0, qStride, heads, headDim),
-                            qOff(j + 2, q0, qStride, heads, headDim), qOff(j + 3, q0, qStride, heads, headDim),
-                            keys, kb + 4L * l, headDim, scale, scores, j * stride + p0 + l, stride);
+                if (p0 >= length(j + 3, heads, start)) continue; // the four need nothing from here on
+                int qa = qOff(j, q0, qStride, heads, headDim), qb = qOff(j + 1, q0, qStride, heads, headDim);
+                int qc = qOff(j + 2, q0, qStride, heads, headDim), qd = qOff(j + 3, q0, qStride, heads, headDim);
+                if (pair && p0 + LANES < length(j + 3, heads, start)) {
+                    scores4x2(q, qa, qb, qc, qd, keys, ka, kb, headDim, scale, scores, j * stride + p0, stride);
+                } else {
+                    scores4(q, qa, qb, qc, qd, keys, ka, headDim, scale, scores, j * stride + p0, stride);
                 }
             }
             for (; j < n; j++) {
-                if (p0 >= length(j, heads, start)) continue;
-                for (int l = 0; l < KEY_BLOCK; l += LANES) {
-                    scores1(q, qOff(j, q0, qStride, heads, headDim), keys, kb + 4L * l, headDim, scale, scores, j * stride + p0 + l);
-                }
+                int len = length(j, heads, start);
+                if (p0 >= len) continue;
+                int qa = qOff(j, q0, qStride, heads, headDim);
+                scores1(q, qa, keys, ka, headDim, scale, scores, j * stride + p0);
+                if (pair && p0 + LANES < len) scores1(q, qa, keys, kb, headDim, scale, scores, j * stride + p0 + LANES);
             }
         }
         for (int j = 0; j < n; j++) {
@@ -96,7 +99,11 @@ public final class Attention {
                 if (p1 <= p0) continue;
                 int oa = outOff(j, o0, outStride, heads, headDim), ob = outOff(j + 1, o0, outStride, heads, headDim);
                 int oc = outOff(j + 2, o0, outStride, heads, headDim), od = outOff(j + 3, o0, outStride, heads, headDim);
-                for (int c = 0; c < vectorDims; c += LANES) {
+                int c = 0;
+                for (; c + 2 * LANES <= vectorDims; c += 2 * LANES) {
+                    values4x2(values, base + 4L * c, rowBytes, p0, p1, scores, j * stride, stride, first, out, oa + c, ob + c, oc + c, od + c);
+                }
+                for (; c < vectorDims; c += LANES) {
                     values4(values, base + 4L * c, rowBytes, p0, p1, scores, j * stride, stride, first, out, oa + c, ob + c, oc + c, od + c);
                 }
                 for (int i = 0; i < 4; i++) {
@@ -153,6 +160,36 @@ public final class Attention {
         d.mul(scale).intoArray(s, s0 + 3 * stride);
     }
 
+    /** As {@link #scores4} for two vectors of positions (keys at {@code ka} and {@code kb}, scores side by side). */
+    private static void scores4x2(float[] q, int qa, int qb, int qc, int qd, MemorySegment keys, long ka, long kb,
+                                  int headDim, float scale, float[] s, int s0, int stride) {
+        FloatVector a = FloatVector.zero(F), b = a, c = a, d = a, a2 = a, b2 = a, c2 = a, d2 = a;
+        for (int e = 0; e < headDim; e++) {
+            FloatVector k = FloatVector.fromMemorySegment(F, keys, ka + 4L * KEY_BLOCK * e, LE);
+            FloatVector k2 = FloatVector.fromMemorySegment(F, keys, kb + 4L * KEY_BLOCK * e, LE);
+            FloatVector x = FloatVector.broadcast(F, q[qa + e]);
+            a = k.fma(x, a);
+            a2 = k2.fma(x, a2);
+            x = FloatVector.broadcast(F, q[qb + e]);
+            b = k.fma(x, b);
+            b2 = k2.fma(x, b2);
+            x = FloatVector.broadcast(F, q[qc + e]);
+            c = k.fma(x, c);
+            c2 = k2.fma(x, c2);
+            x = FloatVector.broadcast(F, q[qd + e]);
+            d = k.fma(x, d);
+            d2 = k2.fma(x, d2);
+        }
+        a.mul(scale).intoArray(s, s0);
+        a2.mul(scale).intoArray(s, s0 + LANES);
+        b.mul(scale).intoArray(s, s0 + stride);
+        b2.mul(scale).intoArray(s, s0 + stride + LANES);
+        c.mul(scale).intoArray(s, s0 + 2 * stride);
+        c2.mul(scale).intoArray(s, s0 + 2 * stride + LANES);
+        d.mul(scale).intoArray(s, s0 + 3 * stride);
+        d2.mul(scale).intoArray(s, s0 + 3 * stride + LANES);
+    }
+
     /** As {@link #scores4} for one query; the dimensions go round four accumulators (four FMA chains in flight). */
     private static void scores1(float[] q, int qa, MemorySegment keys, long k0, int headDim, float scale, float[] s, int s0) {
         FloatVector a = FloatVector.zero(F), b = a, c = a, d = a;
@@ -197,6 +234,50 @@ public final class Attention {
         b.intoArray(out, ob);
         c.intoArray(out, oc);
         d.intoArray(out, od);
+    }
+
+    /** As {@link #values4} for dimensions {@code [c, c + 2·LANES)}: two vectors per query, eight FMA chains. */
+    private static void values4x2(MemorySegment values, long v0, long rowBytes, int p0, int p1, float[] s, int s0, int stride,
+                                  boolean first, float[] out, int oa, int ob, int oc, int od) {
+        FloatVector a, b, c, d, a2, b2, c2, d2;
+        if (first) {
+            a = b = c = d = a2 = b2 = c2 = d2 = FloatVector.zero(F);
+        } else {
+            a = FloatVector.fromArray(F, out, oa);
+            a2 = FloatVector.fromArray(F, out, oa + LANES);
+            b = FloatVector.fromArray(F, out, ob);
+            b2 = FloatVector.fromArray(F, out, ob + LANES);
+            c = FloatVector.fromArray(F, out, oc);
+            c2 = FloatVector.fromArray(F, out, oc + LANES);
+            d = FloatVector.fromArray(F, out, od);
+            d2 = FloatVector.fromArray(F, out, od + LANES);
+        }
+        int sb = s0 + stride, sc = sb + stride, sd = sc + stride;
+        for (int p = p0; p < p1; p++) {
+            long at = v0 + p * rowBytes;
+            FloatVector v = FloatVector.fromMemorySegment(F, values, at, LE);
+            FloatVector v2 = FloatVector.fromMemorySegment(F, values, at + 4L * LANES, LE);
+            FloatVector x = FloatVector.broadcast(F, s[s0 + p]);
+            a = v.fma(x, a);
+            a2 = v2.fma(x, a2);
+            x = FloatVector.broadcast(F, s[sb + p]);
+            b = v.fma(x, b);
+            b2 = v2.fma(x, b2);
+            x = FloatVector.broadcast(F, s[sc + p]);
+            c = v.fma(x, c);
+            c2 = v2.fma(x, c2);
+            x = FloatVector.broadcast(F, s[sd + p]);
+            d = v.fma(x, d);
+            d2 = v2.fma(x, d2);
+        }
+        a.intoArray(out, oa);
+        a2.intoArray(out, oa + LANES);
+        b.intoArray(out, ob);
+        b2.intoArray(out, ob + LANES);
+        c.intoArray(out, oc);
+        c2.intoArray(out, oc + LANES);
+        d.intoArray(out, od);
+        d2.intoArray(out, od + LANES);
     }
 
     /** As {@link #values4} for one query; the positions go round four accumulators. */
