@@ -250,6 +250,7 @@ class KernelsTest {
             "19, 3, 5, 37",   // four-query groups and three single queries; key and value blocks end inside the tile
             "32, 2, 1, 100",  // decode with two heads per KV head; no dimension tail
             "16, 1, 7, 0",    // prefill from position 0, one head per KV head
+            "40, 4, 2, 20",   // two four-query groups, two vectors of dimensions and a tail, positions ending mid-vector
     })
     void attentionTilesOfHeadsAndTokensMatchOneQueryAtATime(int hd, int heads, int tokens, int start) {
         int span = start + tokens;
