@@ -46,6 +46,9 @@ final class BenchCommand implements Callable<Integer> {
             description = "Positions already in the KV cache when each test starts (default: ${DEFAULT-VALUE}).")
     int depth;
 
+    /** Tokens per prefill call while filling the context for -d. */
+    private static final int FILL_PIECE = 512;
+
     @Option(names = "--json", description = "Print one JSON object.")
     boolean json;
 
@@ -90,9 +93,17 @@ final class BenchCommand implements Callable<Integer> {
             int[] prompt = random.ints(Math.max(1, promptTokens), 0, vocab).toArray();
             String at = depth > 0 ? " @ d" + depth : "";
             try (InferenceSession s = m.newSession(positions)) {
-                if (depth > 0) {
-                    if (LoadedModel.INTERACTIVE) parent.err.printf("bench: filling %d positions of context%n", depth);
-                    s.prefill(random.ints(depth, 0, vocab).toArray());
+                int[] fill = random.ints(depth, 0, vocab).toArray();
+                long f0 = System.nanoTime();
+                for (int done = 0; done < depth; ) { // in pieces, so a big model shows progress
+                    int n = Math.min(FILL_PIECE, depth - done);
+                    s.prefill(Arrays.copyOfRange(fill, done, done + n));
+                    done += n;
+                    if (LoadedModel.INTERACTIVE) {
+                        parent.err.printf("\rbench: filling the context %d/%d (%.0f tok/s)", done, depth,
+                                done / ((System.nanoTime() - f0) / 1e9));
+                        if (done == depth) parent.err.println();
+                    }
                 }
                 if (promptTokens > 0) {
                     double[] tps = new double[reps];
