@@ -10,9 +10,8 @@ import static dev.nemotron4j.engine.kernels.VectorDot.LANES;
  * {@link VectorDot#LANES} tokens' activations, so a tile of {@link #ROWS} weight rows × four token vectors keeps 16
  * accumulators, and each column step loads four activation vectors and four weights for 16 FMAs. Nothing is
  * reduced across lanes: an accumulator lane is one output. (Single core, a 64-row panel, 128 tokens: 46–52 GMAC/s
- * against 36–43 for the row-major 4×4 tile of {@link TiledMatMul}, which reduces 16 vectors per tile; F32 peak 58.6.
- * Six rows were a little faster in a probe, but panels and pool parts come in multiples of 16 rows;
- * bench/NOTES.md, step 20.)
+ * against 36–43 for the row-major 4×4 tile of {@link TiledMatMul}, which reduces 16 vectors per tile; F32 peak 58.6;
+ * bench/NOTES.md, step 20. Six rows were 5 % faster in a probe but no faster in JMH; NOTES, after step 24.)
  *
  * <p>The activations are first transposed into slabs of {@link #SPAN} tokens ({@link #transpose}); the panel of
  * widened weight rows stays row-major, as {@link MatMul} widens it. Columns go in chunks of {@link #KC} so the

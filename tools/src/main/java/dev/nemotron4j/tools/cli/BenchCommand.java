@@ -78,9 +78,9 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (reps < 1) throw new UserException("--repetitions must be at least 1");
         if (promptTokens < 0 || genTokens < 0) throw new UserException("token counts must be >= 0");
+        if (depth < 0) throw new UserException("--depth must be >= 0");
         try (LoadedModel lm = LoadedModel.open(modelOptions.model, modelOptions.loadOptions(), parent.err)) {
             NemotronModel m = lm.model;
-            if (depth < 0) throw new UserException("--depth must be >= 0");
             int positions = depth + Math.max(promptTokens, genTokens) + 1;
             if (positions > m.contextLength()) {
                 throw new UserException("the tests need " + positions + " positions (depth " + depth + " + "

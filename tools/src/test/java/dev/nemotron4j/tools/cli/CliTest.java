@@ -110,6 +110,9 @@ class CliTest {
         Run tooDeep = run("bench", "--model", model("nemotron-gqa-f32"), "-p", "6", "-n", "3", "-d", "100000");
         assertEquals(2, tooDeep.code());
         assertTrue(tooDeep.err().contains("depth 100000"), tooDeep.err());
+        Run negative = run("bench", "--model", model("nemotron-gqa-f32"), "-d", "-1");
+        assertEquals(2, negative.code());
+        assertTrue(negative.err().contains("--depth must be >= 0"), negative.err());
     }
 
     @Test
