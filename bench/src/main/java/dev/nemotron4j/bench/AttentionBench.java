@@ -56,7 +56,7 @@ public class AttentionBench {
     public void setUp() {
         int positions = depth + tokens;
         arena = Arena.ofShared();
-        long bytes = 4L * (positions + Attention.KEY_BLOCK) * headDim;
+        long bytes = 4L * Attention.slots(positions) * headDim;
         keys = arena.allocate(bytes, 64);
         values = arena.allocate(bytes, 64);
         SplittableRandom r = new SplittableRandom(3);

@@ -32,19 +32,14 @@ public final class Attention {
         return 4L * ((long) (position / KEY_BLOCK) * KEY_BLOCK * headDim + (long) dim * KEY_BLOCK + position % KEY_BLOCK);
     }
 
-    /**
-     * out[0..headDim) = Σ_τ softmax_τ(q·k_τ · scale) v_τ over τ in [0, length). Keys in blocks at {@code base}
-     * ({@link #keyOffset}), values as float rows of {@code headDim} at byte {@code base + τ·headDim·4}.
-     * {@code scores} is scratch of at least {@code length} rounded up to {@link #KEY_BLOCK}.
-     */
-    public static void attend(float[] q, int qOff, MemorySegment keys, MemorySegment values, long base, int headDim,
-                              int length, float scale, float[] scores, float[] out, int outOff) {
-        attendShared(q, qOff, 0, 1, 1, length - 1, keys, values, base, headDim, scale, scores, out, outOff, 0);
+    /** Positions to allocate per KV head for {@code positions}: whole key blocks. */
+    public static int slots(int positions) {
+        return (positions + KEY_BLOCK - 1) / KEY_BLOCK * KEY_BLOCK;
     }
 
     /** Scratch floats {@link #attendShared} needs for {@code queries} queries over {@code positions} positions. */
     public static int scratchSize(int queries, int positions) {
-        return queries * roundUp(positions);
+        return queries * slots(positions);
     }
 
     /**
@@ -52,12 +47,14 @@ public final class Attention {
      * ({@code headDim} apart) of {@code tokens} consecutive tokens ({@code qStride} apart in {@code q},
      * {@code outStride} in {@code out}), token {@code t} seeing positions {@code [0, start + t + 1)}. Every loaded
      * key or value vector serves up to four queries, and a block of cached rows is used by every query of the tile
-     * before the next is read. {@code scores}: at least {@link #scratchSize}{@code (heads·tokens, start + tokens)}.
+     * before the next is read. Keys at {@code base} in blocks ({@link #keyOffset}), values as float rows of
+     * {@code headDim} at byte {@code base + τ·headDim·4}. {@code scores}: at least
+     * {@link #scratchSize}{@code (heads·tokens, start + tokens)}.
      */
     public static void attendShared(float[] q, int q0, int qStride, int heads, int tokens, int start,
                                     MemorySegment keys, MemorySegment values, long base, int headDim, float scale,
                                     float[] scores, float[] out, int o0, int outStride) {
-        int n = heads * tokens, span = start + tokens, stride = roundUp(span);
+        int n = heads * tokens, span = start + tokens, stride = slots(span);
         // two vectors of positions at a time for four queries: eight FMA chains in flight
         for (int p0 = 0; p0 < span; p0 += 2 * LANES) {
             boolean pair = p0 + 2 * LANES <= stride;
@@ -121,10 +118,6 @@ public final class Attention {
                 valueTail(values, base, rowBytes, vectorDims, headDim, p0, p1, scores, j * stride, first, out, oa);
             }
         }
-    }
-
-    private static int roundUp(int positions) {
-        return (positions + KEY_BLOCK - 1) / KEY_BLOCK * KEY_BLOCK;
     }
 
     /** Positions query {@code j} (token {@code j / heads}) sees. */

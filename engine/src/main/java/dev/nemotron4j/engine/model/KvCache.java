@@ -26,7 +26,7 @@ public final class KvCache implements AutoCloseable {
         this.kvHeads = kvHeads;
         this.headDim = headDim;
         this.capacity = capacity;
-        this.slots = (capacity + Attention.KEY_BLOCK - 1) / Attention.KEY_BLOCK * Attention.KEY_BLOCK;
+        this.slots = Attention.slots(capacity);
         this.keys = new MemorySegment[layers];
         this.values = new MemorySegment[layers];
         long bytes = 4L * kvHeads * slots * headDim;

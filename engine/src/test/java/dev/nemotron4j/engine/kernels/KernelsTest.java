@@ -203,21 +203,6 @@ class KernelsTest {
         }
     }
 
-    @Test
-    void attentionIsASoftmaxWeightedSumOfValues() {
-        int hd = 19, len = 23;
-        float[] q = randomVector(hd);
-        float[] k = randomVector(len * hd), vv = randomVector(len * hd);
-        long base = 32;
-        MemorySegment ks = cachedKeys(k, len, hd, base), vs = arena.allocate(4L * (len * hd + 8));
-        MemorySegment.copy(vv, 0, vs, ValueLayout.JAVA_FLOAT_UNALIGNED, base, vv.length);
-        float[] out = new float[hd + 1];
-        float scale = 0.3f;
-        Attention.attend(q, 0, ks, vs, base, hd, len, scale, new float[Attention.scratchSize(1, len)], out, 1);
-        double[] want = attention(q, 0, k, vv, len, hd, scale);
-        for (int e = 0; e < hd; e++) close(want[e], out[1 + e], 1, "attention dim " + e);
-    }
-
     /** Float64 softmax(q·kᵀ · scale) · v over the first {@code len} rows of row-major {@code k} and {@code v}. */
     private static double[] attention(float[] q, int qOff, float[] k, float[] v, int len, int hd, float scale) {
         double[] s = new double[len];
@@ -237,8 +222,7 @@ class KernelsTest {
 
     /** Row-major keys {@code k} ({@code positions × hd}) written the way the KV cache keeps them, from {@code base}. */
     private MemorySegment cachedKeys(float[] k, int positions, int hd, long base) {
-        int blocks = (positions + Attention.KEY_BLOCK - 1) / Attention.KEY_BLOCK;
-        MemorySegment ks = arena.allocate(base + 4L * blocks * Attention.KEY_BLOCK * hd);
+        MemorySegment ks = arena.allocate(base + 4L * Attention.slots(positions) * hd);
         for (int p = 0; p < positions; p++) {
             for (int e = 0; e < hd; e++) ks.set(ValueLayout.JAVA_FLOAT_UNALIGNED, base + Attention.keyOffset(p, e, hd), k[p * hd + e]);
         }
@@ -247,6 +231,7 @@ class KernelsTest {
 
     @ParameterizedTest
     @org.junit.jupiter.params.provider.CsvSource({
+            "19, 1, 1, 22",   // one query over 23 positions (a decode step with one head per KV head)
             "19, 3, 5, 37",   // four-query groups and three single queries; key and value blocks end inside the tile
             "32, 2, 1, 100",  // decode with two heads per KV head; no dimension tail
             "16, 1, 7, 0",    // prefill from position 0, one head per KV head
