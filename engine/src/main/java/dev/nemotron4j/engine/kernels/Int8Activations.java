@@ -85,7 +85,7 @@ final class Int8Activations {
      */
     private void quantize(DType dtype, boolean repacked, float[] x, int g0, int g1) {
         if (repacked) for (int gg = g0 / 16; gg < g1 / 16; gg++) quantizeRepacked(dtype, x, gg);
-        else for (int g = g0; g < g1; g++) quantize(dtype, x, g);
+        else for (int g = g0; g < g1; g++) quantizeGroup(dtype, x, g);
     }
 
     private static int groupSize(DType dtype) {
@@ -170,7 +170,7 @@ final class Int8Activations {
     }
 
     /** Quantizes group {@code g} of {@code x} (GGUF layout) into its scale and packed pairs, independent of the others. */
-    private void quantize(DType dtype, float[] x, int g) {
+    private void quantizeGroup(DType dtype, float[] x, int g) {
         int group = groupSize(dtype);
         int x0 = g * group;
         float amax = 0;
