@@ -79,14 +79,28 @@ public final class MatMul {
         return true;
     }
 
+    /** A/B switch for measurements: Q4_0 decode one row at a time instead of {@link PackedIntDot#dotQ4Pair}. */
+    private static final boolean ROW_PAIRS = !Boolean.getBoolean("n4j.oneRow");
+
     /** Decode with a repacked Q4_0 or Q8_0 matrix (16 blocks per vector, see {@link Repacked}). */
     private static void repacked(Repacked rp, int rows, int cols, Int8Activations a, int tokens, float[] out, WorkerPool pool) {
-        boolean q8 = rp.dtype == DType.Q8_0;
+        if (rp.dtype == DType.Q8_0) {
+            pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
+                for (int r = r0; r < r1; r++) {
+                    for (int t = 0; t < tokens; t++) out[t * rows + r] = PackedIntDot.dotQ8Repacked(rp.data, rp.row(r), a, t * cols, rp.groups);
+                }
+            });
+            return;
+        }
+        // Q4_0: the two rows of a stored pair together where the part holds both
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
-            for (int r = r0; r < r1; r++) {
-                for (int t = 0; t < tokens; t++) {
-                    out[t * rows + r] = q8 ? PackedIntDot.dotQ8Repacked(rp.data, r * rp.rowBytes, a, t * cols, rp.groups)
-                            : PackedIntDot.dotQ4Repacked(rp.data, r * rp.rowBytes, a, t * cols, rp.groups);
+            for (int r = r0; r < r1; ) {
+                if (ROW_PAIRS && (r & 1) == 0 && r + 1 < r1) {
+                    for (int t = 0; t < tokens; t++) PackedIntDot.dotQ4Pair(rp.data, rp.row(r), a, t * cols, rp.groups, out, t * rows + r);
+                    r += 2;
+                } else {
+                    for (int t = 0; t < tokens; t++) out[t * rows + r] = PackedIntDot.dotQ4Repacked(rp.data, rp.row(r), a, t * cols, rp.groups);
+                    r++;
                 }
             }
         });

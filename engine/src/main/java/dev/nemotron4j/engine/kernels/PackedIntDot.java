@@ -237,6 +237,90 @@ final class PackedIntDot {
     }
 
     /**
+     * The two rows of a stored Q4_0 {@link Repacked} pair (row 2p at {@code off}, row 2p+1 one group further), as
+     * {@link #dotQ4Repacked} does one: each activation vector is loaded once for both rows, and the pair's groups
+     * are read front to back. Results go to {@code out[o]} and {@code out[o + 1]}. Written out for the same reasons
+     * as {@link #dotQ4Repacked}.
+     */
+    static void dotQ4Pair(MemorySegment d, long off, Int8Activations a, int x0, int groups, float[] out, int o) {
+        int[] xp = a.packed;
+        float[] xs = a.scale, xc = a.corr;
+        FloatVector accA = FloatVector.zero(F), accB = accA;
+        int g0 = x0 / Repacked.GROUP;
+        for (int g = 0; g < groups; g++) {
+            long ca = off + Repacked.q4Scales(g), cb = ca + Repacked.Q4_GROUP_BYTES;
+            long wa = off + Repacked.q4Words(g), wb = wa + Repacked.Q4_GROUP_BYTES;
+            int p = (g0 + g) * 256;
+            IntVector sa0 = IntVector.zero(I), sa1 = sa0, sb0 = sa0, sb1 = sa0;
+            IntVector x;
+            IntVector a0 = IntVector.fromMemorySegment(I, d, wa + 0, LE);
+            IntVector b0 = IntVector.fromMemorySegment(I, d, wb + 0, LE);
+            x = IntVector.fromArray(I, xp, p + 0);
+            sa0 = sa0.add(a0.and(0x000F000F).mul(x));
+            sb0 = sb0.add(b0.and(0x000F000F).mul(x));
+            x = IntVector.fromArray(I, xp, p + 16);
+            sa1 = sa1.add(a0.lanewise(LSHR, 4).and(0x000F000F).mul(x));
+            sb1 = sb1.add(b0.lanewise(LSHR, 4).and(0x000F000F).mul(x));
+            x = IntVector.fromArray(I, xp, p + 32);
+            sa0 = sa0.add(a0.lanewise(LSHR, 8).and(0x000F000F).mul(x));
+            sb0 = sb0.add(b0.lanewise(LSHR, 8).and(0x000F000F).mul(x));
+            x = IntVector.fromArray(I, xp, p + 48);
+            sa1 = sa1.add(a0.lanewise(LSHR, 12).and(0x000F000F).mul(x));
+            sb1 = sb1.add(b0.lanewise(LSHR, 12).and(0x000F000F).mul(x));
+            IntVector a1 = IntVector.fromMemorySegment(I, d, wa + 64, LE);
+            IntVector b1 = IntVector.fromMemorySegment(I, d, wb + 64, LE);
+            x = IntVector.fromArray(I, xp, p + 64);
+            sa0 = sa0.add(a1.and(0x000F000F).mul(x));
+            sb0 = sb0.add(b1.and(0x000F000F).mul(x));
+            x = IntVector.fromArray(I, xp, p + 80);
+            sa1 = sa1.add(a1.lanewise(LSHR, 4).and(0x000F000F).mul(x));
+            sb1 = sb1.add(b1.lanewise(LSHR, 4).and(0x000F000F).mul(x));
+            x = IntVector.fromArray(I, xp, p + 96);
+            sa0 = sa0.add(a1.lanewise(LSHR, 8).and(0x000F000F).mul(x));
+            sb0 = sb0.add(b1.lanewise(LSHR, 8).and(0x000F000F).mul(x));
+            x = IntVector.fromArray(I, xp, p + 112);
+            sa1 = sa1.add(a1.lanewise(LSHR, 12).and(0x000F000F).mul(x));
+            sb1 = sb1.add(b1.lanewise(LSHR, 12).and(0x000F000F).mul(x));
+            IntVector a2 = IntVector.fromMemorySegment(I, d, wa + 128, LE);
+            IntVector b2 = IntVector.fromMemorySegment(I, d, wb + 128, LE);
+            x = IntVector.fromArray(I, xp, p + 128);
+            sa0 = sa0.add(a2.and(0x000F000F).mul(x));
+            sb0 = sb0.add(b2.and(0x000F000F).mul(x));
+            x = IntVector.fromArray(I, xp, p + 144);
+            sa1 = sa1.add(a2.lanewise(LSHR, 4).and(0x000F000F).mul(x));
+            sb1 = sb1.add(b2.lanewise(LSHR, 4).and(0x000F000F).mul(x));
+            x = IntVector.fromArray(I, xp, p + 160);
+            sa0 = sa0.add(a2.lanewise(LSHR, 8).and(0x000F000F).mul(x));
+            sb0 = sb0.add(b2.lanewise(LSHR, 8).and(0x000F000F).mul(x));
+            x = IntVector.fromArray(I, xp, p + 176);
+            sa1 = sa1.add(a2.lanewise(LSHR, 12).and(0x000F000F).mul(x));
+            sb1 = sb1.add(b2.lanewise(LSHR, 12).and(0x000F000F).mul(x));
+            IntVector a3 = IntVector.fromMemorySegment(I, d, wa + 192, LE);
+            IntVector b3 = IntVector.fromMemorySegment(I, d, wb + 192, LE);
+            x = IntVector.fromArray(I, xp, p + 192);
+            sa0 = sa0.add(a3.and(0x000F000F).mul(x));
+            sb0 = sb0.add(b3.and(0x000F000F).mul(x));
+            x = IntVector.fromArray(I, xp, p + 208);
+            sa1 = sa1.add(a3.lanewise(LSHR, 4).and(0x000F000F).mul(x));
+            sb1 = sb1.add(b3.lanewise(LSHR, 4).and(0x000F000F).mul(x));
+            x = IntVector.fromArray(I, xp, p + 224);
+            sa0 = sa0.add(a3.lanewise(LSHR, 8).and(0x000F000F).mul(x));
+            sb0 = sb0.add(b3.lanewise(LSHR, 8).and(0x000F000F).mul(x));
+            x = IntVector.fromArray(I, xp, p + 240);
+            sa1 = sa1.add(a3.lanewise(LSHR, 12).and(0x000F000F).mul(x));
+            sb1 = sb1.add(b3.lanewise(LSHR, 12).and(0x000F000F).mul(x));
+            int k = (g0 + g) * 16;
+            FloatVector xsk = FloatVector.fromArray(F, xs, k), xck = FloatVector.fromArray(F, xc, k);
+            accA = ((FloatVector) sa0.convert(VectorOperators.I2F, 0)).add((FloatVector) sa1.convert(VectorOperators.I2F, 0))
+                    .sub(xck).fma(FloatVector.fromMemorySegment(F, d, ca, LE).mul(xsk), accA);
+            accB = ((FloatVector) sb0.convert(VectorOperators.I2F, 0)).add((FloatVector) sb1.convert(VectorOperators.I2F, 0))
+                    .sub(xck).fma(FloatVector.fromMemorySegment(F, d, cb, LE).mul(xsk), accB);
+        }
+        out[o] = accA.reduceLanes(VectorOperators.ADD) * INV_65536;
+        out[o + 1] = accB.reduceLanes(VectorOperators.ADD) * INV_65536;
+    }
+
+    /**
      * One row of a Q8_0 {@link Repacked} matrix times activations prepared for it. Word {@code s}, sign-extended to
      * shorts and read as ints, holds in lane {@code j} the pair {@code wa + wb·2¹⁶} of values {@code 2s, 2s+1} of
      * block {@code j}; times {@code (qa << 16) + qb} that is {@code wa·qb + 2¹⁶·(wa·qa + wb·qb)}. Eight-bit weights

@@ -16,7 +16,11 @@ import java.nio.ByteOrder;
  *
  * <ul>
  *   <li>Q4_0, 320 bytes a group (11 % over GGUF's 288): four 64-byte words; word {@code i}, lane {@code j} holds
- *       quant bytes {@code 4i‥4i+3} of block {@code j} (see {@link PackedIntDot#dotQ4Repacked}).</li>
+ *       quant bytes {@code 4i‥4i+3} of block {@code j} (see {@link PackedIntDot#dotQ4Repacked}). Rows are stored in
+ *       pairs, interleaved by group (row 2p's group g, then row 2p+1's group g, then group g+1 of each), so that
+ *       decode can multiply two rows with one load of each activation vector and still read memory strictly front
+ *       to back ({@link PackedIntDot#dotQ4Pair}; two separate row streams were slower from DRAM, bench/NOTES.md,
+ *       step 25). An odd last row has no partner; its slots in the pair are never read.</li>
  *   <li>Q8_0, 576 bytes a group (6 % over GGUF's 544): sixteen 32-byte words; word {@code s} holds, for block
  *       {@code j}, the byte pair {@code (q[2s], q[2s+1] − [q[2s] < 0])} at bytes {@code 2j, 2j+1}. Sign-extended to
  *       shorts and read as an int, that pair is exactly {@code q[2s] + q[2s+1]·2¹⁶} (see
@@ -44,17 +48,25 @@ final class Repacked {
         this.groups = groups;
     }
 
-    /** Byte offset, within a row, of Q4_0 group {@code g}'s 16 scales. */
+    /** Bytes of one Q4_0 group; a row's next group is {@link #Q4_GROUP_STRIDE} further (its pair's group between). */
+    static final long Q4_GROUP_BYTES = 320, Q4_GROUP_STRIDE = 2 * Q4_GROUP_BYTES;
+
+    /** Byte offset of row {@code r}'s first group; its group {@code g} is at {@link #q4Scales}/{@link #q8Scales} from it. */
+    long row(int r) {
+        return dtype == DType.Q4_0 ? (r >> 1) * 2 * rowBytes + (r & 1) * Q4_GROUP_BYTES : r * rowBytes;
+    }
+
+    /** Byte offset, from {@link #row}, of Q4_0 group {@code g}'s 16 scales. */
     static long q4Scales(int g) {
-        return 320L * g;
+        return Q4_GROUP_STRIDE * g;
     }
 
-    /** Byte offset, within a row, of Q4_0 group {@code g}'s four words. */
+    /** Byte offset, from {@link #row}, of Q4_0 group {@code g}'s four words. */
     static long q4Words(int g) {
-        return 320L * g + 64;
+        return Q4_GROUP_STRIDE * g + 64;
     }
 
-    /** Byte offset, within a row, of Q8_0 group {@code g}'s 16 scales; its sixteen words follow. */
+    /** Byte offset, from {@link #row}, of Q8_0 group {@code g}'s 16 scales; its sixteen words follow. */
     static long q8Scales(int g) {
         return 576L * g;
     }
@@ -109,7 +121,7 @@ final class Repacked {
      * 16 lanes per value index, lane {@code j} for block {@code j}, each lane times its block's scale.
      */
     void toFloats(int r, float[] dst, int off) {
-        long row = r * rowBytes;
+        long row = row(r);
         for (int g = 0; g < groups; g++) {
             int o = off + GROUP * g;
             if (dtype == DType.Q8_0) PackedIntDot.widenQ8Group(data, row + q8Scales(g), dst, o);
@@ -122,7 +134,7 @@ final class Repacked {
      * lays out repacked activations) and its block scales over 2¹⁶, for {@link PairTiles}.
      */
     void toPairs(int r, int[] dst, int off, float[] scales, int sOff) {
-        long row = r * rowBytes;
+        long row = row(r);
         for (int g = 0; g < groups; g++) {
             PackedIntDot.pairsQ4Group(data, row + q4Scales(g), row + q4Words(g), dst, off + 256 * g, scales, sOff + 16 * g);
         }
@@ -133,15 +145,16 @@ final class Repacked {
         int rows = w.rows(), groups = w.cols() / GROUP;
         boolean q8 = w.dtype() == DType.Q8_0;
         long rowBytes = (q8 ? 576L : 320L) * groups;
-        MemorySegment data = NativeBuffers.allocateUninitialized(rowBytes * rows, 64);
+        Repacked layout = new Repacked(w.dtype(), null, rowBytes, groups);
+        MemorySegment data = NativeBuffers.allocateUninitialized(rowBytes * (q8 ? rows : rows + (rows & 1)), 64);
         boolean[] unfit = new boolean[1];
         pool.forRange(rows, w.cols(), (chunk, r0, r1) -> {
             for (WeightMatrix.Block b : w.blocks()) {
                 int lo = Math.max(r0, b.rowStart()), hi = Math.min(r1, b.rowStart() + b.rows());
                 for (int r = lo; r < hi; r++) {
                     long src = b.offset() + (long) (r - b.rowStart()) * b.rowStride();
-                    boolean ok = q8 ? repackQ8Row(b.data(), src, data, r * rowBytes, groups)
-                            : repackQ4Row(b.data(), src, data, r * rowBytes, groups);
+                    boolean ok = q8 ? repackQ8Row(b.data(), src, data, layout.row(r), groups)
+                            : repackQ4Row(b.data(), src, data, layout.row(r), groups);
                     if (!ok) unfit[0] = true;
                 }
             }
@@ -189,8 +202,8 @@ final class Repacked {
                     out[gOut + 32 + 32 * i + 2 * j + 1] = in[b + 2 + 2 * i];
                 }
             }
+            MemorySegment.copy(out, gOut, dst, SHORT_LE, dOff + q4Scales(g), 160);
         }
-        MemorySegment.copy(out, 0, dst, SHORT_LE, dOff, 160 * groups);
         return true;
     }
 

@@ -84,7 +84,8 @@ class QuantKernelsTest {
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0"})
     void repackedDecodeMatchesTheReference(DType type) {
-        // 1024 and 1536 columns: two and three groups of 16 blocks (Q4_0 keeps groups in pairs; the third is alone)
+        // 1024 and 1536 columns: two and three groups of 16 blocks. 37 rows: Q4_0 stores rows in pairs, so there are
+        // pairs, an odd last row, and (37 rows in 32 pool parts) parts that begin or end inside a pair
         for (int n : new int[]{512, 1024, 1536}) repackedDecodeMatchesTheReference(type, 37, n);
     }
 
