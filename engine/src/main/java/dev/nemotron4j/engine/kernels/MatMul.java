@@ -56,8 +56,17 @@ public final class MatMul {
             for (WeightMatrix.Block b : blocks) {
                 int lo = Math.max(r0, b.rowStart()), hi = Math.min(r1, b.rowStart() + b.rows());
                 int c0 = b.colStart(), n = b.cols();
-                // one weight row streamed at a time: measured faster than 4 interleaved rows (bench/NOTES.md, step 3)
-                for (int r = lo; r < hi; r++) {
+                int r = lo;
+                // long BF16 rows four at a time (VectorDot.bf16Rows4); shorter ones, and the other types, one row at a
+                // time: faster than 4 interleaved rows for rows of 2 KB (bench/NOTES.md, steps 3 and 26)
+                if (MULTI_ROW && a == null && dtype == DType.BF16 && n >= VectorDot.ROWS4_MIN_COLS) {
+                    for (; r + 4 <= hi; r += 4) {
+                        for (int t = 0; t < tokens; t++) {
+                            VectorDot.bf16Rows4(b.data(), rowOffset(b, r), b.rowStride(), x, t * cols + c0, n, out, t * rows + r);
+                        }
+                    }
+                }
+                for (; r < hi; r++) {
                     for (int t = 0; t < tokens; t++) {
                         out[t * rows + r] += a == null
                                 ? VectorDot.dot(dtype, b.data(), rowOffset(b, r), x, t * cols + c0, n)
@@ -79,8 +88,11 @@ public final class MatMul {
         return true;
     }
 
-    /** A/B switch for measurements: Q4_0 decode one row at a time instead of {@link PackedIntDot#dotQ4Pair}. */
-    private static final boolean ROW_PAIRS = !Boolean.getBoolean("n4j.oneRow");
+    /**
+     * A/B switch for measurements: decode one row at a time, instead of Q4_0 rows in pairs ({@link
+     * PackedIntDot#dotQ4Pair}) and long BF16 rows in fours ({@link VectorDot#bf16Rows4}).
+     */
+    private static final boolean MULTI_ROW = !Boolean.getBoolean("n4j.oneRow");
 
     /** Decode with a repacked Q4_0 or Q8_0 matrix (16 blocks per vector, see {@link Repacked}). */
     private static void repacked(Repacked rp, int rows, int cols, Int8Activations a, int tokens, float[] out, WorkerPool pool) {
@@ -95,7 +107,7 @@ public final class MatMul {
         // Q4_0: the two rows of a stored pair together where the part holds both
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
             for (int r = r0; r < r1; ) {
-                if (ROW_PAIRS && (r & 1) == 0 && r + 1 < r1) {
+                if (MULTI_ROW && (r & 1) == 0 && r + 1 < r1) {
                     for (int t = 0; t < tokens; t++) PackedIntDot.dotQ4Pair(rp.data, rp.row(r), a, t * cols, rp.groups, out, t * rows + r);
                     r += 2;
                 } else {

@@ -95,6 +95,38 @@ public final class VectorDot {
         return sum;
     }
 
+    /**
+     * Four BF16 rows ({@code off}, {@code off + stride}, …) times the same activations, added to {@code out[o ‥ o+4)}:
+     * each activation vector is loaded once for the four rows. For long rows (bench/NOTES.md, step 26): one row at a
+     * time reads 4 bytes of activations from L1 (or, past 8192 columns, from L2) per 2 bytes of weights, and that
+     * traffic slowed the weights' stream from DRAM to half speed. Rows of 2 and 4 KB were slower this way (four
+     * short streams instead of one), so {@link MatMul} uses it only for rows of {@link #ROWS4_MIN_COLS} and more.
+     */
+    static void bf16Rows4(MemorySegment w, long off, long stride, float[] x, int xOff, int n, float[] out, int o) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+        long offB = off + stride, offC = offB + stride, offD = offC + stride;
+        int i = 0;
+        for (int bound = n - 2 * LANES; i <= bound; i += 2 * LANES) {
+            FloatVector x0 = FloatVector.fromArray(F, x, xOff + i), x1 = FloatVector.fromArray(F, x, xOff + i + LANES);
+            a0 = widenBf16(w, off + 2L * i).fma(x0, a0);
+            b0 = widenBf16(w, offB + 2L * i).fma(x0, b0);
+            c0 = widenBf16(w, offC + 2L * i).fma(x0, c0);
+            d0 = widenBf16(w, offD + 2L * i).fma(x0, d0);
+            a1 = widenBf16(w, off + 2L * i + 2L * LANES).fma(x1, a1);
+            b1 = widenBf16(w, offB + 2L * i + 2L * LANES).fma(x1, b1);
+            c1 = widenBf16(w, offC + 2L * i + 2L * LANES).fma(x1, c1);
+            d1 = widenBf16(w, offD + 2L * i + 2L * LANES).fma(x1, d1);
+        }
+        int rest = n - i;
+        out[o] += a0.add(a1).reduceLanes(VectorOperators.ADD) + bf16(w, off + 2L * i, x, xOff + i, rest);
+        out[o + 1] += b0.add(b1).reduceLanes(VectorOperators.ADD) + bf16(w, offB + 2L * i, x, xOff + i, rest);
+        out[o + 2] += c0.add(c1).reduceLanes(VectorOperators.ADD) + bf16(w, offC + 2L * i, x, xOff + i, rest);
+        out[o + 3] += d0.add(d1).reduceLanes(VectorOperators.ADD) + bf16(w, offD + 2L * i, x, xOff + i, rest);
+    }
+
+    /** From this many columns on, {@link #bf16Rows4} is faster than one row at a time (slower at 1024 and 2048). */
+    static final int ROWS4_MIN_COLS = 3072;
+
     /** F16 has no vector widening in the incubator API; {@link Float#float16ToFloat} is an intrinsic. */
     static float f16(MemorySegment w, long off, float[] x, int xOff, int n) {
         float s0 = 0, s1 = 0, s2 = 0, s3 = 0;

@@ -112,6 +112,45 @@ class KernelsTest {
     }
 
     /**
+     * Decode (1–3 tokens) over BF16 rows long enough for {@link VectorDot#bf16Rows4}: 3093 columns (after the four-row
+     * loop a tail of 21, with 16 lanes one vector and 5 scalars) from column 3 of 3100, two stacked matrices of 150 and 57 rows, so pool
+     * parts of 13 rows hold four-row groups, leftover rows and the boundary between the matrices. The output starts
+     * dirty, as it does in a model.
+     */
+    @Test
+    void decodeWithLongBf16RowsFourAtATimeMatchesNaive() {
+        int cols = 3100, n = 3093;
+        Mat a = matrix(DType.BF16, 150, cols), b = matrix(DType.BF16, 57, cols);
+        WeightMatrix w = WeightMatrix.stackRows("ab",
+                WeightMatrix.of(Tensor.contiguous("a", DType.BF16, new long[]{150, cols}, a.seg, "test")),
+                WeightMatrix.of(Tensor.contiguous("b", DType.BF16, new long[]{57, cols}, b.seg, "test"))).sliceCols(3, n);
+        assertTrue(n >= VectorDot.ROWS4_MIN_COLS && n % (2 * VectorDot.LANES) != 0, "the shape must reach the four-row kernel and its tails");
+        for (int tokens = 1; tokens < MatMul.WIDEN_MIN_TOKENS; tokens++) {
+            float[] x = randomVector(tokens * n);
+            for (int threads : new int[]{1, 2}) {
+                float[] out = new float[tokens * w.rows()];
+                java.util.Arrays.fill(out, Float.NaN);
+                try (WorkerPool pool = new WorkerPool(threads)) {
+                    MatMul.apply(w, x, tokens, out, pool);
+                }
+                for (int t = 0; t < tokens; t++) {
+                    for (int r = 0; r < w.rows(); r++) {
+                        float[] src = r < 150 ? a.values : b.values;
+                        int srcRow = r < 150 ? r : r - 150;
+                        double want = 0, mag = 0;
+                        for (int c = 0; c < n; c++) {
+                            double p = (double) src[srcRow * cols + c + 3] * x[t * n + c];
+                            want += p;
+                            mag += Math.abs(p);
+                        }
+                        close(want, out[t * w.rows() + r], mag, "tokens=" + tokens + " threads=" + threads + " t=" + t + " r=" + r);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * Prefill wide enough for {@link BroadcastTiles}: SPAN + LANES + 7 tokens (87 with 16 float lanes) are a full slab
      * (4×4 tiles), a one-vector slab (4×1 tiles) and 7 tokens left to the row-major tiles (one 4×4, three single dots); 592 columns are two chunks of
      * {@link BroadcastTiles#KC}, starting at column 4 of the matrix; one thread sees 64-row panels of 16 tiles and a
