@@ -59,7 +59,7 @@ public final class MatMul {
                 int r = lo;
                 // long BF16 rows four at a time (VectorDot.bf16Rows4); shorter ones, and the other types, one row at a
                 // time: faster than 4 interleaved rows for rows of 2 KB (bench/NOTES.md, steps 3 and 26)
-                if (MULTI_ROW && a == null && dtype == DType.BF16 && n >= VectorDot.ROWS4_MIN_COLS) {
+                if (MULTI_ROW && a == null && dtype == DType.BF16 && 2L * n >= ROWS4_MIN_BYTES) {
                     for (; r + 4 <= hi; r += 4) {
                         for (int t = 0; t < tokens; t++) {
                             VectorDot.bf16Rows4(b.data(), rowOffset(b, r), b.rowStride(), x, t * cols + c0, n, out, t * rows + r);
@@ -89,16 +89,31 @@ public final class MatMul {
     }
 
     /**
+     * Rows of this many bytes and more are multiplied four at a time in decode ({@link VectorDot#bf16Rows4}, {@link
+     * PackedIntDot#dotQ8Rows4}); shorter rows one at a time, faster for them (BF16 rows of 2 and 4 KB, Q8_0 rows of
+     * 3.4 KB were slower four at a time: four short streams instead of one; bench/NOTES.md, steps 26 and 28).
+     */
+    static final long ROWS4_MIN_BYTES = 6144;
+
+    /**
      * A/B switch for measurements: decode one row at a time, instead of Q4_0 rows in pairs ({@link
-     * PackedIntDot#dotQ4Pair}) and long BF16 rows in fours ({@link VectorDot#bf16Rows4}).
+     * PackedIntDot#dotQ4Pair}) and long BF16 and Q8_0 rows in fours ({@link VectorDot#bf16Rows4}, {@link
+     * PackedIntDot#dotQ8Rows4}).
      */
     private static final boolean MULTI_ROW = !Boolean.getBoolean("n4j.oneRow");
 
     /** Decode with a repacked Q4_0 or Q8_0 matrix (16 blocks per vector, see {@link Repacked}). */
     private static void repacked(Repacked rp, int rows, int cols, Int8Activations a, int tokens, float[] out, WorkerPool pool) {
         if (rp.dtype == DType.Q8_0) {
+            boolean four = MULTI_ROW && rp.rowBytes >= ROWS4_MIN_BYTES;
             pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
-                for (int r = r0; r < r1; r++) {
+                int r = r0;
+                if (four) {
+                    for (; r + 4 <= r1; r += 4) {
+                        for (int t = 0; t < tokens; t++) PackedIntDot.dotQ8Rows4(rp.data, rp.row(r), rp.rowBytes, a, t * cols, rp.groups, out, t * rows + r);
+                    }
+                }
+                for (; r < r1; r++) {
                     for (int t = 0; t < tokens; t++) out[t * rows + r] = PackedIntDot.dotQ8Repacked(rp.data, rp.row(r), a, t * cols, rp.groups);
                 }
             });

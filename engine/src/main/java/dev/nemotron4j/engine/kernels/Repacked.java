@@ -50,6 +50,8 @@ final class Repacked {
 
     /** Bytes of one Q4_0 group; a row's next group is {@link #Q4_GROUP_STRIDE} further (its pair's group between). */
     static final long Q4_GROUP_BYTES = 320, Q4_GROUP_STRIDE = 2 * Q4_GROUP_BYTES;
+    /** Bytes of one Q8_0 group (rows are stored one after another). */
+    static final long Q8_GROUP_BYTES = 576;
 
     /** Byte offset of row {@code r}'s first group; its group {@code g} is at {@link #q4Scales}/{@link #q8Scales} from it. */
     long row(int r) {
@@ -68,7 +70,7 @@ final class Repacked {
 
     /** Byte offset, from {@link #row}, of Q8_0 group {@code g}'s 16 scales; its sixteen words follow. */
     static long q8Scales(int g) {
-        return 576L * g;
+        return Q8_GROUP_BYTES * g;
     }
 
     /** Whether {@code w} can be repacked: Q4_0 or Q8_0, full-width blocks, columns a multiple of 512, int kernels present. */
@@ -144,7 +146,7 @@ final class Repacked {
     static Repacked of(WeightMatrix w, WorkerPool pool) {
         int rows = w.rows(), groups = w.cols() / GROUP;
         boolean q8 = w.dtype() == DType.Q8_0;
-        long rowBytes = (q8 ? 576L : 320L) * groups;
+        long rowBytes = (q8 ? Q8_GROUP_BYTES : Q4_GROUP_BYTES) * groups;
         Repacked layout = new Repacked(w.dtype(), null, rowBytes, groups);
         MemorySegment data = NativeBuffers.allocateUninitialized(rowBytes * (q8 ? rows : rows + (rows & 1)), 64);
         boolean[] unfit = new boolean[1];

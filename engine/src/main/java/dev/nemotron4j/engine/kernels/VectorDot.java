@@ -100,7 +100,8 @@ public final class VectorDot {
      * each activation vector is loaded once for the four rows. For long rows (bench/NOTES.md, step 26): one row at a
      * time reads 4 bytes of activations from L1 (or, past 8192 columns, from L2) per 2 bytes of weights, and that
      * traffic slowed the weights' stream from DRAM to half speed. Rows of 2 and 4 KB were slower this way (four
-     * short streams instead of one), so {@link MatMul} uses it only for rows of {@link #ROWS4_MIN_COLS} and more.
+     * short streams instead of one), so {@link MatMul} uses it only for rows of {@link MatMul#ROWS4_MIN_BYTES} and
+     * more.
      */
     static void bf16Rows4(MemorySegment w, long off, long stride, float[] x, int xOff, int n, float[] out, int o) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
@@ -123,9 +124,6 @@ public final class VectorDot {
         out[o + 2] += c0.add(c1).reduceLanes(VectorOperators.ADD) + bf16(w, offC + 2L * i, x, xOff + i, rest);
         out[o + 3] += d0.add(d1).reduceLanes(VectorOperators.ADD) + bf16(w, offD + 2L * i, x, xOff + i, rest);
     }
-
-    /** From this many columns on, {@link #bf16Rows4} is faster than one row at a time (slower at 1024 and 2048). */
-    static final int ROWS4_MIN_COLS = 3072;
 
     /** F16 has no vector widening in the incubator API; {@link Float#float16ToFloat} is an intrinsic. */
     static float f16(MemorySegment w, long off, float[] x, int xOff, int n) {

@@ -124,7 +124,7 @@ class KernelsTest {
         WeightMatrix w = WeightMatrix.stackRows("ab",
                 WeightMatrix.of(Tensor.contiguous("a", DType.BF16, new long[]{150, cols}, a.seg, "test")),
                 WeightMatrix.of(Tensor.contiguous("b", DType.BF16, new long[]{57, cols}, b.seg, "test"))).sliceCols(3, n);
-        assertTrue(n >= VectorDot.ROWS4_MIN_COLS && n % (2 * VectorDot.LANES) != 0, "the shape must reach the four-row kernel and its tails");
+        assertTrue(2L * n >= MatMul.ROWS4_MIN_BYTES && n % (2 * VectorDot.LANES) != 0, "the shape must reach the four-row kernel and its tails");
         for (int tokens = 1; tokens < MatMul.WIDEN_MIN_TOKENS; tokens++) {
             float[] x = randomVector(tokens * n);
             for (int threads : new int[]{1, 2}) {

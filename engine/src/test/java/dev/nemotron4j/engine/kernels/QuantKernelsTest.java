@@ -13,6 +13,7 @@ import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The SIMD quantized kernels against the scalar reference codec: dequantize-then-F32 within float rounding. */
 class QuantKernelsTest {
@@ -87,6 +88,10 @@ class QuantKernelsTest {
         // 1024 and 1536 columns: two and three groups of 16 blocks. 37 rows: Q4_0 stores rows in pairs, so there are
         // pairs, an odd last row, and (37 rows in 32 pool parts) parts that begin or end inside a pair
         for (int n : new int[]{512, 1024, 1536}) repackedDecodeMatchesTheReference(type, 37, n);
+        // rows long enough for the four-row Q8_0 kernel (6912 bytes); 150 rows in 32 parts of 4–5: four-row groups
+        // and leftover rows
+        assertTrue(Repacked.Q8_GROUP_BYTES * 6144 / Repacked.GROUP >= MatMul.ROWS4_MIN_BYTES, "rows long enough");
+        repackedDecodeMatchesTheReference(type, 150, 6144);
     }
 
     private void repackedDecodeMatchesTheReference(DType type, int rows, int n) {
