@@ -112,6 +112,22 @@ class KernelsTest {
     }
 
     /**
+     * Row {@code r} of {@code a} stacked on {@code b} ({@code aRows} rows of {@code a} first), columns {@code c0 ‥ c0+n},
+     * times {@code x[xOff ‥ xOff+n)} in float64: the product and Σ|w·x|.
+     */
+    private static double[] stackedRowTimes(Mat a, Mat b, int aRows, int cols, int r, int c0, float[] x, int xOff, int n) {
+        float[] src = r < aRows ? a.values : b.values;
+        int row = r < aRows ? r : r - aRows;
+        double want = 0, mag = 0;
+        for (int c = 0; c < n; c++) {
+            double p = (double) src[row * cols + c + c0] * x[xOff + c];
+            want += p;
+            mag += Math.abs(p);
+        }
+        return new double[]{want, mag};
+    }
+
+    /**
      * Decode (1–3 tokens) over BF16 rows long enough for {@link VectorDot#bf16Rows4}: 3093 columns (after the four-row
      * loop a tail of 21, with 16 lanes one vector and 5 scalars) from column 3 of 3100, two stacked matrices of 150 and 57 rows, so pool
      * parts of 13 rows hold four-row groups, leftover rows and the boundary between the matrices. The output starts
@@ -135,15 +151,8 @@ class KernelsTest {
                 }
                 for (int t = 0; t < tokens; t++) {
                     for (int r = 0; r < w.rows(); r++) {
-                        float[] src = r < 150 ? a.values : b.values;
-                        int srcRow = r < 150 ? r : r - 150;
-                        double want = 0, mag = 0;
-                        for (int c = 0; c < n; c++) {
-                            double p = (double) src[srcRow * cols + c + 3] * x[t * n + c];
-                            want += p;
-                            mag += Math.abs(p);
-                        }
-                        close(want, out[t * w.rows() + r], mag, "tokens=" + tokens + " threads=" + threads + " t=" + t + " r=" + r);
+                        double[] want = stackedRowTimes(a, b, 150, cols, r, 3, x, t * n, n);
+                        close(want[0], out[t * w.rows() + r], want[1], "tokens=" + tokens + " threads=" + threads + " t=" + t + " r=" + r);
                     }
                 }
             }
@@ -174,15 +183,8 @@ class KernelsTest {
             }
             for (int t = 0; t < T; t++) {
                 for (int r = 0; r < w.rows(); r++) {
-                    float[] src = r < 150 ? a.values : b.values;
-                    int srcRow = r < 150 ? r : r - 150;
-                    double want = 0, mag = 0;
-                    for (int c = 0; c < n; c++) {
-                        double p = (double) src[srcRow * cols + c + 4] * x[t * n + c];
-                        want += p;
-                        mag += Math.abs(p);
-                    }
-                    close(want, out[t * w.rows() + r], mag, dtype + " threads=" + threads + " t=" + t + " r=" + r);
+                    double[] want = stackedRowTimes(a, b, 150, cols, r, 4, x, t * n, n);
+                    close(want[0], out[t * w.rows() + r], want[1], dtype + " threads=" + threads + " t=" + t + " r=" + r);
                 }
             }
         }
