@@ -253,9 +253,9 @@ final class PackedIntDot {
             int p = (g0 + g) * 256;
             IntVector sa0 = IntVector.zero(I), sa1 = sa0, sb0 = sa0, sb1 = sa0;
             IntVector x;
-            IntVector a0 = IntVector.fromMemorySegment(I, d, wa + 0, LE);
-            IntVector b0 = IntVector.fromMemorySegment(I, d, wb + 0, LE);
-            x = IntVector.fromArray(I, xp, p + 0);
+            IntVector a0 = IntVector.fromMemorySegment(I, d, wa, LE);
+            IntVector b0 = IntVector.fromMemorySegment(I, d, wb, LE);
+            x = IntVector.fromArray(I, xp, p);
             sa0 = sa0.add(a0.and(0x000F000F).mul(x));
             sb0 = sb0.add(b0.and(0x000F000F).mul(x));
             x = IntVector.fromArray(I, xp, p + 16);
