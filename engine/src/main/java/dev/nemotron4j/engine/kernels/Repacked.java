@@ -147,21 +147,21 @@ final class Repacked {
         int rows = w.rows(), groups = w.cols() / GROUP;
         boolean q8 = w.dtype() == DType.Q8_0;
         long rowBytes = (q8 ? Q8_GROUP_BYTES : Q4_GROUP_BYTES) * groups;
-        Repacked layout = new Repacked(w.dtype(), null, rowBytes, groups);
         MemorySegment data = NativeBuffers.allocateUninitialized(rowBytes * (q8 ? rows : rows + (rows & 1)), 64);
+        Repacked copy = new Repacked(w.dtype(), data, rowBytes, groups);
         boolean[] unfit = new boolean[1];
         pool.forRange(rows, w.cols(), (chunk, r0, r1) -> {
             for (WeightMatrix.Block b : w.blocks()) {
                 int lo = Math.max(r0, b.rowStart()), hi = Math.min(r1, b.rowStart() + b.rows());
                 for (int r = lo; r < hi; r++) {
                     long src = b.offset() + (long) (r - b.rowStart()) * b.rowStride();
-                    boolean ok = q8 ? repackQ8Row(b.data(), src, data, layout.row(r), groups)
-                            : repackQ4Row(b.data(), src, data, layout.row(r), groups);
+                    boolean ok = q8 ? repackQ8Row(b.data(), src, data, copy.row(r), groups)
+                            : repackQ4Row(b.data(), src, data, copy.row(r), groups);
                     if (!ok) unfit[0] = true;
                 }
             }
         });
-        return unfit[0] ? null : new Repacked(w.dtype(), data, rowBytes, groups);
+        return unfit[0] ? null : copy;
     }
 
     /*
