@@ -96,7 +96,7 @@ public final class NemotronModel implements AutoCloseable {
     }
 
     /**
-     * Brings the weights into memory before the first token instead of during it: Q4_0/Q8_0 projections get the
+     * Brings the weights into memory before the first token instead of during it: Q4_0/Q8_0/BF16 projections get the
      * kernels' repacked copy (their mapped pages are read once and released), and the mapped pages of every other
      * tensor are read once, so the first reply does not wait for the disk. {@code progress} gets (bytes done, bytes
      * of the checkpoint) as it goes. Returns the bytes repacked.

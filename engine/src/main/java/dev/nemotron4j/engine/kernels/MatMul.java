@@ -44,6 +44,10 @@ public final class MatMul {
             else panelled(w, x, tokens, out, pool);
             return;
         }
+        if (rp != null && rp.dtype == DType.BF16) {
+            quads(rp, rows, cols, x, tokens, out, pool);
+            return;
+        }
         if (rp != null) {
             repacked(rp, rows, cols, Int8Activations.forThisThread().prepare(dtype, true, x, tokens * cols), tokens, out, pool);
             return;
@@ -133,6 +137,25 @@ public final class MatMul {
         });
     }
 
+    /**
+     * Decode with a repacked BF16 matrix: whole quads four rows at a time ({@link VectorDot#bf16Quad}), rows a part
+     * leaves outside whole quads one at a time (parts of large matrices start on multiples of 16 rows, see {@link
+     * WorkerPool}).
+     */
+    private static void quads(Repacked rp, int rows, int cols, float[] x, int tokens, float[] out, WorkerPool pool) {
+        pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
+            for (int r = r0; r < r1; ) {
+                if ((r & 3) == 0 && r + 4 <= r1) {
+                    for (int t = 0; t < tokens; t++) VectorDot.bf16Quad(rp.data, rp.row(r), x, t * cols, rp.groups, out, t * rows + r);
+                    r += 4;
+                } else {
+                    for (int t = 0; t < tokens; t++) out[t * rows + r] = VectorDot.bf16QuadRow(rp.data, rp.row(r), x, t * cols, rp.groups);
+                    r++;
+                }
+            }
+        });
+    }
+
     /** From this many tokens on, widening each weight panel once into floats pays for itself. */
     public static final int WIDEN_MIN_TOKENS = 4;
 
@@ -165,15 +188,19 @@ public final class MatMul {
     private static void panelledRepacked(Repacked rp, int rows, int cols, float[] x, int tokens, float[] out, WorkerPool pool) {
         int width = ROW_TILES ? 0 : BroadcastTiles.width(tokens);
         float[] xt = transposed(x, cols, width, rp.columns(), pool);
-        float[] xs = floats(PERMUTED, tokens * cols);
-        rp.permute(x, width, tokens, cols, xs); // the tokens the row-major tiles take
+        float[] xs = x;
+        if (rp.columns() != null) {
+            xs = floats(PERMUTED, tokens * cols);
+            rp.permute(x, width, tokens, cols, xs); // the tokens the row-major tiles take
+        }
+        float[] xp = xs;
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
             for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
             float[] panel = floats(PANEL, PANEL_ROWS * cols);
             for (int p0 = r0; p0 < r1; p0 += PANEL_ROWS) {
                 int p1 = Math.min(r1, p0 + PANEL_ROWS);
                 for (int r = p0; r < p1; r++) rp.toFloats(r, panel, (r - p0) * cols);
-                tiles(panel, p0, p1, xs, xt, width, 0, cols, cols, tokens, out, rows);
+                tiles(panel, p0, p1, xp, xt, width, 0, cols, cols, tokens, out, rows);
             }
         });
     }

@@ -2,13 +2,16 @@ package dev.nemotron4j.engine.kernels;
 
 import dev.nemotron4j.loader.tensor.DType;
 
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * A Q4_0 or Q8_0 matrix copied once into a layout for the integer kernels of {@link PackedIntDot}, as llama.cpp
- * repacks these formats for its CPU kernels. GGUF keeps each 32-value block's scale next to its quants, so one
+ * A Q4_0, Q8_0 or BF16 matrix copied once into a layout for the decode kernels: the integer kernels of {@link
+ * PackedIntDot}, as llama.cpp repacks these formats for its CPU kernels, and {@link VectorDot#bf16Quad}. GGUF keeps each 32-value block's scale next to its quants, so one
  * vector register sees one block and every block costs a conversion, a scale broadcast and an FMA. Here 16
  * consecutive blocks of a row form a group: their 16 scales as floats (one 64-byte line), then words whose int lane
  * {@code j} belongs to block {@code j}; all 16 blocks are summed in int lanes and a single FMA applies the 16 scales.
@@ -25,12 +28,18 @@ import java.nio.ByteOrder;
  *       {@code j}, the byte pair {@code (q[2s], q[2s+1] − [q[2s] < 0])} at bytes {@code 2j, 2j+1}. Sign-extended to
  *       shorts and read as an int, that pair is exactly {@code q[2s] + q[2s+1]·2¹⁶} (see
  *       {@link PackedIntDot#dotQ8Repacked}).</li>
+ *   <li>BF16, the same bytes in another order: rows in fours ("quads"), interleaved by chunks of {@link #BF16_CHUNK}
+ *       values (row 4q's chunk k, then row 4q+1's, 4q+2's, 4q+3's, then chunk k+1 of each), so that decode multiplies
+ *       four rows with one load of each activation vector while reading memory in one forward stream
+ *       ({@link VectorDot#bf16Quad}; bench/NOTES.md, step 29). Rows past the last whole quad are padding, never
+ *       read. Values keep their column order.</li>
  * </ul>
  *
  * <p>Half-precision scales would keep the copy at GGUF's size, but converting them in vector registers made the
  * kernels larger for no measured gain (bench/NOTES.md, step 13); floats it is.
  *
- * <p>Only for full-width matrices whose columns are a multiple of 512. A Q8_0 matrix the layout cannot hold exactly
+ * <p>Only for full-width matrices whose columns are a multiple of 512 (BF16: of {@link #BF16_CHUNK}, and only rows of
+ * {@link MatMul#ROWS4_MIN_BYTES} and more). A Q8_0 matrix the layout cannot hold exactly
  * (a pair {@code (<0, −128)}; llama.cpp's quantizer never writes −128) is not repacked and keeps the GGUF kernels.
  */
 final class Repacked {
@@ -53,9 +62,19 @@ final class Repacked {
     /** Bytes of one Q8_0 group (rows are stored one after another). */
     static final long Q8_GROUP_BYTES = 576;
 
-    /** Byte offset of row {@code r}'s first group; its group {@code g} is at {@link #q4Scales}/{@link #q8Scales} from it. */
+    /** BF16 values per chunk of a quad: two vectors (64 bytes with 512-bit vectors). */
+    static final int BF16_CHUNK = 2 * VectorDot.LANES;
+
+    /**
+     * Byte offset of row {@code r}'s first group (BF16: chunk); its group {@code g} is at {@link #q4Scales}/{@link
+     * #q8Scales} from it, a BF16 chunk {@code k} at {@code 4k·BF16_CHUNK·2} bytes.
+     */
     long row(int r) {
-        return dtype == DType.Q4_0 ? (r >> 1) * 2 * rowBytes + (r & 1) * Q4_GROUP_BYTES : r * rowBytes;
+        return switch (dtype) {
+            case Q4_0 -> (r >> 1) * 2 * rowBytes + (r & 1) * Q4_GROUP_BYTES;
+            case BF16 -> (r >> 2) * 4 * rowBytes + (r & 3) * 2L * BF16_CHUNK;
+            default -> r * rowBytes;
+        };
     }
 
     /** Byte offset, from {@link #row}, of Q4_0 group {@code g}'s 16 scales. */
@@ -73,11 +92,16 @@ final class Repacked {
         return Q8_GROUP_BYTES * g;
     }
 
-    /** Whether {@code w} can be repacked: Q4_0 or Q8_0, full-width blocks, columns a multiple of 512, int kernels present. */
+    /**
+     * Whether {@code w} can be repacked: full-width blocks, and Q4_0 or Q8_0 with columns a multiple of 512 and the
+     * int kernels present, or BF16 with columns a multiple of {@link #BF16_CHUNK} and rows of at least {@link
+     * MatMul#ROWS4_MIN_BYTES} (rows of 2 KB streamed as fast one at a time from the file's layout: nothing to gain
+     * for the copy's time; bench/NOTES.md, step 29).
+     */
     static boolean eligible(WeightMatrix w) {
-        if ((w.dtype() != DType.Q4_0 && w.dtype() != DType.Q8_0) || !PackedIntDot.AVAILABLE || w.cols() % GROUP != 0) {
-            return false;
-        }
+        boolean ints = (w.dtype() == DType.Q4_0 || w.dtype() == DType.Q8_0) && PackedIntDot.AVAILABLE && w.cols() % GROUP == 0;
+        boolean bf16 = w.dtype() == DType.BF16 && w.cols() % BF16_CHUNK == 0 && 2L * w.cols() >= MatMul.ROWS4_MIN_BYTES;
+        if (!ints && !bf16) return false;
         for (WeightMatrix.Block b : w.blocks()) if (b.colStart() != 0 || b.cols() != w.cols()) return false;
         return true;
     }
@@ -113,9 +137,16 @@ final class Repacked {
         }
     }
 
-    /** For each position {@code p} of a group in {@link #toFloats} order, the column within the group it holds. */
+    /**
+     * For each position {@code p} of a group in {@link #toFloats} order, the column within the group it holds; null
+     * for BF16, whose rows widen in column order.
+     */
     int[] columns() {
-        return dtype == DType.Q8_0 ? Q8_COLUMN : Q4_COLUMN;
+        return switch (dtype) {
+            case Q8_0 -> Q8_COLUMN;
+            case Q4_0 -> Q4_COLUMN;
+            default -> null;
+        };
     }
 
     /**
@@ -124,6 +155,15 @@ final class Repacked {
      */
     void toFloats(int r, float[] dst, int off) {
         long row = row(r);
+        if (dtype == DType.BF16) {
+            long half = 2L * VectorDot.LANES;
+            for (int k = 0; k < groups; k++) {
+                long p = row + 8 * BF16_CHUNK * (long) k;   // chunk k of every row of the quad: 4 × 2·BF16_CHUNK bytes
+                VectorDot.widenBf16(data, p).intoArray(dst, off + BF16_CHUNK * k);
+                VectorDot.widenBf16(data, p + half).intoArray(dst, off + BF16_CHUNK * k + VectorDot.LANES);
+            }
+            return;
+        }
         for (int g = 0; g < groups; g++) {
             int o = off + GROUP * g;
             if (dtype == DType.Q8_0) PackedIntDot.widenQ8Group(data, row + q8Scales(g), dst, o);
@@ -144,6 +184,7 @@ final class Repacked {
 
     /** The repacked copy of an {@link #eligible} matrix, or null where its values do not fit the layout. */
     static Repacked of(WeightMatrix w, WorkerPool pool) {
+        if (w.dtype() == DType.BF16) return quads(w, pool);
         int rows = w.rows(), groups = w.cols() / GROUP;
         boolean q8 = w.dtype() == DType.Q8_0;
         long rowBytes = (q8 ? Q8_GROUP_BYTES : Q4_GROUP_BYTES) * groups;
@@ -163,6 +204,33 @@ final class Repacked {
         });
         return unfit[0] ? null : copy;
     }
+
+    /**
+     * The BF16 copy: each chunk (64 bytes with 512-bit vectors) moves as one byte vector, straight from the mapped
+     * row to its place in the quad; rows past the last whole quad stay unwritten (never read).
+     */
+    private static Repacked quads(WeightMatrix w, WorkerPool pool) {
+        int rows = w.rows(), chunks = w.cols() / BF16_CHUNK;
+        long rowBytes = 2L * w.cols(), cb = 2L * BF16_CHUNK;
+        MemorySegment data = NativeBuffers.allocateUninitialized(4 * rowBytes * ((rows + 3) / 4), 64);
+        Repacked copy = new Repacked(DType.BF16, data, rowBytes, chunks);
+        pool.forRange(rows, w.cols(), (chunk, r0, r1) -> {
+            for (WeightMatrix.Block b : w.blocks()) {
+                int lo = Math.max(r0, b.rowStart()), hi = Math.min(r1, b.rowStart() + b.rows());
+                for (int r = lo; r < hi; r++) {
+                    long src = b.offset() + (long) (r - b.rowStart()) * b.rowStride(), dst = copy.row(r);
+                    for (int k = 0; k < chunks; k++) {
+                        ByteVector.fromMemorySegment(CHUNK_BYTES, b.data(), src + cb * k, ByteOrder.LITTLE_ENDIAN)
+                                .intoMemorySegment(data, dst + 4 * cb * k, ByteOrder.LITTLE_ENDIAN);
+                    }
+                }
+            }
+        });
+        return copy;
+    }
+
+    /** One BF16 chunk as a byte vector. */
+    private static final VectorSpecies<Byte> CHUNK_BYTES = VectorSpecies.of(byte.class, VectorDot.F.vectorShape());
 
     /*
      * A row is copied onto the heap as shorts (both block formats are whole shorts: 9 for Q4_0, 17 for Q8_0, the

@@ -125,6 +125,47 @@ public final class VectorDot {
         out[o + 3] += d0.add(d1).reduceLanes(VectorOperators.ADD) + bf16(w, offD + 2L * i, x, xOff + i, rest);
     }
 
+    /**
+     * Four rows of a {@link Repacked} BF16 copy ("quads": the rows' chunks of {@link Repacked#BF16_CHUNK} values
+     * interleaved, row {@code j}'s chunk {@code k} at {@code off + (4k + j)·chunkBytes}) times the same activations;
+     * results to {@code out[o ‥ o+4)}. Memory is read strictly front to back in one stream: in a probe four rows
+     * stored one after another (four streams, as {@link #bf16Rows4} reads them) streamed 10–25 % slower from DRAM at
+     * 3072 columns (bench/NOTES.md, step 29).
+     */
+    static void bf16Quad(MemorySegment w, long off, float[] x, int xOff, int chunks, float[] out, int o) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+        long half = 2L * LANES;   // bytes of one widened vector
+        for (int k = 0; k < chunks; k++) {
+            int i = xOff + 2 * LANES * k;
+            FloatVector x0 = FloatVector.fromArray(F, x, i), x1 = FloatVector.fromArray(F, x, i + LANES);
+            long p = off + 16L * LANES * k;   // a chunk is 4·LANES bytes, a quad's chunk k four of them
+            a0 = widenBf16(w, p).fma(x0, a0);
+            a1 = widenBf16(w, p + half).fma(x1, a1);
+            b0 = widenBf16(w, p + 2 * half).fma(x0, b0);
+            b1 = widenBf16(w, p + 3 * half).fma(x1, b1);
+            c0 = widenBf16(w, p + 4 * half).fma(x0, c0);
+            c1 = widenBf16(w, p + 5 * half).fma(x1, c1);
+            d0 = widenBf16(w, p + 6 * half).fma(x0, d0);
+            d1 = widenBf16(w, p + 7 * half).fma(x1, d1);
+        }
+        out[o] = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        out[o + 1] = b0.add(b1).reduceLanes(VectorOperators.ADD);
+        out[o + 2] = c0.add(c1).reduceLanes(VectorOperators.ADD);
+        out[o + 3] = d0.add(d1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** One row of a {@link Repacked} BF16 copy (its chunks four chunks apart; rows a part leaves outside whole quads). */
+    static float bf16QuadRow(MemorySegment w, long off, float[] x, int xOff, int chunks) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        for (int k = 0; k < chunks; k++) {
+            int i = xOff + 2 * LANES * k;
+            long p = off + 16L * LANES * k;
+            a0 = widenBf16(w, p).fma(FloatVector.fromArray(F, x, i), a0);
+            a1 = widenBf16(w, p + 2L * LANES).fma(FloatVector.fromArray(F, x, i + LANES), a1);
+        }
+        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+    }
+
     /** F16 has no vector widening in the incubator API; {@link Float#float16ToFloat} is an intrinsic. */
     static float f16(MemorySegment w, long off, float[] x, int xOff, int n) {
         float s0 = 0, s1 = 0, s2 = 0, s3 = 0;

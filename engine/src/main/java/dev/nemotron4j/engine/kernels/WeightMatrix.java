@@ -65,7 +65,7 @@ public final class WeightMatrix {
     private volatile boolean repackChecked;
 
     /**
-     * The copy of a Q4_0/Q8_0 matrix the kernels read instead of the mapped bytes, made on first use or by
+     * The copy of a Q4_0/Q8_0/BF16 matrix the kernels read instead of the mapped bytes, made on first use or by
      * {@link #prepare} (null where {@link Repacked} cannot hold it). Once it exists, the mapped pages of the source
      * are released ({@link MemorySegment#unload}): the file stays in the page cache, but the process keeps one copy
      * of the weights, not two. A later reader of the source (a tied embedding) faults its pages back in.
@@ -91,7 +91,7 @@ public final class WeightMatrix {
     }
 
     /**
-     * Makes the kernels' own copy now rather than on first use (for Q4_0/Q8_0 matrices the integer kernels can
+     * Makes the kernels' own copy now rather than on first use (for Q4_0/Q8_0/BF16 matrices the decode kernels can
      * take), reading the source ahead first; returns whether the matrix is served from such a copy, in which case
      * the memory of {@link #sources} is no longer read.
      */

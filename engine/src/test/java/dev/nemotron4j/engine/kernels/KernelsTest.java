@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Every SIMD kernel against a naive scalar double oracle, on random sizes including ones no vector length divides. */
@@ -125,6 +126,44 @@ class KernelsTest {
             mag += Math.abs(p);
         }
         return new double[]{want, mag};
+    }
+
+    /**
+     * A BF16 matrix served from its {@link Repacked} copy (rows in quads, interleaved by chunks), at 3072 columns and
+     * at 3 chunks more: decode (1–3 tokens, {@link VectorDot#bf16Quad} and {@link VectorDot#bf16QuadRow}) and prefill
+     * (5 and 37 tokens, rows widened from the quads) against float64. Two stacked matrices of 150 and 57 rows: one
+     * quad holds rows of both, the last quad has a padding row, and with three threads pool parts (of 4–5 rows) start
+     * and end inside quads. Rows of 2 KB keep the file's layout.
+     */
+    @Test
+    void bf16MatricesRepackedInQuadsMatchNaive() {
+        for (int cols : new int[]{3072, 3072 + 3 * Repacked.BF16_CHUNK}) {
+            Mat a = matrix(DType.BF16, 150, cols), b = matrix(DType.BF16, 57, cols);
+            WeightMatrix w = WeightMatrix.stackRows("ab",
+                    WeightMatrix.of(Tensor.contiguous("a", DType.BF16, new long[]{150, cols}, a.seg, "test")),
+                    WeightMatrix.of(Tensor.contiguous("b", DType.BF16, new long[]{57, cols}, b.seg, "test")));
+            for (int threads : new int[]{1, 3}) {
+                try (WorkerPool pool = new WorkerPool(threads)) {
+                    Repacked rp = w.repacked(pool);
+                    assertTrue(rp != null && rp.dtype == DType.BF16, "a BF16 matrix of " + cols + " columns is repacked");
+                    Mat shortRows = matrix(DType.BF16, 8, 1024);
+                    assertNull(WeightMatrix.of(Tensor.contiguous("s", DType.BF16, new long[]{8, 1024}, shortRows.seg, "test")).repacked(pool));
+                    for (int tokens : new int[]{1, 2, 3, 5, 37}) {
+                        float[] x = randomVector(tokens * cols);
+                        float[] out = new float[tokens * w.rows()];
+                        java.util.Arrays.fill(out, Float.NaN);
+                        MatMul.apply(w, x, tokens, out, pool);
+                        for (int t = 0; t < tokens; t++) {
+                            for (int r = 0; r < w.rows(); r++) {
+                                double[] want = stackedRowTimes(a, b, 150, cols, r, 0, x, t * cols, cols);
+                                close(want[0], out[t * w.rows() + r], want[1],
+                                        "cols=" + cols + " threads=" + threads + " tokens=" + tokens + " t=" + t + " r=" + r);
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /**

@@ -37,7 +37,7 @@ final class LoadedModel implements AutoCloseable {
     }
 
     /**
-     * Reads every weight page once and repacks Q4_0/Q8_0 projections ({@link NemotronModel#prepareWeights}, with
+     * Reads every weight page once and repacks Q4_0/Q8_0/BF16 projections ({@link NemotronModel#prepareWeights}, with
      * progress for big models) so the first reply does not pay for the disk, then runs a short scratch prompt
      * ({@link NemotronModel#warmUpKernels}) so it does not pay for the JIT either.
      */
@@ -57,7 +57,7 @@ final class LoadedModel implements AutoCloseable {
             }
         });
         if (report && INTERACTIVE) err.println();
-        if (report && repacked > 0) err.printf("nemotron4j: repacked %.2f GB for the integer kernels%n", repacked / 1e9);
+        if (report && repacked > 0) err.printf("nemotron4j: repacked %.2f GB for the decode kernels%n", repacked / 1e9);
         model.warmUpKernels();
         if (report) err.printf("nemotron4j: ready in %.1f s%n", (System.nanoTime() - t0) / 1e9);
     }
