@@ -106,6 +106,16 @@ final class Repacked {
         return true;
     }
 
+    /** Bytes of the copy {@link #of} makes of an {@link #eligible} matrix (rows padded to whole pairs or quads). */
+    static long copyBytes(WeightMatrix w) {
+        long rows = w.rows();
+        return switch (w.dtype()) {
+            case BF16 -> 2L * w.cols() * ((rows + 3) / 4 * 4);
+            case Q4_0 -> Q4_GROUP_BYTES * (w.cols() / GROUP) * (rows + (rows & 1));
+            default -> Q8_GROUP_BYTES * (w.cols() / GROUP) * rows;
+        };
+    }
+
     /** For a position {@code p} (0‥511) of a group in {@link #toFloats} order, the column within the group it holds. */
     private static final int[] Q4_COLUMN = new int[GROUP], Q8_COLUMN = new int[GROUP];
 
@@ -188,7 +198,7 @@ final class Repacked {
         int rows = w.rows(), groups = w.cols() / GROUP;
         boolean q8 = w.dtype() == DType.Q8_0;
         long rowBytes = (q8 ? Q8_GROUP_BYTES : Q4_GROUP_BYTES) * groups;
-        MemorySegment data = NativeBuffers.allocateUninitialized(rowBytes * (q8 ? rows : rows + (rows & 1)), 64);
+        MemorySegment data = NativeBuffers.allocateUninitialized(copyBytes(w), 64);
         Repacked copy = new Repacked(w.dtype(), data, rowBytes, groups);
         boolean[] unfit = new boolean[1];
         pool.forRange(rows, w.cols(), (chunk, r0, r1) -> {
@@ -212,7 +222,7 @@ final class Repacked {
     private static Repacked quads(WeightMatrix w, WorkerPool pool) {
         int rows = w.rows(), chunks = w.cols() / BF16_CHUNK;
         long rowBytes = 2L * w.cols(), cb = 2L * BF16_CHUNK;
-        MemorySegment data = NativeBuffers.allocateUninitialized(4 * rowBytes * ((rows + 3) / 4), 64);
+        MemorySegment data = NativeBuffers.allocateUninitialized(copyBytes(w), 64);
         Repacked copy = new Repacked(DType.BF16, data, rowBytes, chunks);
         pool.forRange(rows, w.cols(), (chunk, r0, r1) -> {
             for (WeightMatrix.Block b : w.blocks()) {

@@ -61,6 +61,8 @@ public final class WeightMatrix {
         return new WeightMatrix(t.name(), t.dtype(), (int) t.dim(0), (int) t.dim(1), blocks);
     }
 
+    private static final System.Logger LOG = System.getLogger(WeightMatrix.class.getName());
+
     private volatile Repacked repacked;
     private volatile boolean repackChecked;
 
@@ -68,7 +70,8 @@ public final class WeightMatrix {
      * The copy of a Q4_0/Q8_0/BF16 matrix the kernels read instead of the mapped bytes, made on first use or by
      * {@link #prepare} (null where {@link Repacked} cannot hold it). Once it exists, the mapped pages of the source
      * are released ({@link MemorySegment#unload}): the file stays in the page cache, but the process keeps one copy
-     * of the weights, not two. A later reader of the source (a tied embedding) faults its pages back in.
+     * of the weights, not two. A later reader of the source (a tied embedding) faults its pages back in. No copy is
+     * made where it would not leave enough memory free ({@link RepackBudget}).
      */
     Repacked repacked(WorkerPool pool) {
         return repacked(pool, false);
@@ -79,6 +82,14 @@ public final class WeightMatrix {
         synchronized (this) {
             if (!repackChecked) {
                 if (Repacked.eligible(this) && !Boolean.getBoolean("n4j.noRepack")) {
+                    if (!RepackBudget.allows(Repacked.copyBytes(this))) {
+                        // too little memory left for the copy: this matrix keeps the kernels that read the mapped file
+                        LOG.log(System.Logger.Level.WARNING, "not enough free memory for the repacked copy of {0} ({1} MB, {2} MB "
+                                + "available): it stays on the mapped file''s kernels", name, Repacked.copyBytes(this) >> 20,
+                                RepackBudget.available() >> 20);
+                        repackChecked = true;
+                        return null;
+                    }
                     // read ahead in large sequential requests, rather than page fault by page fault while copying
                     if (readAhead) mappedSources().forEach(MemorySegment::load);
                     repacked = Repacked.of(this, pool);

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -162,6 +163,44 @@ class KernelsTest {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * Where the copy would not leave the memory reserve free ({@link RepackBudget}; the reading forced to 0 bytes
+     * available), an eligible BF16 matrix is not repacked and still multiplies correctly from the mapped layout;
+     * with memory to spare it is repacked.
+     */
+    @Test
+    void aMatrixWhoseCopyWouldNotFitKeepsTheMappedKernels() {
+        int cols = 3072;
+        Mat a = matrix(DType.BF16, 40, cols), b = matrix(DType.BF16, 1, cols);
+        try (WorkerPool pool = new WorkerPool(2)) {
+            System.setProperty("n4j.repackAvailable", "0");
+            WeightMatrix w;
+            try {
+                w = WeightMatrix.of(Tensor.contiguous("a", DType.BF16, new long[]{40, cols}, a.seg, "test"));
+                assertFalse(w.prepare(pool), "no copy without memory for it");
+            } finally {
+                System.clearProperty("n4j.repackAvailable");
+            }
+            for (int tokens : new int[]{1, 5}) {
+                float[] x = randomVector(tokens * cols), out = new float[tokens * 40];
+                MatMul.apply(w, x, tokens, out, pool);
+                for (int t = 0; t < tokens; t++) {
+                    for (int r = 0; r < 40; r++) {
+                        double[] want = stackedRowTimes(a, b, 40, cols, r, 0, x, t * cols, cols);
+                        close(want[0], out[t * 40 + r], want[1], "tokens=" + tokens + " t=" + t + " r=" + r);
+                    }
+                }
+            }
+            System.setProperty("n4j.repackAvailable", Long.toString(Long.MAX_VALUE / 2));
+            try {
+                assertTrue(WeightMatrix.of(Tensor.contiguous("a", DType.BF16, new long[]{40, cols}, a.seg, "test")).prepare(pool),
+                        "a copy with memory to spare");
+            } finally {
+                System.clearProperty("n4j.repackAvailable");
             }
         }
     }
