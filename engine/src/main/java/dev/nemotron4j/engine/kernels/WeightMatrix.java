@@ -62,6 +62,8 @@ public final class WeightMatrix {
     }
 
     private static final System.Logger LOG = System.getLogger(WeightMatrix.class.getName());
+    /** One warning per JVM when copies are refused for want of memory (a big model would otherwise log hundreds). */
+    private static final java.util.concurrent.atomic.AtomicBoolean WARNED = new java.util.concurrent.atomic.AtomicBoolean();
 
     private volatile Repacked repacked;
     private volatile boolean repackChecked;
@@ -84,9 +86,12 @@ public final class WeightMatrix {
                 if (Repacked.eligible(this) && !Boolean.getBoolean("n4j.noRepack")) {
                     if (!RepackBudget.allows(Repacked.copyBytes(this))) {
                         // too little memory left for the copy: this matrix keeps the kernels that read the mapped file
-                        LOG.log(System.Logger.Level.WARNING, "not enough free memory for the repacked copy of {0} ({1} MB, {2} MB "
-                                + "available): it stays on the mapped file''s kernels", name, Repacked.copyBytes(this) >> 20,
-                                RepackBudget.available() >> 20);
+                        if (!WARNED.getAndSet(true)) {
+                            LOG.log(System.Logger.Level.WARNING, "not enough free memory for repacked weight copies (the first "
+                                    + "refused: {0}, {1} MB, with {2} MB available); such matrices stay on the kernels that "
+                                    + "read the mapped file (slower decode)", name, Repacked.copyBytes(this) >> 20,
+                                    RepackBudget.available() >> 20);
+                        }
                         repackChecked = true;
                         return null;
                     }
