@@ -11,8 +11,8 @@ import java.nio.ByteOrder;
 
 /**
  * A Q4_0, Q8_0 or BF16 matrix copied once into a layout for the decode kernels: the integer kernels of {@link
- * PackedIntDot}, as llama.cpp repacks these formats for its CPU kernels, and {@link VectorDot#bf16Quad}. GGUF keeps each 32-value block's scale next to its quants, so one
- * vector register sees one block and every block costs a conversion, a scale broadcast and an FMA. Here 16
+ * PackedIntDot}, as llama.cpp repacks these formats for its CPU kernels, and {@link VectorDot#bf16Quad}. GGUF keeps
+ * each 32-value block's scale next to its quants, so one vector register sees one block and every block costs a conversion, a scale broadcast and an FMA. Here 16
  * consecutive blocks of a row form a group: their 16 scales as floats (one 64-byte line), then words whose int lane
  * {@code j} belongs to block {@code j}; all 16 blocks are summed in int lanes and a single FMA applies the 16 scales.
  * A row is read strictly front to back and every vector load stays inside one cache line.
@@ -39,8 +39,9 @@ import java.nio.ByteOrder;
  * kernels larger for no measured gain (bench/NOTES.md, step 13); floats it is.
  *
  * <p>Only for full-width matrices whose columns are a multiple of 512 (BF16: of {@link #BF16_CHUNK}, and only rows of
- * {@link MatMul#ROWS4_MIN_BYTES} and more). A Q8_0 matrix the layout cannot hold exactly
- * (a pair {@code (<0, −128)}; llama.cpp's quantizer never writes −128) is not repacked and keeps the GGUF kernels.
+ * {@link MatMul#ROWS4_MIN_BYTES} and more), and only while the copy fits in memory ({@link RepackBudget}). A Q8_0
+ * matrix the layout cannot hold exactly (a pair {@code (<0, −128)}; llama.cpp's quantizer never writes −128) is not
+ * repacked and keeps the GGUF kernels.
  */
 final class Repacked {
     static final int GROUP = 512;
@@ -160,8 +161,9 @@ final class Repacked {
     }
 
     /**
-     * Row {@code r} widened to floats in a permuted column order (see {@link #permute}): per group, one vector of
-     * 16 lanes per value index, lane {@code j} for block {@code j}, each lane times its block's scale.
+     * Row {@code r} widened to floats, for Q4_0/Q8_0 in a permuted column order (see {@link #permute}): per group,
+     * one vector of 16 lanes per value index, lane {@code j} for block {@code j}, each lane times its block's scale;
+     * for BF16 in column order.
      */
     void toFloats(int r, float[] dst, int off) {
         long row = row(r);
