@@ -12,10 +12,11 @@ import java.nio.ByteOrder;
 /**
  * A Q4_0, Q8_0 or BF16 matrix copied once into a layout for the decode kernels: the integer kernels of {@link
  * PackedIntDot}, as llama.cpp repacks these formats for its CPU kernels, and {@link VectorDot#bf16Quad}. GGUF keeps
- * each 32-value block's scale next to its quants, so one vector register sees one block and every block costs a conversion, a scale broadcast and an FMA. Here 16
- * consecutive blocks of a row form a group: their 16 scales as floats (one 64-byte line), then words whose int lane
- * {@code j} belongs to block {@code j}; all 16 blocks are summed in int lanes and a single FMA applies the 16 scales.
- * A row is read strictly front to back and every vector load stays inside one cache line.
+ * each 32-value block's scale next to its quants, so one vector register sees one block and every block costs a
+ * conversion, a scale broadcast and an FMA. Here 16 consecutive blocks of a row form a group: their 16 scales as
+ * floats (one 64-byte line), then words whose int lane {@code j} belongs to block {@code j}; all 16 blocks are summed
+ * in int lanes and a single FMA applies the 16 scales. A row is read strictly front to back and every vector load
+ * stays inside one cache line.
  *
  * <ul>
  *   <li>Q4_0, 320 bytes a group (11 % over GGUF's 288): four 64-byte words; word {@code i}, lane {@code j} holds
