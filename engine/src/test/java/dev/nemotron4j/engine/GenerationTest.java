@@ -67,7 +67,14 @@ class GenerationTest {
         model.warmUpKernels();
         assertArrayEquals(before.tokenIds(), run(p, new ArrayList<>()).tokenIds());
         float[][] again = model.logitsAll(PROMPT);
-        for (int t = 0; t < logits.length; t++) assertArrayEquals(logits[t], again[t], "position " + t);
+        // not bit for bit: the Vector API leaves the order of a lane reduction open, and the interpreter's order (before
+        // the warm-up, on a cold JVM) differs from C2's (after it) in the last bits; a trace left in the caches would
+        // move logits by far more than this
+        for (int t = 0; t < logits.length; t++) {
+            float scale = 0;
+            for (float v : logits[t]) scale = Math.max(scale, Math.abs(v));
+            assertArrayEquals(logits[t], again[t], 1e-5f * Math.max(1, scale), "position " + t);
+        }
     }
 
     @Test
