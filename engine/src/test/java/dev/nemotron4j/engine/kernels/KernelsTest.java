@@ -205,6 +205,18 @@ class KernelsTest {
         }
     }
 
+    /** The memory reading behind {@link RepackBudget}: the host's figure, a container's tighter one, the fallbacks. */
+    @Test
+    void theRepackBudgetTakesTheTighterOfHostAndContainerMemory() {
+        long g = 1L << 30;
+        assertEquals(20 * g, RepackBudget.available(20 * g, 24 * g, 24 * g, 3 * g), "no container: MemAvailable");
+        assertEquals(3 * g, RepackBudget.available(20 * g, 24 * g, 8 * g, 3 * g), "a limit below the host: limit − usage");
+        assertEquals(20 * g, RepackBudget.available(20 * g, 24 * g, 8 * g, 30 * g), "…unless the host has less");
+        assertEquals(3 * g, RepackBudget.available(-1, -1, 24 * g, 3 * g), "no /proc/meminfo: the JVM's free memory");
+        assertEquals(g, RepackBudget.reserve(8 * g));
+        assertEquals(64 * g / 20, RepackBudget.reserve(64 * g));
+    }
+
     /**
      * Decode (1–3 tokens) over BF16 rows long enough for {@link VectorDot#bf16Rows4}: 3093 columns (after the four-row
      * loop a tail of 21, with 16 lanes one vector and 5 scalars) from column 3 of 3100, two stacked matrices of 150 and 57 rows, so pool
