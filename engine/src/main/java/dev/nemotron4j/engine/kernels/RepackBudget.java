@@ -36,7 +36,8 @@ final class RepackBudget {
     static long available() {
         Long forced = Long.getLong("n4j.repackAvailable");
         if (forced != null) return forced;
-        return available(meminfo("MemAvailable:"), meminfo("MemTotal:"), jvm(true), jvm(false));
+        long[] mem = meminfo();
+        return available(mem[0], mem[1], jvm(true), jvm(false));
     }
 
     /**
@@ -49,16 +50,18 @@ final class RepackBudget {
         return limited && jvmFree >= 0 ? Math.min(memAvailable, jvmFree) : memAvailable;
     }
 
-    /** A {@code /proc/meminfo} line's value in bytes ("MemAvailable:  123 kB"), or -1. */
-    private static long meminfo(String key) {
+    /** {@code /proc/meminfo}'s {@code MemAvailable} and {@code MemTotal} in bytes, -1 where absent, from one read. */
+    private static long[] meminfo() {
+        long[] mem = {-1, -1};
         try {
             for (String line : Files.readAllLines(MEMINFO)) {
-                if (line.startsWith(key)) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                int i = line.startsWith("MemAvailable:") ? 0 : line.startsWith("MemTotal:") ? 1 : -1;
+                if (i >= 0) mem[i] = Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
             }
         } catch (IOException | RuntimeException e) {
             // not Linux, or no procfs
         }
-        return -1;
+        return mem;
     }
 
     /** The JVM's (container-aware) total or free physical memory, or -1. */

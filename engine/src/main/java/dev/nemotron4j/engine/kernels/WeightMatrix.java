@@ -84,12 +84,13 @@ public final class WeightMatrix {
         synchronized (this) {
             if (!repackChecked) {
                 if (Repacked.eligible(this) && !Boolean.getBoolean("n4j.noRepack")) {
-                    if (!RepackBudget.allows(Repacked.copyBytes(this))) {
+                    long bytes = Repacked.copyBytes(this);
+                    if (!RepackBudget.allows(bytes)) {
                         // too little memory left for the copy: this matrix keeps the kernels that read the mapped file
                         if (!WARNED.getAndSet(true)) {
                             LOG.log(System.Logger.Level.WARNING, "not enough free memory for repacked weight copies (the first "
                                     + "refused: {0}, {1} MB, with {2} MB available); such matrices stay on the kernels that "
-                                    + "read the mapped file (slower decode)", name, Repacked.copyBytes(this) >> 20,
+                                    + "read the mapped file (slower decode)", name, bytes >> 20,
                                     RepackBudget.available() >> 20);
                         }
                         repackChecked = true;
