@@ -130,7 +130,7 @@ public final class MatMul {
                     for (int t = 0; t < tokens; t++) PackedIntDot.dotQ4Pair(rp.data, rp.row(r), a, t * cols, rp.groups, out, t * rows + r);
                     r += 2;
                 } else {
-                    for (int t = 0; t < tokens; t++) out[t * rows + r] = PackedIntDot.dotQ4Repacked(rp.data, rp.row(r), a, t * cols, rp.groups);
+                    for (int t = 0; t < tokens; t++) out[t * rows + r] = PackedIntDot.dotQ4Repacked(rp.data, rp.row(r), rp.row(r) + Repacked.q4Words(r, 0), a, t * cols, rp.groups);
                     r++;
                 }
             }

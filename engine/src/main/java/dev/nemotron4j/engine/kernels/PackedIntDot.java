@@ -44,6 +44,9 @@ final class PackedIntDot {
     private static final VectorSpecies<Byte> B256 = ByteVector.SPECIES_256;
     private static final VectorSpecies<Short> S512 = VectorSpecies.of(short.class, VectorShape.S_512_BIT);
     private static final float INV_65536 = 1f / 65536;
+    private static final VectorSpecies<Short> S256 = ShortVector.SPECIES_256;
+    /** {@link #halves} leaves its scales 2¹¹² too small. */
+    private static final float HALF_UNSCALE = 0x1p112f;
 
     /* Scale lanes for the 32 values of one 6-bit byte vector: int lanes 0‥7 use group 2k, lanes 8‥15 group 2k+1. */
     private static final VectorShuffle<Float> G0 = groups(0), G1 = groups(1), G2 = groups(2), G3 = groups(3),
@@ -70,6 +73,16 @@ final class PackedIntDot {
 
     private static float f16(MemorySegment w, long off) {
         return Float.float16ToFloat(w.get(I16, off));
+    }
+
+    /**
+     * The 16 half-precision numbers at {@code off} as floats 2¹¹² times too small: the half's 15 magnitude bits moved
+     * to the top of a float's exponent and mantissa, its sign to the float's. Exact for every finite half (a
+     * subnormal half becomes a subnormal float); infinities and NaNs are not, and {@link Repacked} does not store them.
+     */
+    static FloatVector halves(MemorySegment d, long off) {
+        return ((IntVector) ShortVector.fromMemorySegment(S256, d, off, LE).convertShape(VectorOperators.S2I, I, 0))
+                .lanewise(LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats();
     }
 
     /**
@@ -188,15 +201,15 @@ final class PackedIntDot {
     }
 
     /**
-     * One row of a Q4_0 {@link Repacked} matrix ({@code groups} groups of 16 blocks at byte {@code off}) times
-     * activations {@code x0 ‥} of {@code a} prepared for it. Word lane {@code j} holds bytes {@code 4i‥4i+3} of block
+     * One row of a Q4_0 {@link Repacked} matrix ({@code groups} groups of 16 blocks; group 0's scales at byte
+     * {@code off}, its words at {@code words}) times activations {@code x0 ‥} of {@code a} prepared for it. Word lane {@code j} holds bytes {@code 4i‥4i+3} of block
      * {@code j}; as an int, {@code & 0x000F000F} after shifts of 0, 4, 8 and 12 gives the value pairs
      * {@code (4i, 4i+2)}, {@code (4i+16, 4i+18)}, {@code (4i+1, 4i+3)} and {@code (4i+17, 4i+19)}, as stored: value + 8
      * (0‥15). Two int accumulators take 8 products each, |Σ| ≤ 8·2·15·127·2¹⁶ + 8·15·127 < 2³¹; the +8 comes out
      * once per group as {@code 8·2¹⁶·Σq} per block ({@link Int8Activations#corr}). No subtraction per vector: fewer
      * micro-ops per byte streamed (bench/NOTES.md, step 18).
      */
-    static float dotQ4Repacked(MemorySegment d, long off, Int8Activations a, int x0, int groups) {
+    static float dotQ4Repacked(MemorySegment d, long off, long words, Int8Activations a, int x0, int groups) {
         int[] xp = a.packed;
         float[] xs = a.scale, xc = a.corr;
         FloatVector acc = FloatVector.zero(F);
@@ -206,8 +219,9 @@ final class PackedIntDot {
             // arithmetic cost more than the vector work. Offsets first: C2 stops inlining ordinary calls once the
             // method's node count passes a cutoff, and a call left in this loop spills every vector register
             // (bench/NOTES.md, step 20).
-            long scales = off + Repacked.q4Scales(g), base = off + Repacked.q4Words(g);
+            long scales = off + Repacked.q4Scales(g), base = words + Repacked.q4Scales(g);
             int p = (g0 + g) * 256;
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(S256, d, scales, LE).convertShape(VectorOperators.S2I, I, 0);
             IntVector w0 = IntVector.fromMemorySegment(I, d, base, LE);
             IntVector w1 = IntVector.fromMemorySegment(I, d, base + 64, LE);
             IntVector w2 = IntVector.fromMemorySegment(I, d, base + 128, LE);
@@ -228,19 +242,20 @@ final class PackedIntDot {
             s1 = s1.add(w3.lanewise(LSHR, 4).and(0x000F000F).mul(IntVector.fromArray(I, xp, p + 208)));
             s0 = s0.add(w3.lanewise(LSHR, 8).and(0x000F000F).mul(IntVector.fromArray(I, xp, p + 224)));
             s1 = s1.add(w3.lanewise(LSHR, 12).and(0x000F000F).mul(IntVector.fromArray(I, xp, p + 240)));
-            FloatVector sc = FloatVector.fromMemorySegment(F, d, scales, LE);
+            FloatVector sc = h.lanewise(LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats();   // as halves() does
             int k = (g0 + g) * 16;
             acc = ((FloatVector) s0.convert(VectorOperators.I2F, 0)).add((FloatVector) s1.convert(VectorOperators.I2F, 0))
-                    .sub(FloatVector.fromArray(F, xc, k)).fma(sc.mul(FloatVector.fromArray(F, xs, k)), acc);
+                    .sub(FloatVector.fromArray(F, xc, k)).fma(sc.mul(FloatVector.fromArray(F, xs, k).mul(HALF_UNSCALE)), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD) * INV_65536;
     }
 
     /**
-     * The two rows of a stored Q4_0 {@link Repacked} pair (row 2p at {@code off}, row 2p+1 one group further), as
-     * {@link #dotQ4Repacked} does one: each activation vector is loaded once for both rows, and the pair's groups
-     * are read front to back. Results go to {@code out[o]} and {@code out[o + 1]}. Written out for the same reasons
-     * as {@link #dotQ4Repacked}.
+     * The two rows of a stored Q4_0 {@link Repacked} pair (at {@code off}: per group both rows' scales, row 2p's
+     * words, row 2p+1's words), as {@link #dotQ4Repacked} does one: each activation vector is loaded once for both
+     * rows, and the pair's groups are read front to back. Results go to {@code out[o]} and {@code out[o + 1]}.
+     * Written out for the same reasons as {@link #dotQ4Repacked}, the scales' conversion included (through
+     * {@link #halves}, a call returning a vector, the kernel ran 1.3× slower in L2).
      */
     static void dotQ4Pair(MemorySegment d, long off, Int8Activations a, int x0, int groups, float[] out, int o) {
         int[] xp = a.packed;
@@ -248,9 +263,12 @@ final class PackedIntDot {
         FloatVector accA = FloatVector.zero(F), accB = accA;
         int g0 = x0 / Repacked.GROUP;
         for (int g = 0; g < groups; g++) {
-            long ca = off + Repacked.q4Scales(g), cb = ca + Repacked.Q4_GROUP_BYTES;
-            long wa = off + Repacked.q4Words(g), wb = wa + Repacked.Q4_GROUP_BYTES;
+            long ca = off + Repacked.q4Scales(g), cb = ca + 32;
+            long wa = ca + 64, wb = wa + 256;
             int p = (g0 + g) * 256;
+            IntVector ha = (IntVector) ShortVector.fromMemorySegment(S256, d, ca, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector hb = (IntVector) ShortVector.fromMemorySegment(S256, d, cb, LE).convertShape(VectorOperators.S2I, I, 0);
+            // halves() written out: each 16-bit scale sign-extended, shifted under a float's exponent (see there)
             IntVector sa0 = IntVector.zero(I), sa1 = sa0, sb0 = sa0, sb1 = sa0;
             IntVector x;
             IntVector a0 = IntVector.fromMemorySegment(I, d, wa, LE);
@@ -310,11 +328,11 @@ final class PackedIntDot {
             sa1 = sa1.add(a3.lanewise(LSHR, 12).and(0x000F000F).mul(x));
             sb1 = sb1.add(b3.lanewise(LSHR, 12).and(0x000F000F).mul(x));
             int k = (g0 + g) * 16;
-            FloatVector xsk = FloatVector.fromArray(F, xs, k), xck = FloatVector.fromArray(F, xc, k);
+            FloatVector xsk = FloatVector.fromArray(F, xs, k).mul(HALF_UNSCALE), xck = FloatVector.fromArray(F, xc, k);
             accA = ((FloatVector) sa0.convert(VectorOperators.I2F, 0)).add((FloatVector) sa1.convert(VectorOperators.I2F, 0))
-                    .sub(xck).fma(FloatVector.fromMemorySegment(F, d, ca, LE).mul(xsk), accA);
+                    .sub(xck).fma(ha.lanewise(LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(xsk), accA);
             accB = ((FloatVector) sb0.convert(VectorOperators.I2F, 0)).add((FloatVector) sb1.convert(VectorOperators.I2F, 0))
-                    .sub(xck).fma(FloatVector.fromMemorySegment(F, d, cb, LE).mul(xsk), accB);
+                    .sub(xck).fma(hb.lanewise(LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(xsk), accB);
         }
         out[o] = accA.reduceLanes(VectorOperators.ADD) * INV_65536;
         out[o + 1] = accB.reduceLanes(VectorOperators.ADD) * INV_65536;
@@ -395,7 +413,7 @@ final class PackedIntDot {
      * {@code dst[o + 128i + 32b + j]} and {@code dst[o + 128i + 32b + 16 + j]}, times the block's scale.
      */
     static void widenQ4Group(MemorySegment d, long scales, long words, float[] dst, int o) {
-        FloatVector sc = FloatVector.fromMemorySegment(F, d, scales, LE);
+        FloatVector sc = halves(d, scales).mul(HALF_UNSCALE);
         for (int i = 0; i < 4; i++) {
             IntVector x = IntVector.fromMemorySegment(I, d, words + 64L * i, LE);
             for (int b = 0; b < 4; b++) {
@@ -414,7 +432,7 @@ final class PackedIntDot {
      * {@code scales[s ‥ s+16)}, divided by 2¹⁶ (the pair products sit in the upper half of an int).
      */
     static void pairsQ4Group(MemorySegment d, long scaleOff, long words, int[] dst, int o, float[] scales, int s) {
-        FloatVector.fromMemorySegment(F, d, scaleOff, LE).mul(INV_65536).intoArray(scales, s);
+        halves(d, scaleOff).mul(HALF_UNSCALE * INV_65536).intoArray(scales, s);
         for (int i = 0; i < 4; i++) {
             IntVector x = IntVector.fromMemorySegment(I, d, words + 64L * i, LE);
             int p = o + 64 * i;

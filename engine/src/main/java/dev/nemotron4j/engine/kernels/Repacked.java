@@ -13,19 +13,22 @@ import java.nio.ByteOrder;
  * A Q4_0, Q8_0 or BF16 matrix copied once into a layout for the decode kernels: the integer kernels of {@link
  * PackedIntDot}, as llama.cpp repacks these formats for its CPU kernels, and {@link VectorDot#bf16Quad}. GGUF keeps
  * each 32-value block's scale next to its quants, so one vector register sees one block and every block costs a
- * conversion, a scale broadcast and an FMA. Here 16 consecutive blocks of a row form a group: their 16 scales as
- * floats (one 64-byte line), then words whose int lane {@code j} belongs to block {@code j}; all 16 blocks are summed
- * in int lanes and a single FMA applies the 16 scales. A row is read strictly front to back and every vector load
- * stays inside one cache line.
+ * conversion, a scale broadcast and an FMA. Here 16 consecutive blocks of a row form a group: their 16 scales, then
+ * words whose int lane {@code j} belongs to block {@code j}; all 16 blocks are summed in int lanes and a single FMA
+ * applies the 16 scales. A row is read strictly front to back and every vector load stays inside one cache line.
  *
  * <ul>
- *   <li>Q4_0, 320 bytes a group (11 % over GGUF's 288): four 64-byte words; word {@code i}, lane {@code j} holds
- *       quant bytes {@code 4i‥4i+3} of block {@code j} (see {@link PackedIntDot#dotQ4Repacked}). Rows are stored in
- *       pairs, interleaved by group (row 2p's group g, then row 2p+1's group g, then group g+1 of each), so that
- *       decode can multiply two rows with one load of each activation vector and still read memory strictly front
- *       to back ({@link PackedIntDot#dotQ4Pair}; two separate row streams were slower from DRAM, bench/NOTES.md,
- *       step 25). An odd last row has no partner; its slots in the pair are never read.</li>
- *   <li>Q8_0, 576 bytes a group (6 % over GGUF's 544): sixteen 32-byte words; word {@code s} holds, for block
+ *   <li>Q4_0, 288 bytes a group (GGUF's size): the 16 scales as GGUF stores them, in half precision, and four 64-byte
+ *       words; word {@code i}, lane {@code j} holds quant bytes {@code 4i‥4i+3} of block {@code j} (see {@link
+ *       PackedIntDot#dotQ4Repacked}). Rows are stored in pairs, interleaved by group: group g of a pair is both
+ *       rows' scales (64 bytes), row 2p's words, row 2p+1's words, then group g+1. Decode multiplies the two rows
+ *       with one load of each activation vector and still reads memory strictly front to back ({@link
+ *       PackedIntDot#dotQ4Pair}; two separate row streams were slower from DRAM, bench/NOTES.md, step 25). An odd
+ *       last row has no partner; its slots in the pair are never read. The kernels turn the scales into floats by
+ *       moving bits ({@link PackedIntDot#halves}), exact for finite halves; a matrix with an infinite or NaN scale is
+ *       not repacked. (Float scales, 11 % more bytes, decoded 15–25 % slower: bench/NOTES.md, step 31.)</li>
+ *   <li>Q8_0, 576 bytes a group (6 % over GGUF's 544): the 16 scales as floats (one 64-byte line), then sixteen
+ *       32-byte words; word {@code s} holds, for block
  *       {@code j}, the byte pair {@code (q[2s], q[2s+1] − [q[2s] < 0])} at bytes {@code 2j, 2j+1}. Sign-extended to
  *       shorts and read as an int, that pair is exactly {@code q[2s] + q[2s+1]·2¹⁶} (see
  *       {@link PackedIntDot#dotQ8Repacked}).</li>
@@ -35,9 +38,6 @@ import java.nio.ByteOrder;
  *       ({@link VectorDot#bf16Quad}; bench/NOTES.md, step 29). Rows past the last whole quad are padding, never
  *       read. Values keep their column order.</li>
  * </ul>
- *
- * <p>Half-precision scales would keep the copy at GGUF's size, but converting them in vector registers made the
- * kernels larger for no measured gain (bench/NOTES.md, step 13); floats it is.
  *
  * <p>Only for full-width matrices whose columns are a multiple of 512 (BF16: of {@link #BF16_CHUNK}, and only rows of
  * {@link MatMul#ROWS4_MIN_BYTES} and more), and only while the copy fits in memory ({@link RepackBudget}). A Q8_0
@@ -59,8 +59,11 @@ final class Repacked {
         this.groups = groups;
     }
 
-    /** Bytes of one Q4_0 group; a row's next group is {@link #Q4_GROUP_STRIDE} further (its pair's group between). */
-    static final long Q4_GROUP_BYTES = 320, Q4_GROUP_STRIDE = 2 * Q4_GROUP_BYTES;
+    /**
+     * Bytes of one Q4_0 group of one row (16 half-precision scales and four words); a stored pair's group {@code g}
+     * takes {@link #Q4_PAIR_GROUP} bytes: both rows' scales, then the first row's words, then the second's.
+     */
+    static final long Q4_GROUP_BYTES = 288, Q4_PAIR_GROUP = 2 * Q4_GROUP_BYTES;
     /** Bytes of one Q8_0 group (rows are stored one after another). */
     static final long Q8_GROUP_BYTES = 576;
 
@@ -73,20 +76,20 @@ final class Repacked {
      */
     long row(int r) {
         return switch (dtype) {
-            case Q4_0 -> (r >> 1) * 2 * rowBytes + (r & 1) * Q4_GROUP_BYTES;
+            case Q4_0 -> (r >> 1) * 2 * rowBytes + (r & 1) * 32L;
             case BF16 -> (r >> 2) * 4 * rowBytes + (r & 3) * 2L * BF16_CHUNK;
             default -> r * rowBytes;
         };
     }
 
-    /** Byte offset, from {@link #row}, of Q4_0 group {@code g}'s 16 scales. */
+    /** Byte offset, from {@link #row}, of Q4_0 group {@code g}'s 16 half-precision scales. */
     static long q4Scales(int g) {
-        return Q4_GROUP_STRIDE * g;
+        return Q4_PAIR_GROUP * g;
     }
 
-    /** Byte offset, from {@link #row}, of Q4_0 group {@code g}'s four words. */
-    static long q4Words(int g) {
-        return Q4_GROUP_STRIDE * g + 64;
+    /** Byte offset, from {@link #row}{@code (r)}, of row {@code r}'s Q4_0 group {@code g}'s four words. */
+    static long q4Words(int r, int g) {
+        return Q4_PAIR_GROUP * g + 64 + (r & 1) * 224L;
     }
 
     /** Byte offset, from {@link #row}, of Q8_0 group {@code g}'s 16 scales; its sixteen words follow. */
@@ -182,7 +185,7 @@ final class Repacked {
         for (int g = 0; g < groups; g++) {
             int o = off + GROUP * g;
             if (dtype == DType.Q8_0) PackedIntDot.widenQ8Group(data, row + q8Scales(g), dst, o);
-            else PackedIntDot.widenQ4Group(data, row + q4Scales(g), row + q4Words(g), dst, o);
+            else PackedIntDot.widenQ4Group(data, row + q4Scales(g), row + q4Words(r, g), dst, o);
         }
     }
 
@@ -193,7 +196,7 @@ final class Repacked {
     void toPairs(int r, int[] dst, int off, float[] scales, int sOff) {
         long row = row(r);
         for (int g = 0; g < groups; g++) {
-            PackedIntDot.pairsQ4Group(data, row + q4Scales(g), row + q4Words(g), dst, off + 256 * g, scales, sOff + 16 * g);
+            PackedIntDot.pairsQ4Group(data, row + q4Scales(g), row + q4Words(r, g), dst, off + 256 * g, scales, sOff + 16 * g);
         }
     }
 
@@ -212,7 +215,7 @@ final class Repacked {
                 for (int r = lo; r < hi; r++) {
                     long src = b.offset() + (long) (r - b.rowStart()) * b.rowStride();
                     boolean ok = q8 ? repackQ8Row(b.data(), src, data, copy.row(r), groups)
-                            : repackQ4Row(b.data(), src, data, copy.row(r), groups);
+                            : repackQ4Row(b.data(), src, data, copy.row(r), r, groups);
                     if (!ok) unfit[0] = true;
                 }
             }
@@ -272,22 +275,26 @@ final class Repacked {
         out[o + 2 * j + 1] = (short) (bits >>> 16);
     }
 
-    private static boolean repackQ4Row(MemorySegment src, long off, MemorySegment dst, long dOff, int groups) {
-        short[][] bufs = rows(9 * 16 * groups, 160 * groups);
+    private static boolean repackQ4Row(MemorySegment src, long off, MemorySegment dst, long dOff, int r, int groups) {
+        short[][] bufs = rows(9 * 16 * groups, 144 * groups);
         short[] in = bufs[0], out = bufs[1];
         MemorySegment.copy(src, SHORT_LE, off, in, 0, 9 * 16 * groups);
         for (int g = 0; g < groups; g++) {
-            int gOut = 160 * g;
+            int gOut = 144 * g;
             for (int j = 0; j < 16; j++) {
                 int b = 9 * (16 * g + j);
-                scale(in, b, out, gOut, j);
+                short h = in[b];
+                // the kernels turn halves into floats by moving bits, which is exact for every finite half only
+                if ((h & 0x7C00) == 0x7C00) return false;
+                out[gOut + j] = h;
                 // word i, lane j: quant bytes 4i‥4i+3 of block j, i.e. its shorts 2i and 2i+1
                 for (int i = 0; i < 4; i++) {
-                    out[gOut + 32 + 32 * i + 2 * j] = in[b + 1 + 2 * i];
-                    out[gOut + 32 + 32 * i + 2 * j + 1] = in[b + 2 + 2 * i];
+                    out[gOut + 16 + 32 * i + 2 * j] = in[b + 1 + 2 * i];
+                    out[gOut + 16 + 32 * i + 2 * j + 1] = in[b + 2 + 2 * i];
                 }
             }
-            MemorySegment.copy(out, gOut, dst, SHORT_LE, dOff + q4Scales(g), 160);
+            MemorySegment.copy(out, gOut, dst, SHORT_LE, dOff + q4Scales(g), 16);
+            MemorySegment.copy(out, gOut + 16, dst, SHORT_LE, dOff + q4Words(r, g), 128);
         }
         return true;
     }

@@ -142,6 +142,23 @@ class QuantKernelsTest {
         checkDecode(DType.Q8_0, q, rows, n, false);
     }
 
+    @org.junit.jupiter.api.Test
+    void aQ4_0MatrixWithAScaleThatIsNotFiniteKeepsTheGgufKernel() {
+        // the repacked kernels turn half-precision scales into floats by moving bits, exact for finite halves only;
+        // an infinite scale must not come out as a large finite one
+        int rows = 3, n = 512;
+        ByteBuffer q = quantized(DType.Q4_0, rows, n);
+        q.putShort(18 * (16 + 5), (short) 0x7C00);   // row 1, block 5: +infinity
+        WeightMatrix m = WeightMatrix.of(Tensor.contiguous("q", DType.Q4_0, new long[]{rows, n}, MemorySegment.ofArray(q.array()), "test"));
+        try (WorkerPool pool = new WorkerPool(2)) {
+            assertEquals(null, m.repacked(pool), "repacked");
+            float[] x = random(n), out = new float[rows];
+            MatMul.apply(m, x, 1, out, pool);
+            assertTrue(Float.isFinite(out[0]) && Float.isFinite(out[2]), "rows 0 and 2 finite");
+            assertTrue(!Float.isFinite(out[1]), "row 1 not finite: " + out[1]);
+        }
+    }
+
     private ByteBuffer quantized(DType type, int rows, int n) {
         float[] w = random(rows * n);
         ByteBuffer q = ByteBuffer.allocate((int) type.bytesFor((long) rows * n)).order(ByteOrder.LITTLE_ENDIAN);
