@@ -351,8 +351,9 @@ final class PackedIntDot {
         FloatVector acc = FloatVector.zero(F);
         int g0 = x0 / Repacked.GROUP;
         for (int g = 0; g < groups; g++) {
-            long base = off + Repacked.q8Scales(g) + 64;
+            long base = off + Repacked.q8Scales(g) + 32;
             int p = (g0 + g) * 256;
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(S256, d, off + Repacked.q8Scales(g), LE).convertShape(VectorOperators.S2I, I, 0);
             IntVector s0 = IntVector.zero(I), s1 = IntVector.zero(I);
             for (int s = 0; s < 16; s += 2) {
                 IntVector w0 = ((ShortVector) ByteVector.fromMemorySegment(B256, d, base + 32L * s, LE)
@@ -362,9 +363,9 @@ final class PackedIntDot {
                 s0 = s0.add(w0.mul(IntVector.fromArray(I, xp, p + 16 * s)).add(0x8000).lanewise(ASHR, 16));
                 s1 = s1.add(w1.mul(IntVector.fromArray(I, xp, p + 16 * s + 16)).add(0x8000).lanewise(ASHR, 16));
             }
-            FloatVector sc = FloatVector.fromMemorySegment(F, d, off + Repacked.q8Scales(g), LE);
+            FloatVector sc = h.lanewise(LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats();   // as halves() does
             acc = ((FloatVector) s0.add(s1).convert(VectorOperators.I2F, 0))
-                    .fma(sc.mul(FloatVector.fromArray(F, xs, (g0 + g) * 16)), acc);
+                    .fma(sc.mul(FloatVector.fromArray(F, xs, (g0 + g) * 16).mul(HALF_UNSCALE)), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }
@@ -382,10 +383,15 @@ final class PackedIntDot {
         for (int g = 0; g < groups; g++) {
             long ca = off + Repacked.q8Scales(g), cb = ca + rowBytes, cc = cb + rowBytes, cd = cc + rowBytes;
             int p = (g0 + g) * 256;
+            // halves() written out, the scales read before the words (the group's first bytes)
+            IntVector ha = (IntVector) ShortVector.fromMemorySegment(S256, d, ca, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector hb = (IntVector) ShortVector.fromMemorySegment(S256, d, cb, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector hc = (IntVector) ShortVector.fromMemorySegment(S256, d, cc, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector hd = (IntVector) ShortVector.fromMemorySegment(S256, d, cd, LE).convertShape(VectorOperators.S2I, I, 0);
             IntVector sa = IntVector.zero(I), sb = sa, sc = sa, sd = sa;
             for (int s = 0; s < 16; s++) {
                 IntVector x = IntVector.fromArray(I, xp, p + 16 * s);
-                long w = 64 + 32L * s;
+                long w = 32 + 32L * s;
                 sa = sa.add(((ShortVector) ByteVector.fromMemorySegment(B256, d, ca + w, LE).convertShape(VectorOperators.B2S, S512, 0))
                         .reinterpretAsInts().mul(x).add(0x8000).lanewise(ASHR, 16));
                 sb = sb.add(((ShortVector) ByteVector.fromMemorySegment(B256, d, cb + w, LE).convertShape(VectorOperators.B2S, S512, 0))
@@ -395,11 +401,11 @@ final class PackedIntDot {
                 sd = sd.add(((ShortVector) ByteVector.fromMemorySegment(B256, d, cd + w, LE).convertShape(VectorOperators.B2S, S512, 0))
                         .reinterpretAsInts().mul(x).add(0x8000).lanewise(ASHR, 16));
             }
-            FloatVector xsk = FloatVector.fromArray(F, xs, (g0 + g) * 16);
-            accA = ((FloatVector) sa.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, d, ca, LE).mul(xsk), accA);
-            accB = ((FloatVector) sb.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, d, cb, LE).mul(xsk), accB);
-            accC = ((FloatVector) sc.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, d, cc, LE).mul(xsk), accC);
-            accD = ((FloatVector) sd.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, d, cd, LE).mul(xsk), accD);
+            FloatVector xsk = FloatVector.fromArray(F, xs, (g0 + g) * 16).mul(HALF_UNSCALE);
+            accA = ((FloatVector) sa.convert(VectorOperators.I2F, 0)).fma(ha.lanewise(LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(xsk), accA);
+            accB = ((FloatVector) sb.convert(VectorOperators.I2F, 0)).fma(hb.lanewise(LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(xsk), accB);
+            accC = ((FloatVector) sc.convert(VectorOperators.I2F, 0)).fma(hc.lanewise(LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(xsk), accC);
+            accD = ((FloatVector) sd.convert(VectorOperators.I2F, 0)).fma(hd.lanewise(LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(xsk), accD);
         }
         out[o] = accA.reduceLanes(VectorOperators.ADD);
         out[o + 1] = accB.reduceLanes(VectorOperators.ADD);
@@ -449,9 +455,9 @@ final class PackedIntDot {
      * {@code dst[o + 32s + j]} and {@code dst[o + 32s + 16 + j]}, times the block's scale.
      */
     static void widenQ8Group(MemorySegment d, long group, float[] dst, int o) {
-        FloatVector sc = FloatVector.fromMemorySegment(F, d, group, LE);
+        FloatVector sc = halves(d, group).mul(HALF_UNSCALE);
         for (int s = 0; s < 16; s++) {
-            IntVector v = ((ShortVector) ByteVector.fromMemorySegment(B256, d, group + 64 + 32L * s, LE)
+            IntVector v = ((ShortVector) ByteVector.fromMemorySegment(B256, d, group + 32 + 32L * s, LE)
                     .convertShape(VectorOperators.B2S, S512, 0)).reinterpretAsInts();
             IntVector lo = v.lanewise(LSHL, 16).lanewise(ASHR, 16);
             ((FloatVector) lo.convert(VectorOperators.I2F, 0)).mul(sc).intoArray(dst, o + 32 * s);

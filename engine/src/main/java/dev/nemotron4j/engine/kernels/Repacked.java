@@ -16,19 +16,20 @@ import java.nio.ByteOrder;
  * conversion, a scale broadcast and an FMA. Here 16 consecutive blocks of a row form a group: their 16 scales, then
  * words whose int lane {@code j} belongs to block {@code j}; all 16 blocks are summed in int lanes and a single FMA
  * applies the 16 scales. A row is read strictly front to back and every vector load stays inside one cache line.
+ * Both integer layouts keep GGUF's size: the scales stay in half precision, and the kernels turn them into floats by
+ * moving bits ({@link PackedIntDot#halves}), exact for finite halves; a matrix with an infinite or NaN scale is not
+ * repacked. (With float scales, 11 % more bytes for Q4_0 and 6 % for Q8_0, decode was 10–25 % slower:
+ * bench/NOTES.md, step 31.)
  *
  * <ul>
- *   <li>Q4_0, 288 bytes a group (GGUF's size): the 16 scales as GGUF stores them, in half precision, and four 64-byte
- *       words; word {@code i}, lane {@code j} holds quant bytes {@code 4i‥4i+3} of block {@code j} (see {@link
- *       PackedIntDot#dotQ4Repacked}). Rows are stored in pairs, interleaved by group: group g of a pair is both
- *       rows' scales (64 bytes), row 2p's words, row 2p+1's words, then group g+1. Decode multiplies the two rows
- *       with one load of each activation vector and still reads memory strictly front to back ({@link
- *       PackedIntDot#dotQ4Pair}; two separate row streams were slower from DRAM, bench/NOTES.md, step 25). An odd
- *       last row has no partner; its slots in the pair are never read. The kernels turn the scales into floats by
- *       moving bits ({@link PackedIntDot#halves}), exact for finite halves; a matrix with an infinite or NaN scale is
- *       not repacked. (Float scales, 11 % more bytes, decoded 15–25 % slower: bench/NOTES.md, step 31.)</li>
- *   <li>Q8_0, 576 bytes a group (6 % over GGUF's 544): the 16 scales as floats (one 64-byte line), then sixteen
- *       32-byte words; word {@code s} holds, for block
+ *   <li>Q4_0, 288 bytes a group: 16 scales (32 bytes) and four 64-byte words; word {@code i}, lane {@code j} holds
+ *       quant bytes {@code 4i‥4i+3} of block {@code j} (see {@link PackedIntDot#dotQ4Repacked}). Rows are stored in
+ *       pairs, interleaved by group: group g of a pair is both rows' scales (64 bytes), row 2p's words, row 2p+1's
+ *       words, then group g+1. Decode multiplies the two rows with one load of each activation vector and still
+ *       reads memory strictly front to back ({@link PackedIntDot#dotQ4Pair}; two separate row streams were slower
+ *       from DRAM, bench/NOTES.md, step 25). An odd last row has no partner; its slots in the pair are never
+ *       read.</li>
+ *   <li>Q8_0, 544 bytes a group: 16 scales (32 bytes), then sixteen 32-byte words; word {@code s} holds, for block
  *       {@code j}, the byte pair {@code (q[2s], q[2s+1] − [q[2s] < 0])} at bytes {@code 2j, 2j+1}. Sign-extended to
  *       shorts and read as an int, that pair is exactly {@code q[2s] + q[2s+1]·2¹⁶} (see
  *       {@link PackedIntDot#dotQ8Repacked}).</li>
@@ -65,7 +66,7 @@ final class Repacked {
      */
     static final long Q4_GROUP_BYTES = 288, Q4_PAIR_GROUP = 2 * Q4_GROUP_BYTES;
     /** Bytes of one Q8_0 group (rows are stored one after another). */
-    static final long Q8_GROUP_BYTES = 576;
+    static final long Q8_GROUP_BYTES = 544;
 
     /** BF16 values per chunk of a quad: two vectors (64 bytes with 512-bit vectors). */
     static final int BF16_CHUNK = 2 * VectorDot.LANES;
@@ -268,13 +269,6 @@ final class Repacked {
         return b;
     }
 
-    /** Block {@code j}'s half-precision scale at {@code in[b]} as the float at shorts {@code o + 2j, o + 2j + 1}. */
-    private static void scale(short[] in, int b, short[] out, int o, int j) {
-        int bits = Float.floatToRawIntBits(Float.float16ToFloat(in[b]));
-        out[o + 2 * j] = (short) bits;
-        out[o + 2 * j + 1] = (short) (bits >>> 16);
-    }
-
     private static boolean repackQ4Row(MemorySegment src, long off, MemorySegment dst, long dOff, int r, int groups) {
         short[][] bufs = rows(9 * 16 * groups, 144 * groups);
         short[] in = bufs[0], out = bufs[1];
@@ -300,23 +294,24 @@ final class Repacked {
     }
 
     private static boolean repackQ8Row(MemorySegment src, long off, MemorySegment dst, long dOff, int groups) {
-        short[][] bufs = rows(17 * 16 * groups, 288 * groups);
+        short[][] bufs = rows(17 * 16 * groups, 272 * groups);
         short[] in = bufs[0], out = bufs[1];
         MemorySegment.copy(src, SHORT_LE, off, in, 0, 17 * 16 * groups);
         for (int g = 0; g < groups; g++) {
-            int gOut = 288 * g;
+            int gOut = 272 * g;
             for (int j = 0; j < 16; j++) {
                 int b = 17 * (16 * g + j);
-                scale(in, b, out, gOut, j);
+                if ((in[b] & 0x7C00) == 0x7C00) return false;   // as for Q4_0
+                out[gOut + j] = in[b];
                 for (int s = 0; s < 16; s++) {
                     short pair = in[b + 1 + s];   // q[2s] in the low byte
                     int lo = (byte) pair, hi = (pair >> 8) + (lo >> 31);   // minus the low byte's sign borrow
                     if (hi < Byte.MIN_VALUE) return false;
-                    out[gOut + 32 + 16 * s + j] = (short) ((hi << 8) | (lo & 0xFF));
+                    out[gOut + 16 + 16 * s + j] = (short) ((hi << 8) | (lo & 0xFF));
                 }
             }
         }
-        MemorySegment.copy(out, 0, dst, SHORT_LE, dOff, 288 * groups);
+        MemorySegment.copy(out, 0, dst, SHORT_LE, dOff, 272 * groups);
         return true;
     }
 }

@@ -142,14 +142,15 @@ class QuantKernelsTest {
         checkDecode(DType.Q8_0, q, rows, n, false);
     }
 
-    @org.junit.jupiter.api.Test
-    void aQ4_0MatrixWithAScaleThatIsNotFiniteKeepsTheGgufKernel() {
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0"})
+    void aMatrixWithAScaleThatIsNotFiniteKeepsTheGgufKernel(DType type) {
         // the repacked kernels turn half-precision scales into floats by moving bits, exact for finite halves only;
         // an infinite scale must not come out as a large finite one
         int rows = 3, n = 512;
-        ByteBuffer q = quantized(DType.Q4_0, rows, n);
-        q.putShort(18 * (16 + 5), (short) 0x7C00);   // row 1, block 5: +infinity
-        WeightMatrix m = WeightMatrix.of(Tensor.contiguous("q", DType.Q4_0, new long[]{rows, n}, MemorySegment.ofArray(q.array()), "test"));
+        ByteBuffer q = quantized(type, rows, n);
+        q.putShort((int) type.bytesFor(32) * (16 + 5), (short) 0x7C00);   // row 1, block 5: +infinity
+        WeightMatrix m = WeightMatrix.of(Tensor.contiguous("q", type, new long[]{rows, n}, MemorySegment.ofArray(q.array()), "test"));
         try (WorkerPool pool = new WorkerPool(2)) {
             assertEquals(null, m.repacked(pool), "repacked");
             float[] x = random(n), out = new float[rows];
