@@ -202,10 +202,10 @@ final class PackedIntDot {
 
     /**
      * One row of a Q4_0 {@link Repacked} matrix ({@code groups} groups of 16 blocks; group 0's scales at byte
-     * {@code off}, its words at {@code words}) times activations {@code x0 ‥} of {@code a} prepared for it. Word lane {@code j} holds bytes {@code 4i‥4i+3} of block
-     * {@code j}; as an int, {@code & 0x000F000F} after shifts of 0, 4, 8 and 12 gives the value pairs
-     * {@code (4i, 4i+2)}, {@code (4i+16, 4i+18)}, {@code (4i+1, 4i+3)} and {@code (4i+17, 4i+19)}, as stored: value + 8
-     * (0‥15). Two int accumulators take 8 products each, |Σ| ≤ 8·2·15·127·2¹⁶ + 8·15·127 < 2³¹; the +8 comes out
+     * {@code off}, its words at {@code words}) times activations {@code x0 ‥} of {@code a} prepared for it. Word
+     * lane {@code j} holds bytes {@code 4i‥4i+3} of block {@code j}; as an int, {@code & 0x000F000F} after shifts of
+     * 0, 4, 8 and 12 gives the value pairs {@code (4i, 4i+2)}, {@code (4i+16, 4i+18)}, {@code (4i+1, 4i+3)} and
+     * {@code (4i+17, 4i+19)}, as stored: value + 8 (0‥15). Two int accumulators take 8 products each, |Σ| ≤ 8·2·15·127·2¹⁶ + 8·15·127 < 2³¹; the +8 comes out
      * once per group as {@code 8·2¹⁶·Σq} per block ({@link Int8Activations#corr}). No subtraction per vector: fewer
      * micro-ops per byte streamed (bench/NOTES.md, step 18).
      */
@@ -255,7 +255,7 @@ final class PackedIntDot {
      * words, row 2p+1's words), as {@link #dotQ4Repacked} does one: each activation vector is loaded once for both
      * rows, and the pair's groups are read front to back. Results go to {@code out[o]} and {@code out[o + 1]}.
      * Written out for the same reasons as {@link #dotQ4Repacked}, the scales' conversion included (through
-     * {@link #halves}, a call returning a vector, the kernel ran 1.3× slower in L2).
+     * {@link #halves}, a call returning a vector, the kernel ran about 1.5× slower in L2).
      */
     static void dotQ4Pair(MemorySegment d, long off, Int8Activations a, int x0, int groups, float[] out, int o) {
         int[] xp = a.packed;
