@@ -219,7 +219,7 @@ final class PackedIntDot {
             // arithmetic cost more than the vector work. Offsets first: C2 stops inlining ordinary calls once the
             // method's node count passes a cutoff, and a call left in this loop spills every vector register
             // (bench/NOTES.md, step 20).
-            long scales = off + Repacked.q4Scales(g), base = words + Repacked.q4Scales(g);
+            long scales = off + Repacked.q4Scales(g), base = words + Repacked.Q4_PAIR_GROUP * g;
             int p = (g0 + g) * 256;
             IntVector h = (IntVector) ShortVector.fromMemorySegment(S256, d, scales, LE).convertShape(VectorOperators.S2I, I, 0);
             IntVector w0 = IntVector.fromMemorySegment(I, d, base, LE);
@@ -263,8 +263,8 @@ final class PackedIntDot {
         FloatVector accA = FloatVector.zero(F), accB = accA;
         int g0 = x0 / Repacked.GROUP;
         for (int g = 0; g < groups; g++) {
-            long ca = off + Repacked.q4Scales(g), cb = ca + 32;
-            long wa = ca + 64, wb = wa + 256;
+            long ca = off + Repacked.q4Scales(g), cb = ca + Repacked.SCALE_BYTES;
+            long wa = cb + Repacked.SCALE_BYTES, wb = wa + Repacked.Q4_WORD_BYTES;
             int p = (g0 + g) * 256;
             IntVector ha = (IntVector) ShortVector.fromMemorySegment(S256, d, ca, LE).convertShape(VectorOperators.S2I, I, 0);
             IntVector hb = (IntVector) ShortVector.fromMemorySegment(S256, d, cb, LE).convertShape(VectorOperators.S2I, I, 0);
@@ -351,7 +351,7 @@ final class PackedIntDot {
         FloatVector acc = FloatVector.zero(F);
         int g0 = x0 / Repacked.GROUP;
         for (int g = 0; g < groups; g++) {
-            long base = off + Repacked.q8Scales(g) + 32;
+            long base = off + Repacked.q8Scales(g) + Repacked.SCALE_BYTES;
             int p = (g0 + g) * 256;
             IntVector h = (IntVector) ShortVector.fromMemorySegment(S256, d, off + Repacked.q8Scales(g), LE).convertShape(VectorOperators.S2I, I, 0);
             IntVector s0 = IntVector.zero(I), s1 = IntVector.zero(I);
@@ -391,7 +391,7 @@ final class PackedIntDot {
             IntVector sa = IntVector.zero(I), sb = sa, sc = sa, sd = sa;
             for (int s = 0; s < 16; s++) {
                 IntVector x = IntVector.fromArray(I, xp, p + 16 * s);
-                long w = 32 + 32L * s;
+                long w = Repacked.SCALE_BYTES + 32L * s;
                 sa = sa.add(((ShortVector) ByteVector.fromMemorySegment(B256, d, ca + w, LE).convertShape(VectorOperators.B2S, S512, 0))
                         .reinterpretAsInts().mul(x).add(0x8000).lanewise(ASHR, 16));
                 sb = sb.add(((ShortVector) ByteVector.fromMemorySegment(B256, d, cb + w, LE).convertShape(VectorOperators.B2S, S512, 0))
@@ -457,7 +457,7 @@ final class PackedIntDot {
     static void widenQ8Group(MemorySegment d, long group, float[] dst, int o) {
         FloatVector sc = halves(d, group).mul(HALF_UNSCALE);
         for (int s = 0; s < 16; s++) {
-            IntVector v = ((ShortVector) ByteVector.fromMemorySegment(B256, d, group + 32 + 32L * s, LE)
+            IntVector v = ((ShortVector) ByteVector.fromMemorySegment(B256, d, group + Repacked.SCALE_BYTES + 32L * s, LE)
                     .convertShape(VectorOperators.B2S, S512, 0)).reinterpretAsInts();
             IntVector lo = v.lanewise(LSHL, 16).lanewise(ASHR, 16);
             ((FloatVector) lo.convert(VectorOperators.I2F, 0)).mul(sc).intoArray(dst, o + 32 * s);

@@ -65,6 +65,8 @@ final class Repacked {
      * takes {@link #Q4_PAIR_GROUP} bytes: both rows' scales, then the first row's words, then the second's.
      */
     static final long Q4_GROUP_BYTES = 288, Q4_PAIR_GROUP = 2 * Q4_GROUP_BYTES;
+    /** Bytes of a group's 16 half-precision scales (Q4_0 and Q8_0), and of one row's four Q4_0 words. */
+    static final long SCALE_BYTES = 32, Q4_WORD_BYTES = Q4_GROUP_BYTES - SCALE_BYTES;
     /** Bytes of one Q8_0 group (rows are stored one after another). */
     static final long Q8_GROUP_BYTES = 544;
 
@@ -77,7 +79,7 @@ final class Repacked {
      */
     long row(int r) {
         return switch (dtype) {
-            case Q4_0 -> (r >> 1) * 2 * rowBytes + (r & 1) * 32L;
+            case Q4_0 -> (r >> 1) * 2 * rowBytes + (r & 1) * SCALE_BYTES;
             case BF16 -> (r >> 2) * 4 * rowBytes + (r & 3) * 2L * BF16_CHUNK;
             default -> r * rowBytes;
         };
@@ -90,7 +92,8 @@ final class Repacked {
 
     /** Byte offset, from {@link #row}{@code (r)}, of row {@code r}'s Q4_0 group {@code g}'s four words. */
     static long q4Words(int r, int g) {
-        return Q4_PAIR_GROUP * g + 64 + (r & 1) * 224L;
+        // both rows' scales, then the first row's words; from the second row's scales, 32 bytes on
+        return Q4_PAIR_GROUP * g + 2 * SCALE_BYTES + (r & 1) * (Q4_WORD_BYTES - SCALE_BYTES);
     }
 
     /** Byte offset, from {@link #row}, of Q8_0 group {@code g}'s 16 scales; its sixteen words follow. */
@@ -269,6 +272,11 @@ final class Repacked {
         return b;
     }
 
+    /** Whether a half-precision scale is finite: the kernels turn halves into floats by moving bits, exact for those only. */
+    private static boolean finiteHalf(short h) {
+        return (h & 0x7C00) != 0x7C00;
+    }
+
     private static boolean repackQ4Row(MemorySegment src, long off, MemorySegment dst, long dOff, int r, int groups) {
         short[][] bufs = rows(9 * 16 * groups, 144 * groups);
         short[] in = bufs[0], out = bufs[1];
@@ -277,10 +285,8 @@ final class Repacked {
             int gOut = 144 * g;
             for (int j = 0; j < 16; j++) {
                 int b = 9 * (16 * g + j);
-                short h = in[b];
-                // the kernels turn halves into floats by moving bits, which is exact for every finite half only
-                if ((h & 0x7C00) == 0x7C00) return false;
-                out[gOut + j] = h;
+                if (!finiteHalf(in[b])) return false;
+                out[gOut + j] = in[b];
                 // word i, lane j: quant bytes 4i‥4i+3 of block j, i.e. its shorts 2i and 2i+1
                 for (int i = 0; i < 4; i++) {
                     out[gOut + 16 + 32 * i + 2 * j] = in[b + 1 + 2 * i];
@@ -301,7 +307,7 @@ final class Repacked {
             int gOut = 272 * g;
             for (int j = 0; j < 16; j++) {
                 int b = 17 * (16 * g + j);
-                if ((in[b] & 0x7C00) == 0x7C00) return false;   // as for Q4_0
+                if (!finiteHalf(in[b])) return false;
                 out[gOut + j] = in[b];
                 for (int s = 0; s < 16; s++) {
                     short pair = in[b + 1 + s];   // q[2s] in the low byte
