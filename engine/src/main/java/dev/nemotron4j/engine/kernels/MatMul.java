@@ -187,7 +187,7 @@ public final class MatMul {
     /** Prefill with a repacked matrix: rows widen from the copy (the mapped GGUF bytes are not read again). */
     private static void panelledRepacked(Repacked rp, int rows, int cols, float[] x, int tokens, float[] out, WorkerPool pool) {
         int width = ROW_TILES ? 0 : BroadcastTiles.width(tokens);
-        float[] xt = transposed(x, cols, width, rp.columns(), pool);
+        float[] xt = transposed(x, cols, width, rp.positions(), pool);
         float[] xs = x;
         if (rp.columns() != null) {
             xs = floats(PERMUTED, tokens * cols);
@@ -227,13 +227,13 @@ public final class MatMul {
     }
 
     /**
-     * {@code x} transposed for {@link BroadcastTiles} (tokens {@code [0, width)}, columns reordered by {@code map}
+     * {@code x} transposed for {@link BroadcastTiles} (tokens {@code [0, width)}, columns moved to {@code positions}
      * when not null), or null when {@code width} is 0.
      */
-    private static float[] transposed(float[] x, int cols, int width, int[] map, WorkerPool pool) {
+    private static float[] transposed(float[] x, int cols, int width, int[] positions, WorkerPool pool) {
         if (width == 0) return null;
         float[] xt = floats(TRANSPOSED, cols * width);
-        BroadcastTiles.transpose(x, cols, width, map, xt, pool);
+        BroadcastTiles.transpose(x, cols, width, positions, xt, pool);
         return xt;
     }
 

@@ -127,6 +127,8 @@ final class Repacked {
 
     /** For a position {@code p} (0‥511) of a group in {@link #toFloats} order, the column within the group it holds. */
     private static final int[] Q4_COLUMN = new int[GROUP], Q8_COLUMN = new int[GROUP];
+    /** The inverse: for a column (0‥511) of a group, its position in {@link #toFloats} order. */
+    private static final int[] Q4_POSITION = new int[GROUP], Q8_POSITION = new int[GROUP];
 
     static {
         for (int j = 0; j < 16; j++) {
@@ -140,6 +142,10 @@ final class Repacked {
                 Q8_COLUMN[32 * s + j] = 32 * j + 2 * s;
                 Q8_COLUMN[32 * s + 16 + j] = 32 * j + 2 * s + 1;
             }
+        }
+        for (int p = 0; p < GROUP; p++) {
+            Q4_POSITION[Q4_COLUMN[p]] = p;
+            Q8_POSITION[Q8_COLUMN[p]] = p;
         }
     }
 
@@ -164,6 +170,20 @@ final class Repacked {
         return switch (dtype) {
             case Q8_0 -> Q8_COLUMN;
             case Q4_0 -> Q4_COLUMN;
+            default -> null;
+        };
+    }
+
+    /** The inverse of {@link #columns}: for each column of a group, its position in {@link #toFloats} order. */
+    int[] positions() {
+        return positions(dtype);
+    }
+
+    /** {@link #positions()} for a copy of {@code dtype}. */
+    static int[] positions(DType dtype) {
+        return switch (dtype) {
+            case Q8_0 -> Q8_POSITION;
+            case Q4_0 -> Q4_POSITION;
             default -> null;
         };
     }

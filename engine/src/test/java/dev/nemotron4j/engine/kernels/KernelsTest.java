@@ -280,6 +280,37 @@ class KernelsTest {
         }
     }
 
+    /**
+     * {@link BroadcastTiles#transpose} moves every value, exactly, to its slab, column position and token lane: 80
+     * tokens are a full slab and a one-vector one; 1031 columns end in a partial block of 16 (element by element),
+     * and 1024 columns go through the Q8_0 and Q4_0 copies' column positions; one thread and three (parts of blocks).
+     */
+    @Test
+    void transposeMovesEveryValueToItsSlabPosition() {
+        int width = BroadcastTiles.SPAN + VectorDot.LANES;
+        Object[][] cases = {{1031, null}, {1024, Repacked.positions(DType.Q8_0)}, {1024, Repacked.positions(DType.Q4_0)}};
+        for (Object[] c : cases) {
+            int cols = (Integer) c[0];
+            int[] positions = (int[]) c[1];
+            float[] x = randomVector(width * cols);
+            for (int threads : new int[]{1, 3}) {
+                float[] xt = new float[width * cols];
+                try (WorkerPool pool = new WorkerPool(threads)) {
+                    BroadcastTiles.transpose(x, cols, width, positions, xt, pool);
+                }
+                for (int t = 0; t < width; t++) {
+                    int slab = t / BroadcastTiles.SPAN, t0 = slab * BroadcastTiles.SPAN;
+                    int sw = Math.min(BroadcastTiles.SPAN, width - t0);
+                    for (int k = 0; k < cols; k++) {
+                        int position = positions == null ? k : k - k % positions.length + positions[k % positions.length];
+                        assertEquals(x[t * cols + k], xt[t0 * cols + position * sw + t - t0],
+                                "cols=" + cols + " threads=" + threads + " t=" + t + " k=" + k);
+                    }
+                }
+            }
+        }
+    }
+
     @RepeatedTest(5)
     void layerNormAndRmsNormMatchNaive() {
         int n = 1 + rnd.nextInt(90);
