@@ -29,7 +29,8 @@ final class PairTiles {
     /**
      * Rows {@code [p0, p1)} of a pair panel (row {@code r}'s pairs at {@code (r-p0)·cols/2}, its scales at
      * {@code (r-p0)·cols/32}) times every token of {@code xq}/{@code xs}, added to {@code out} (token-major, stride
-     * {@code rows}): 4×3 tiles, {@link #tile4x1} for the tokens left, one-row dots for the rows left.
+     * {@code rows}): 4×3 tiles, {@link #tile4x2} or {@link #tile4x1} for the tokens left, one-row dots for the rows
+     * left.
      */
     static void panel(int[] panel, float[] ps, int p0, int p1, int[] xq, float[] xs, int tokens, int cols,
                       float[] out, int rows) {
@@ -46,6 +47,19 @@ final class PairTiles {
                     out[k * rows + r] += dot(panel, (r - p0) * half, ps, (r - p0) * blocks, xq, k * half, xs, k * blocks, groups);
                 }
             }
+        }
+        if (tokens - t == 2) {
+            int r = p0;
+            for (; r + 4 <= p1; r += 4) {
+                tile4x2(panel, (r - p0) * half, half, ps, (r - p0) * blocks, blocks,
+                        xq, t * half, half, xs, t * blocks, blocks, groups, out, t * rows + r, rows);
+            }
+            for (; r < p1; r++) {
+                for (int k = t; k < t + 2; k++) {
+                    out[k * rows + r] += dot(panel, (r - p0) * half, ps, (r - p0) * blocks, xq, k * half, xs, k * blocks, groups);
+                }
+            }
+            return;
         }
         for (; t < tokens; t++) {
             int r = p0;
@@ -130,7 +144,61 @@ final class PairTiles {
         out[o2 + 3] += f32.reduceLanes(VectorOperators.ADD);
     }
 
-    /** Four rows of the pair panel times one token (the tokens {@link #tile4x3} leaves); same arguments. */
+    /**
+     * Four rows of the pair panel times two tokens (when {@link #tile4x3} leaves two: pp128 does), same arguments as
+     * there: each weight vector loaded once for both tokens, where two {@link #tile4x1} passes load it twice.
+     */
+    static void tile4x2(int[] w, int w0, int wStride, float[] ws, int s0, int sStride,
+                        int[] x, int x0, int xStride, float[] xs, int xs0, int xsStride,
+                        int groups, float[] out, int o0, int outStride) {
+        int w1 = w0 + wStride, w2 = w1 + wStride, w3 = w2 + wStride;
+        int xa = x0, xb = x0 + xStride;
+        FloatVector f00 = FloatVector.zero(F), f01 = f00, f10 = f00, f11 = f00, f20 = f00, f21 = f00, f30 = f00, f31 = f00;
+        for (int g = 0; g < groups; g++) {
+            IntVector a00 = IntVector.zero(I), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+            int end = 256 * g + 256;
+            for (int i = 256 * g; i < end; i += 16) {
+                IntVector v0 = IntVector.fromArray(I, x, xa + i), v1 = IntVector.fromArray(I, x, xb + i);
+                IntVector q = IntVector.fromArray(I, w, w0 + i);
+                a00 = a00.add(q.mul(v0));
+                a01 = a01.add(q.mul(v1));
+                q = IntVector.fromArray(I, w, w1 + i);
+                a10 = a10.add(q.mul(v0));
+                a11 = a11.add(q.mul(v1));
+                q = IntVector.fromArray(I, w, w2 + i);
+                a20 = a20.add(q.mul(v0));
+                a21 = a21.add(q.mul(v1));
+                q = IntVector.fromArray(I, w, w3 + i);
+                a30 = a30.add(q.mul(v0));
+                a31 = a31.add(q.mul(v1));
+            }
+            int sg = 16 * g;
+            FloatVector t0 = FloatVector.fromArray(F, xs, xs0 + sg), t1 = FloatVector.fromArray(F, xs, xs0 + xsStride + sg);
+            FloatVector r = FloatVector.fromArray(F, ws, s0 + sg);
+            f00 = ((FloatVector) a00.convert(VectorOperators.I2F, 0)).fma(r.mul(t0), f00);
+            f01 = ((FloatVector) a01.convert(VectorOperators.I2F, 0)).fma(r.mul(t1), f01);
+            r = FloatVector.fromArray(F, ws, s0 + sStride + sg);
+            f10 = ((FloatVector) a10.convert(VectorOperators.I2F, 0)).fma(r.mul(t0), f10);
+            f11 = ((FloatVector) a11.convert(VectorOperators.I2F, 0)).fma(r.mul(t1), f11);
+            r = FloatVector.fromArray(F, ws, s0 + 2 * sStride + sg);
+            f20 = ((FloatVector) a20.convert(VectorOperators.I2F, 0)).fma(r.mul(t0), f20);
+            f21 = ((FloatVector) a21.convert(VectorOperators.I2F, 0)).fma(r.mul(t1), f21);
+            r = FloatVector.fromArray(F, ws, s0 + 3 * sStride + sg);
+            f30 = ((FloatVector) a30.convert(VectorOperators.I2F, 0)).fma(r.mul(t0), f30);
+            f31 = ((FloatVector) a31.convert(VectorOperators.I2F, 0)).fma(r.mul(t1), f31);
+        }
+        int o1 = o0 + outStride;
+        out[o0] += f00.reduceLanes(VectorOperators.ADD);
+        out[o0 + 1] += f10.reduceLanes(VectorOperators.ADD);
+        out[o0 + 2] += f20.reduceLanes(VectorOperators.ADD);
+        out[o0 + 3] += f30.reduceLanes(VectorOperators.ADD);
+        out[o1] += f01.reduceLanes(VectorOperators.ADD);
+        out[o1 + 1] += f11.reduceLanes(VectorOperators.ADD);
+        out[o1 + 2] += f21.reduceLanes(VectorOperators.ADD);
+        out[o1 + 3] += f31.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Four rows of the pair panel times one token (the token {@link #tile4x3} leaves); same arguments. */
     static void tile4x1(int[] w, int w0, int wStride, float[] ws, int s0, int sStride,
                         int[] x, int x0, float[] xs, int xs0, int groups, float[] out, int o0) {
         int w1 = w0 + wStride, w2 = w1 + wStride, w3 = w2 + wStride;
