@@ -118,6 +118,35 @@ class RandomShapesTest {
         }
     }
 
+    /**
+     * A prompt long enough, on a model wide enough, that the decoder's per-token steps (norms, rotary and cache
+     * stores, the MLP activation, the residual adds) split over two threads rather than run on the caller: 70
+     * tokens of hidden 512 and FFN 1024 pass the pool's minimum work for each of them. Both MLP kinds.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("wideShapes")
+    void aLongBatchSplitsItsPerTokenStepsOverThePool(String label, ModelConfig config) throws Exception {
+        Path dir = RandomCheckpoint.write(tmp.resolve("w"), config, DType.F32, 31);
+        int[] ids = randomIds(config.vocabSize(), 70, 32);
+        double[][] want;
+        try (Checkpoint ck = CheckpointLoader.open(dir)) {
+            want = new ReferenceDecoder(ck.config(), ck.tensors()).logits(ids);
+        }
+        try (NemotronModel model = NemotronModel.load(dir, LoadOptions.defaults().withThreads(2).withPrefillBatch(70));
+             InferenceSession s = model.newSession()) {
+            float[] batch = s.prefillAll(ids);
+            for (int t = 0; t < ids.length; t++) {
+                assertLogitsClose(want[t], batch, t * config.vocabSize(), label + " position " + t);
+            }
+        }
+    }
+
+    static Stream<Arguments> wideShapes() {
+        return Stream.of(
+                Arguments.of("nemotron, squared relu", nemotron(64, 512, 1024, 1, 4, 2, 128, 0.5)),
+                Arguments.of("llama, swiglu", llama(64, 512, 1024, 1, 4, 2, 128, null, false)));
+    }
+
     @Test
     void twoTensorParallelRanksComputeTheSameLogitsAsOne() throws Exception {
         ModelConfig config = nemotron(173, 48, 96, 2, 8, 2, 12, 0.5);

@@ -72,11 +72,7 @@ public final class Decoder {
             throw new IllegalArgumentException("positions up to " + (start + count) + " exceed the KV cache capacity "
                     + cache.capacity());
         }
-        int h = config.hiddenSize(), hd = config.headDim();
-        int heads = plan.heads(), kvHeads = plan.kvHeads();
-        int qDim = heads * hd, kvDim = kvHeads * hd, qkvDim = qDim + 2 * kvDim;
-        int ffn = plan.ffn();
-        boolean gated = config.activation().gated();
+        int h = config.hiddenSize(), qkvDim = (plan.heads() + 2 * plan.kvHeads()) * config.headDim();
         int T = count;
         buf.ensure(T);
 
@@ -91,34 +87,19 @@ public final class Decoder {
 
         for (int l = 0; l < weights.layers().size(); l++) {
             LayerWeights lw = weights.layers().get(l);
-            for (int t = 0; t < T; t++) lw.attnNorm().apply(buf.x, t * h, buf.a, t * h);
+            normTokens(lw.attnNorm(), buf.x, buf.a, T);
             MatMul.apply(lw.qkv(), buf.a, T, buf.qkv, pool);
-            for (int t = 0; t < T; t++) {
-                int base = t * qkvDim;
-                int cs = t * (rope.rotaryDim() / 2);
-                rope.apply(buf.qkv, base, heads, hd, buf.cos, buf.sin, cs);
-                rope.apply(buf.qkv, base + qDim, kvHeads, hd, buf.cos, buf.sin, cs);
-                cache.store(l, start + t, buf.qkv, base + qDim, base + qDim + kvDim);
-            }
+            positionTokens(l, T, start, cache, buf);
             attention(l, T, start, cache, buf, qkvDim);
             MatMul.apply(lw.out(), buf.attn, T, buf.o, pool);
             collective.allReduceSum(buf.o, 0, T * h);
-            Activations.addInPlace(buf.x, 0, buf.o, 0, T * h);
+            addTokens(buf.x, buf.o, T);
 
-            for (int t = 0; t < T; t++) lw.mlpNorm().apply(buf.x, t * h, buf.a, t * h);
+            normTokens(lw.mlpNorm(), buf.x, buf.a, T);
             MatMul.apply(lw.upGate(), buf.a, T, buf.ff, pool);
-            if (gated) {
-                for (int t = 0; t < T; t++) {
-                    Activations.swiglu(buf.ff, t * 2 * ffn, buf.ff, t * 2 * ffn + ffn, ffn);
-                    System.arraycopy(buf.ff, t * 2 * ffn + ffn, buf.ffAct, t * ffn, ffn);
-                }
-            } else if (config.activation() == Activation.RELU2) {
-                Activations.squaredRelu(buf.ff, 0, T * ffn);
-                System.arraycopy(buf.ff, 0, buf.ffAct, 0, T * ffn);
-            }
-            MatMul.apply(lw.down(), buf.ffAct, T, buf.o, pool);
+            MatMul.apply(lw.down(), activateTokens(T, buf), T, buf.o, pool);
             collective.allReduceSum(buf.o, 0, T * h);
-            Activations.addInPlace(buf.x, 0, buf.o, 0, T * h);
+            addTokens(buf.x, buf.o, T);
         }
 
         int first = allPositions ? 0 : T - 1;
@@ -128,6 +109,65 @@ public final class Decoder {
         if (!allPositions) buf.logits = logits;
         MatMul.apply(weights.lmHead(), buf.a, rows, logits, pool);
         return logits;
+    }
+
+    // Per-token steps between the matrix products: on the caller for one token (decode: no dispatch, no lambda
+    // allocated), over the pool for a batch (prefill: the other core would only wait otherwise; bench/NOTES.md, step 32).
+
+    /** {@code out[t] = norm(x[t])} for tokens {@code [0, T)}. */
+    private void normTokens(NormWeights norm, float[] x, float[] out, int T) {
+        int h = config.hiddenSize();
+        if (T == 1) norm.apply(x, 0, out, 0);
+        else pool.forRange(T, 4L * h, (chunk, t0, t1) -> {
+            for (int t = t0; t < t1; t++) norm.apply(x, t * h, out, t * h);
+        });
+    }
+
+    /** {@code x += y} over tokens {@code [0, T)}. */
+    private void addTokens(float[] x, float[] y, int T) {
+        int h = config.hiddenSize();
+        if (T == 1) Activations.addInPlace(x, 0, y, 0, h);
+        else pool.forRange(T, h, (chunk, t0, t1) -> Activations.addInPlace(x, t0 * h, y, t0 * h, (t1 - t0) * h));
+    }
+
+    /** Rotary embedding of each token's q and k at its position, and its k and v into the cache. */
+    private void positionTokens(int layer, int T, int start, KvCache cache, ForwardBuffers buf) {
+        if (T == 1) positionToken(layer, 0, start, cache, buf);
+        else pool.forRange(T, 4L * plan.heads() * config.headDim(), (chunk, t0, t1) -> {
+            for (int t = t0; t < t1; t++) positionToken(layer, t, start, cache, buf);
+        });
+    }
+
+    private void positionToken(int layer, int t, int start, KvCache cache, ForwardBuffers buf) {
+        int hd = config.headDim(), heads = plan.heads(), kvHeads = plan.kvHeads();
+        int qDim = heads * hd, kvDim = kvHeads * hd, base = t * (qDim + 2 * kvDim);
+        int cs = t * (rope.rotaryDim() / 2);
+        rope.apply(buf.qkv, base, heads, hd, buf.cos, buf.sin, cs);
+        rope.apply(buf.qkv, base + qDim, kvHeads, hd, buf.cos, buf.sin, cs);
+        cache.store(layer, start + t, buf.qkv, base + qDim, base + qDim + kvDim);
+    }
+
+    /**
+     * The MLP activation of each token's up (and gate) projection; returns the array holding the result, rows of
+     * {@code plan.ffn()}: {@code buf.ff} itself for squared ReLU (in place), {@code buf.ffAct} for SwiGLU.
+     */
+    private float[] activateTokens(int T, ForwardBuffers buf) {
+        int ffn = plan.ffn();
+        boolean gated = config.activation().gated();
+        if (T == 1) activate(0, 1, buf, gated, ffn);
+        else pool.forRange(T, ffn, (chunk, t0, t1) -> activate(t0, t1, buf, gated, ffn));
+        return gated ? buf.ffAct : buf.ff;
+    }
+
+    private static void activate(int t0, int t1, ForwardBuffers buf, boolean gated, int ffn) {
+        if (!gated) {
+            Activations.squaredRelu(buf.ff, t0 * ffn, (t1 - t0) * ffn);
+            return;
+        }
+        for (int t = t0; t < t1; t++) {
+            Activations.swiglu(buf.ff, t * 2 * ffn, buf.ff, t * 2 * ffn + ffn, ffn);
+            System.arraycopy(buf.ff, t * 2 * ffn + ffn, buf.ffAct, t * ffn, ffn);
+        }
     }
 
     private void attention(int layer, int T, int start, KvCache cache, ForwardBuffers buf, int qkvDim) {
@@ -183,7 +223,7 @@ public final class Decoder {
             attn = new float[T * qDim];
             o = new float[T * h];
             ff = new float[T * ffRows];
-            ffAct = new float[T * plan.ffn()];
+            ffAct = config.activation().gated() ? new float[T * plan.ffn()] : null; // squared ReLU works in place
             cos = new float[T * Math.max(1, config.rotaryDim() / 2)];
             sin = new float[T * Math.max(1, config.rotaryDim() / 2)];
             capacity = T;
