@@ -7,7 +7,6 @@ import dev.nemotron4j.engine.kernels.RotaryEmbedding;
 import dev.nemotron4j.engine.kernels.WorkerPool;
 import dev.nemotron4j.engine.parallel.Collective;
 import dev.nemotron4j.engine.parallel.ShardPlan;
-import dev.nemotron4j.loader.config.Activation;
 import dev.nemotron4j.loader.config.ModelConfig;
 
 /**
@@ -112,7 +111,8 @@ public final class Decoder {
     }
 
     // Per-token steps between the matrix products: on the caller for one token (decode: no dispatch, no lambda
-    // allocated), over the pool for a batch (prefill: the other core would only wait otherwise; bench/NOTES.md, step 32).
+    // allocated), over the pool for a batch (prefill: the pool's threads would only wait otherwise; bench/NOTES.md,
+    // step 32). The pool still runs a batch too small to pay for a dispatch on the caller (its minimum work).
 
     /** {@code out[t] = norm(x[t])} for tokens {@code [0, T)}. */
     private void normTokens(NormWeights norm, float[] x, float[] out, int T) {
