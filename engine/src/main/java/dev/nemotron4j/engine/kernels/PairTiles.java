@@ -35,40 +35,23 @@ final class PairTiles {
     static void panel(int[] panel, float[] ps, int p0, int p1, int[] xq, float[] xs, int tokens, int cols,
                       float[] out, int rows) {
         int half = cols / 2, blocks = cols / 32, groups = cols / Repacked.GROUP;
-        int t = 0;
-        for (; t + 3 <= tokens; t += 3) {
+        for (int t = 0, n; t < tokens; t += n) {
+            n = Math.min(3, tokens - t); // three tokens at a time, then the one or two left
             int r = p0;
             for (; r + 4 <= p1; r += 4) {
-                tile4x3(panel, (r - p0) * half, half, ps, (r - p0) * blocks, blocks,
-                        xq, t * half, half, xs, t * blocks, blocks, groups, out, t * rows + r, rows);
-            }
-            for (; r < p1; r++) {
-                for (int k = t; k < t + 3; k++) {
-                    out[k * rows + r] += dot(panel, (r - p0) * half, ps, (r - p0) * blocks, xq, k * half, xs, k * blocks, groups);
+                int w0 = (r - p0) * half, s0 = (r - p0) * blocks, o = t * rows + r;
+                switch (n) {
+                    case 3 -> tile4x3(panel, w0, half, ps, s0, blocks, xq, t * half, half, xs, t * blocks, blocks, groups,
+                            out, o, rows);
+                    case 2 -> tile4x2(panel, w0, half, ps, s0, blocks, xq, t * half, half, xs, t * blocks, blocks, groups,
+                            out, o, rows);
+                    default -> tile4x1(panel, w0, half, ps, s0, blocks, xq, t * half, xs, t * blocks, groups, out, o);
                 }
             }
-        }
-        if (tokens - t == 2) {
-            int r = p0;
-            for (; r + 4 <= p1; r += 4) {
-                tile4x2(panel, (r - p0) * half, half, ps, (r - p0) * blocks, blocks,
-                        xq, t * half, half, xs, t * blocks, blocks, groups, out, t * rows + r, rows);
-            }
             for (; r < p1; r++) {
-                for (int k = t; k < t + 2; k++) {
+                for (int k = t; k < t + n; k++) {
                     out[k * rows + r] += dot(panel, (r - p0) * half, ps, (r - p0) * blocks, xq, k * half, xs, k * blocks, groups);
                 }
-            }
-            return;
-        }
-        for (; t < tokens; t++) {
-            int r = p0;
-            for (; r + 4 <= p1; r += 4) {
-                tile4x1(panel, (r - p0) * half, half, ps, (r - p0) * blocks, blocks, xq, t * half, xs, t * blocks, groups,
-                        out, t * rows + r);
-            }
-            for (; r < p1; r++) {
-                out[t * rows + r] += dot(panel, (r - p0) * half, ps, (r - p0) * blocks, xq, t * half, xs, t * blocks, groups);
             }
         }
     }
