@@ -205,9 +205,10 @@ final class PackedIntDot {
      * {@code off}, its words at {@code words}) times activations {@code x0 ‥} of {@code a} prepared for it. Word
      * lane {@code j} holds bytes {@code 4i‥4i+3} of block {@code j}; as an int, {@code & 0x000F000F} after shifts of
      * 0, 4, 8 and 12 gives the value pairs {@code (4i, 4i+2)}, {@code (4i+16, 4i+18)}, {@code (4i+1, 4i+3)} and
-     * {@code (4i+17, 4i+19)}, as stored: value + 8 (0‥15). Two int accumulators take 8 products each, |Σ| ≤ 8·2·15·127·2¹⁶ + 8·15·127 < 2³¹; the +8 comes out
-     * once per group as {@code 8·2¹⁶·Σq} per block ({@link Int8Activations#corr}). No subtraction per vector: fewer
-     * micro-ops per byte streamed (bench/NOTES.md, step 18).
+     * {@code (4i+17, 4i+19)}, as stored: value + 8 (0‥15). Two int accumulators take 8 products each,
+     * |Σ| ≤ 8·2·15·127·2¹⁶ + 8·15·127 < 2³¹; the +8 comes out once per group as {@code 8·2¹⁶·Σq} per block
+     * ({@link Int8Activations#corr}). No subtraction per vector: fewer micro-ops per byte streamed (bench/NOTES.md,
+     * step 18).
      */
     static float dotQ4Repacked(MemorySegment d, long off, long words, Int8Activations a, int x0, int groups) {
         int[] xp = a.packed;
