@@ -109,29 +109,35 @@ public final class MatMul {
     /** Decode with a repacked Q4_0 or Q8_0 matrix (16 blocks per vector, see {@link Repacked}). */
     private static void repacked(Repacked rp, int rows, int cols, Int8Activations a, int tokens, float[] out, WorkerPool pool) {
         if (rp.dtype == DType.Q8_0) {
-            boolean four = MULTI_ROW && rp.rowBytes >= ROWS4_MIN_BYTES;
+            boolean four = MULTI_ROW && rp.rowBytes(0) >= ROWS4_MIN_BYTES && rp.slabs == 1;
             pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
                 int r = r0;
                 if (four) {
                     for (; r + 4 <= r1; r += 4) {
-                        for (int t = 0; t < tokens; t++) PackedIntDot.dotQ8Rows4(rp.data, rp.row(r), rp.rowBytes, a, t * cols, rp.groups, out, t * rows + r);
+                        for (int t = 0; t < tokens; t++) PackedIntDot.dotQ8Rows4(rp.data, rp.row(r, 0), rp.rowBytes(0), a, t * cols, rp.groups, out, t * rows + r);
                     }
                 }
                 for (; r < r1; r++) {
-                    for (int t = 0; t < tokens; t++) out[t * rows + r] = PackedIntDot.dotQ8Repacked(rp.data, rp.row(r), a, t * cols, rp.groups);
+                    for (int t = 0; t < tokens; t++) out[t * rows + r] = PackedIntDot.dotQ8Repacked(rp.data, rp.row(r, 0), a, t * cols, rp.groups);
                 }
             });
             return;
         }
-        // Q4_0: the two rows of a stored pair together where the part holds both
+        // Q4_0: slab by slab (each a stream of its own, see Repacked.Q4_SLAB_GROUPS), adding up the slabs' products;
+        // the two rows of a stored pair together where the part holds both
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
-            for (int r = r0; r < r1; ) {
-                if (MULTI_ROW && (r & 1) == 0 && r + 1 < r1) {
-                    for (int t = 0; t < tokens; t++) PackedIntDot.dotQ4Pair(rp.data, rp.row(r), a, t * cols, rp.groups, out, t * rows + r);
-                    r += 2;
-                } else {
-                    for (int t = 0; t < tokens; t++) out[t * rows + r] = PackedIntDot.dotQ4Repacked(rp.data, rp.row(r), rp.row(r) + Repacked.q4Words(r, 0), a, t * cols, rp.groups);
-                    r++;
+            for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
+            for (int s = 0; s < rp.slabs; s++) {
+                int x0 = Repacked.GROUP * rp.slabStart(s), n = rp.slabGroups(s);
+                for (int r = r0; r < r1; ) {
+                    long row = rp.row(r, s);
+                    if (MULTI_ROW && (r & 1) == 0 && r + 1 < r1) {
+                        for (int t = 0; t < tokens; t++) PackedIntDot.dotQ4Pair(rp.data, row, a, t * cols + x0, n, out, t * rows + r);
+                        r += 2;
+                    } else {
+                        for (int t = 0; t < tokens; t++) out[t * rows + r] += PackedIntDot.dotQ4Repacked(rp.data, row, row + Repacked.q4Words(r, 0), a, t * cols + x0, n);
+                        r++;
+                    }
                 }
             }
         });
@@ -146,10 +152,10 @@ public final class MatMul {
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
             for (int r = r0; r < r1; ) {
                 if ((r & 3) == 0 && r + 4 <= r1) {
-                    for (int t = 0; t < tokens; t++) VectorDot.bf16Quad(rp.data, rp.row(r), x, t * cols, rp.groups, out, t * rows + r);
+                    for (int t = 0; t < tokens; t++) VectorDot.bf16Quad(rp.data, rp.row(r, 0), x, t * cols, rp.groups, out, t * rows + r);
                     r += 4;
                 } else {
-                    for (int t = 0; t < tokens; t++) out[t * rows + r] = VectorDot.bf16QuadRow(rp.data, rp.row(r), x, t * cols, rp.groups);
+                    for (int t = 0; t < tokens; t++) out[t * rows + r] = VectorDot.bf16QuadRow(rp.data, rp.row(r, 0), x, t * cols, rp.groups);
                     r++;
                 }
             }

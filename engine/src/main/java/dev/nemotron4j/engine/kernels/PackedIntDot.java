@@ -254,7 +254,7 @@ final class PackedIntDot {
     /**
      * The two rows of a stored Q4_0 {@link Repacked} pair (at {@code off}: per group both rows' scales, row 2p's
      * words, row 2p+1's words), as {@link #dotQ4Repacked} does one: each activation vector is loaded once for both
-     * rows, and the pair's groups are read front to back. Results go to {@code out[o]} and {@code out[o + 1]}.
+     * rows, and the pair's groups are read front to back. Results are added to {@code out[o]} and {@code out[o + 1]}.
      * Written out for the same reasons as {@link #dotQ4Repacked}, the scales' conversion included (through
      * {@link #halves}, a call returning a vector, the kernel ran about 1.5× slower in L2).
      */
@@ -335,8 +335,8 @@ final class PackedIntDot {
             accB = ((FloatVector) sb0.convert(VectorOperators.I2F, 0)).add((FloatVector) sb1.convert(VectorOperators.I2F, 0))
                     .sub(xck).fma(hb.lanewise(LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(xsk), accB);
         }
-        out[o] = accA.reduceLanes(VectorOperators.ADD) * INV_65536;
-        out[o + 1] = accB.reduceLanes(VectorOperators.ADD) * INV_65536;
+        out[o] += accA.reduceLanes(VectorOperators.ADD) * INV_65536;
+        out[o + 1] += accB.reduceLanes(VectorOperators.ADD) * INV_65536;
     }
 
     /**

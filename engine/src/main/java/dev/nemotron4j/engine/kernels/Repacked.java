@@ -28,7 +28,9 @@ import java.nio.ByteOrder;
  *       words, then group g+1. Decode multiplies the two rows with one load of each activation vector and still
  *       reads memory strictly front to back ({@link PackedIntDot#dotQ4Pair}; two separate row streams were slower
  *       from DRAM, bench/NOTES.md, step 25). An odd last row has no partner; its slots in the pair are never
- *       read.</li>
+ *       read. Rows of more than {@link #Q4_SLAB_GROUPS} groups are cut into column slabs, each stored as a matrix
+ *       of its own, one after the other: decode walks a part's rows once per slab, so that a slab's activations stay
+ *       in L1 (bench/NOTES.md, step 33).</li>
  *   <li>Q8_0, 544 bytes a group: 16 scales (32 bytes), then sixteen 32-byte words; word {@code s} holds, for block
  *       {@code j}, the byte pair {@code (q[2s], q[2s+1] − [q[2s] < 0])} at bytes {@code 2j, 2j+1}. Sign-extended to
  *       shorts and read as an int, that pair is exactly {@code q[2s] + q[2s+1]·2¹⁶} (see
@@ -50,14 +52,60 @@ final class Repacked {
 
     final DType dtype;
     final MemorySegment data;
-    final long rowBytes;
+    /** Groups of a row (BF16: chunks). */
     final int groups;
+    /** Column slabs the integer layouts are cut into (see {@link #Q4_SLAB_GROUPS}); 1 for Q8_0 and BF16. */
+    final int slabs;
+    /** Per slab (and one past the last): its first group; its byte offset in {@link #data}; one row's bytes in it. */
+    private final int[] slabStart;
+    private final long[] slabBase, slabRowBytes;
 
-    private Repacked(DType dtype, MemorySegment data, long rowBytes, int groups) {
+    private Repacked(DType dtype, MemorySegment data, int groups, int rows) {
         this.dtype = dtype;
         this.data = data;
-        this.rowBytes = rowBytes;
         this.groups = groups;
+        this.slabs = dtype == DType.Q4_0 ? (groups + Q4_SLAB_GROUPS - 1) / Q4_SLAB_GROUPS : 1;
+        long storedRows = switch (dtype) {
+            case Q4_0 -> rows + (rows & 1);
+            case BF16 -> (rows + 3) / 4 * 4;
+            default -> rows;
+        };
+        long groupBytes = switch (dtype) {
+            case Q4_0 -> Q4_GROUP_BYTES;
+            case Q8_0 -> Q8_GROUP_BYTES;
+            default -> 2L * BF16_CHUNK;
+        };
+        slabStart = new int[slabs + 1];
+        slabBase = new long[slabs];
+        slabRowBytes = new long[slabs];
+        for (int k = 0; k <= slabs; k++) slabStart[k] = (int) ((long) k * groups / slabs);
+        for (int k = 0; k < slabs; k++) {
+            slabBase[k] = storedRows * groupBytes * slabStart[k];
+            slabRowBytes[k] = groupBytes * (slabStart[k + 1] - slabStart[k]);
+        }
+    }
+
+    /**
+     * Most groups per column slab of a Q4_0 copy. Decode reads a slab's int8 activations (two bytes a value, see
+     * {@link Int8Activations}) once per row pair; past about 12 KB of them they no longer stay in L1 while the weights
+     * stream past, and a pair's dot product from DRAM ran at half speed (3072 × 9216 took twice as long as 9216 × 3072;
+     * bench/NOTES.md, step 33). Slabs of at most 8 groups (4096 columns) keep them at 8 KB.
+     */
+    static final int Q4_SLAB_GROUPS = 8;
+
+    /** First group of slab {@code s} (of the row's end for {@code s == slabs}); slabs split the groups evenly. */
+    int slabStart(int s) {
+        return slabStart[s];
+    }
+
+    /** Groups in slab {@code s}. */
+    int slabGroups(int s) {
+        return slabStart[s + 1] - slabStart[s];
+    }
+
+    /** Bytes of one row's groups within slab {@code s} (BF16: of the whole row). */
+    long rowBytes(int s) {
+        return slabRowBytes[s];
     }
 
     /**
@@ -74,11 +122,14 @@ final class Repacked {
     static final int BF16_CHUNK = 2 * VectorDot.LANES;
 
     /**
-     * Byte offset of row {@code r}'s first group (BF16: chunk); its group {@code g} is at {@link #q4Scales}/{@link
-     * #q8Scales} from it, a BF16 chunk {@code k} at {@code 4k·BF16_CHUNK·2} bytes.
+     * Byte offset of row {@code r}'s first group in slab {@code s} (BF16: its first chunk; {@code s} is 0); the slab's
+     * group {@code g} (counted from {@link #slabStart}) is at {@link #q4Scales}/{@link #q8Scales} from it, a BF16
+     * chunk {@code k} at {@code 4k·BF16_CHUNK·2} bytes. Slab {@code s} holds every row's groups {@code [slabStart(s),
+     * slabStart(s + 1))}, laid out as a matrix of that many groups on its own, after the slabs before it.
      */
-    long row(int r) {
-        return switch (dtype) {
+    long row(int r, int s) {
+        long rowBytes = slabRowBytes[s];
+        return slabBase[s] + switch (dtype) {
             case Q4_0 -> (r >> 1) * 2 * rowBytes + (r & 1) * SCALE_BYTES;
             case BF16 -> (r >> 2) * 4 * rowBytes + (r & 3) * 2L * BF16_CHUNK;
             default -> r * rowBytes;
@@ -194,8 +245,8 @@ final class Repacked {
      * for BF16 in column order.
      */
     void toFloats(int r, float[] dst, int off) {
-        long row = row(r);
         if (dtype == DType.BF16) {
+            long row = row(r, 0);
             // written out rather than VectorDot.toFloats per 32-value chunk (its dtype switch and tail loop each
             // time): 4B BF16 pp128 31.0 / 27.8 / 31.3 / 32.2 with the helper against 33.4 / 30.5 / 33.9 / 32.9
             long half = 2L * VectorDot.LANES;
@@ -206,10 +257,13 @@ final class Repacked {
             }
             return;
         }
-        for (int g = 0; g < groups; g++) {
-            int o = off + GROUP * g;
-            if (dtype == DType.Q8_0) PackedIntDot.widenQ8Group(data, row + q8Scales(g), dst, o);
-            else PackedIntDot.widenQ4Group(data, row + q4Scales(g), row + q4Words(r, g), dst, o);
+        for (int s = 0; s < slabs; s++) {
+            long row = row(r, s);
+            for (int g = 0, n = slabGroups(s); g < n; g++) {
+                int o = off + GROUP * (slabStart(s) + g);
+                if (dtype == DType.Q8_0) PackedIntDot.widenQ8Group(data, row + q8Scales(g), dst, o);
+                else PackedIntDot.widenQ4Group(data, row + q4Scales(g), row + q4Words(r, g), dst, o);
+            }
         }
     }
 
@@ -218,9 +272,12 @@ final class Repacked {
      * lays out repacked activations) and its block scales over 2¹⁶, for {@link PairTiles}.
      */
     void toPairs(int r, int[] dst, int off, float[] scales, int sOff) {
-        long row = row(r);
-        for (int g = 0; g < groups; g++) {
-            PackedIntDot.pairsQ4Group(data, row + q4Scales(g), row + q4Words(r, g), dst, off + 256 * g, scales, sOff + 16 * g);
+        for (int s = 0; s < slabs; s++) {
+            long row = row(r, s);
+            for (int g = 0, n = slabGroups(s); g < n; g++) {
+                int k = slabStart(s) + g;
+                PackedIntDot.pairsQ4Group(data, row + q4Scales(g), row + q4Words(r, g), dst, off + 256 * k, scales, sOff + 16 * k);
+            }
         }
     }
 
@@ -229,17 +286,15 @@ final class Repacked {
         if (w.dtype() == DType.BF16) return quads(w, pool);
         int rows = w.rows(), groups = w.cols() / GROUP;
         boolean q8 = w.dtype() == DType.Q8_0;
-        long rowBytes = (q8 ? Q8_GROUP_BYTES : Q4_GROUP_BYTES) * groups;
         MemorySegment data = NativeBuffers.allocateUninitialized(copyBytes(w), 64);
-        Repacked copy = new Repacked(w.dtype(), data, rowBytes, groups);
+        Repacked copy = new Repacked(w.dtype(), data, groups, rows);
         boolean[] unfit = new boolean[1];
         pool.forRange(rows, w.cols(), (chunk, r0, r1) -> {
             for (WeightMatrix.Block b : w.blocks()) {
                 int lo = Math.max(r0, b.rowStart()), hi = Math.min(r1, b.rowStart() + b.rows());
                 for (int r = lo; r < hi; r++) {
                     long src = b.offset() + (long) (r - b.rowStart()) * b.rowStride();
-                    boolean ok = q8 ? repackQ8Row(b.data(), src, data, copy.row(r), groups)
-                            : repackQ4Row(b.data(), src, data, copy.row(r), r, groups);
+                    boolean ok = q8 ? repackQ8Row(b.data(), src, copy, r) : repackQ4Row(b.data(), src, copy, r);
                     if (!ok) unfit[0] = true;
                 }
             }
@@ -253,14 +308,14 @@ final class Repacked {
      */
     private static Repacked quads(WeightMatrix w, WorkerPool pool) {
         int rows = w.rows(), chunks = w.cols() / BF16_CHUNK;
-        long rowBytes = 2L * w.cols(), cb = 2L * BF16_CHUNK;
+        long cb = 2L * BF16_CHUNK;
         MemorySegment data = NativeBuffers.allocateUninitialized(copyBytes(w), 64);
-        Repacked copy = new Repacked(DType.BF16, data, rowBytes, chunks);
+        Repacked copy = new Repacked(DType.BF16, data, chunks, rows);
         pool.forRange(rows, w.cols(), (chunk, r0, r1) -> {
             for (WeightMatrix.Block b : w.blocks()) {
                 int lo = Math.max(r0, b.rowStart()), hi = Math.min(r1, b.rowStart() + b.rows());
                 for (int r = lo; r < hi; r++) {
-                    long src = b.offset() + (long) (r - b.rowStart()) * b.rowStride(), dst = copy.row(r);
+                    long src = b.offset() + (long) (r - b.rowStart()) * b.rowStride(), dst = copy.row(r, 0);
                     for (int k = 0; k < chunks; k++) {
                         ByteVector.fromMemorySegment(CHUNK_BYTES, b.data(), src + cb * k, ByteOrder.LITTLE_ENDIAN)
                                 .intoMemorySegment(data, dst + 4 * cb * k, ByteOrder.LITTLE_ENDIAN);
@@ -297,7 +352,8 @@ final class Repacked {
         return (h & 0x7C00) != 0x7C00;
     }
 
-    private static boolean repackQ4Row(MemorySegment src, long off, MemorySegment dst, long dOff, int r, int groups) {
+    private static boolean repackQ4Row(MemorySegment src, long off, Repacked copy, int r) {
+        int groups = copy.groups;
         short[][] bufs = rows(9 * 16 * groups, 144 * groups);
         short[] in = bufs[0], out = bufs[1];
         MemorySegment.copy(src, SHORT_LE, off, in, 0, 9 * 16 * groups);
@@ -313,13 +369,20 @@ final class Repacked {
                     out[gOut + 16 + 32 * i + 2 * j + 1] = in[b + 2 + 2 * i];
                 }
             }
-            MemorySegment.copy(out, gOut, dst, SHORT_LE, dOff + q4Scales(g), 16);
-            MemorySegment.copy(out, gOut + 16, dst, SHORT_LE, dOff + q4Words(r, g), 128);
+        }
+        for (int s = 0; s < copy.slabs; s++) {
+            long dOff = copy.row(r, s);
+            for (int g = 0, n = copy.slabGroups(s); g < n; g++) {
+                int gOut = 144 * (copy.slabStart(s) + g);
+                MemorySegment.copy(out, gOut, copy.data, SHORT_LE, dOff + q4Scales(g), 16);
+                MemorySegment.copy(out, gOut + 16, copy.data, SHORT_LE, dOff + q4Words(r, g), 128);
+            }
         }
         return true;
     }
 
-    private static boolean repackQ8Row(MemorySegment src, long off, MemorySegment dst, long dOff, int groups) {
+    private static boolean repackQ8Row(MemorySegment src, long off, Repacked copy, int r) {
+        int groups = copy.groups;
         short[][] bufs = rows(17 * 16 * groups, 272 * groups);
         short[] in = bufs[0], out = bufs[1];
         MemorySegment.copy(src, SHORT_LE, off, in, 0, 17 * 16 * groups);
@@ -337,7 +400,9 @@ final class Repacked {
                 }
             }
         }
-        MemorySegment.copy(out, 0, dst, SHORT_LE, dOff, 272 * groups);
+        for (int s = 0; s < copy.slabs; s++) {
+            MemorySegment.copy(out, 272 * copy.slabStart(s), copy.data, SHORT_LE, copy.row(r, s), 272 * copy.slabGroups(s));
+        }
         return true;
     }
 }

@@ -92,6 +92,10 @@ class QuantKernelsTest {
         // and leftover rows
         assertTrue(Repacked.Q8_GROUP_BYTES * 6144 / Repacked.GROUP >= MatMul.ROWS4_MIN_BYTES, "rows long enough");
         repackedDecodeMatchesTheReference(type, 150, 6144);
+        // Q4_0 rows of more than Repacked.Q4_SLAB_GROUPS groups are stored in column slabs: 4608 columns are nine
+        // groups, two slabs of four and five
+        assertTrue(4608 / Repacked.GROUP > Repacked.Q4_SLAB_GROUPS, "more than one slab");
+        repackedDecodeMatchesTheReference(type, 37, 4608);
     }
 
     private void repackedDecodeMatchesTheReference(DType type, int rows, int n) {
