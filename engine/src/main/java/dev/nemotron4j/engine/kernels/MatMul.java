@@ -93,38 +93,35 @@ public final class MatMul {
     }
 
     /**
-     * Rows of this many bytes and more are multiplied four at a time in decode ({@link VectorDot#bf16Rows4}, {@link
-     * PackedIntDot#dotQ8Rows4}); shorter rows one at a time, faster for them (BF16 rows of 2 and 4 KB, Q8_0 rows of
-     * 3.4 KB were slower four at a time: four short streams instead of one; bench/NOTES.md, steps 26 and 28).
+     * BF16 rows of this many bytes and more are multiplied four at a time in decode ({@link VectorDot#bf16Rows4});
+     * shorter rows one at a time, faster for them (rows of 2 and 4 KB were slower four at a time: four short streams
+     * instead of one; bench/NOTES.md, step 26). Repacked Q8_0 rows, which once had a four-row kernel too (step 28),
+     * are now cut into slabs of at most 4352 bytes a row and go one at a time (step 33).
      */
     static final long ROWS4_MIN_BYTES = 6144;
 
     /**
      * A/B switch for measurements: decode one row at a time, instead of Q4_0 rows in pairs ({@link
-     * PackedIntDot#dotQ4Pair}) and long BF16 and Q8_0 rows in fours ({@link VectorDot#bf16Rows4}, {@link
-     * PackedIntDot#dotQ8Rows4}).
+     * PackedIntDot#dotQ4Pair}) and long BF16 rows in fours ({@link VectorDot#bf16Rows4}).
      */
     private static final boolean MULTI_ROW = !Boolean.getBoolean("n4j.oneRow");
 
     /** Decode with a repacked Q4_0 or Q8_0 matrix (16 blocks per vector, see {@link Repacked}). */
     private static void repacked(Repacked rp, int rows, int cols, Int8Activations a, int tokens, float[] out, WorkerPool pool) {
+        // slab by slab (each a stream of its own, see Repacked.SLAB_GROUPS), adding up the slabs' products
         if (rp.dtype == DType.Q8_0) {
-            boolean four = MULTI_ROW && rp.rowBytes(0) >= ROWS4_MIN_BYTES && rp.slabs == 1;
             pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
-                int r = r0;
-                if (four) {
-                    for (; r + 4 <= r1; r += 4) {
-                        for (int t = 0; t < tokens; t++) PackedIntDot.dotQ8Rows4(rp.data, rp.row(r, 0), rp.rowBytes(0), a, t * cols, rp.groups, out, t * rows + r);
+                for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
+                for (int s = 0; s < rp.slabs; s++) {
+                    int x0 = Repacked.GROUP * rp.slabStart(s), n = rp.slabGroups(s);
+                    for (int r = r0; r < r1; r++) {
+                        for (int t = 0; t < tokens; t++) out[t * rows + r] += PackedIntDot.dotQ8Repacked(rp.data, rp.row(r, s), a, t * cols + x0, n);
                     }
-                }
-                for (; r < r1; r++) {
-                    for (int t = 0; t < tokens; t++) out[t * rows + r] = PackedIntDot.dotQ8Repacked(rp.data, rp.row(r, 0), a, t * cols, rp.groups);
                 }
             });
             return;
         }
-        // Q4_0: slab by slab (each a stream of its own, see Repacked.Q4_SLAB_GROUPS), adding up the slabs' products;
-        // the two rows of a stored pair together where the part holds both
+        // Q4_0: the two rows of a stored pair together where the part holds both
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
             for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
             for (int s = 0; s < rp.slabs; s++) {

@@ -372,49 +372,6 @@ final class PackedIntDot {
     }
 
     /**
-     * Four rows of a Q8_0 {@link Repacked} matrix ({@code off}, {@code off + rowBytes}, …), as {@link #dotQ8Repacked}
-     * does one, each activation vector loaded once for the four; results to {@code out[o ‥ o+4)}. For long rows,
-     * like {@link VectorDot#bf16Rows4} (bench/NOTES.md, step 28).
-     */
-    static void dotQ8Rows4(MemorySegment d, long off, long rowBytes, Int8Activations a, int x0, int groups, float[] out, int o) {
-        int[] xp = a.packed;
-        float[] xs = a.scale;
-        FloatVector accA = FloatVector.zero(F), accB = accA, accC = accA, accD = accA;
-        int g0 = x0 / Repacked.GROUP;
-        for (int g = 0; g < groups; g++) {
-            long ca = off + Repacked.q8Scales(g), cb = ca + rowBytes, cc = cb + rowBytes, cd = cc + rowBytes;
-            int p = (g0 + g) * 256;
-            // halves() written out, the scales read before the words (the group's first bytes)
-            IntVector ha = (IntVector) ShortVector.fromMemorySegment(S256, d, ca, LE).convertShape(VectorOperators.S2I, I, 0);
-            IntVector hb = (IntVector) ShortVector.fromMemorySegment(S256, d, cb, LE).convertShape(VectorOperators.S2I, I, 0);
-            IntVector hc = (IntVector) ShortVector.fromMemorySegment(S256, d, cc, LE).convertShape(VectorOperators.S2I, I, 0);
-            IntVector hd = (IntVector) ShortVector.fromMemorySegment(S256, d, cd, LE).convertShape(VectorOperators.S2I, I, 0);
-            IntVector sa = IntVector.zero(I), sb = sa, sc = sa, sd = sa;
-            for (int s = 0; s < 16; s++) {
-                IntVector x = IntVector.fromArray(I, xp, p + 16 * s);
-                long w = Repacked.SCALE_BYTES + 32L * s;
-                sa = sa.add(((ShortVector) ByteVector.fromMemorySegment(B256, d, ca + w, LE).convertShape(VectorOperators.B2S, S512, 0))
-                        .reinterpretAsInts().mul(x).add(0x8000).lanewise(ASHR, 16));
-                sb = sb.add(((ShortVector) ByteVector.fromMemorySegment(B256, d, cb + w, LE).convertShape(VectorOperators.B2S, S512, 0))
-                        .reinterpretAsInts().mul(x).add(0x8000).lanewise(ASHR, 16));
-                sc = sc.add(((ShortVector) ByteVector.fromMemorySegment(B256, d, cc + w, LE).convertShape(VectorOperators.B2S, S512, 0))
-                        .reinterpretAsInts().mul(x).add(0x8000).lanewise(ASHR, 16));
-                sd = sd.add(((ShortVector) ByteVector.fromMemorySegment(B256, d, cd + w, LE).convertShape(VectorOperators.B2S, S512, 0))
-                        .reinterpretAsInts().mul(x).add(0x8000).lanewise(ASHR, 16));
-            }
-            FloatVector xsk = FloatVector.fromArray(F, xs, (g0 + g) * 16).mul(HALF_UNSCALE);
-            accA = ((FloatVector) sa.convert(VectorOperators.I2F, 0)).fma(ha.lanewise(LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(xsk), accA);
-            accB = ((FloatVector) sb.convert(VectorOperators.I2F, 0)).fma(hb.lanewise(LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(xsk), accB);
-            accC = ((FloatVector) sc.convert(VectorOperators.I2F, 0)).fma(hc.lanewise(LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(xsk), accC);
-            accD = ((FloatVector) sd.convert(VectorOperators.I2F, 0)).fma(hd.lanewise(LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(xsk), accD);
-        }
-        out[o] = accA.reduceLanes(VectorOperators.ADD);
-        out[o + 1] = accB.reduceLanes(VectorOperators.ADD);
-        out[o + 2] = accC.reduceLanes(VectorOperators.ADD);
-        out[o + 3] = accD.reduceLanes(VectorOperators.ADD);
-    }
-
-    /**
      * Q4_0 {@link Repacked} group widened to floats: word {@code i}'s byte {@code b} gives, in lane {@code j}, values
      * {@code 4i+b} (low nibble) and {@code 4i+b+16} (high nibble) of block {@code j}; they go to
      * {@code dst[o + 128i + 32b + j]} and {@code dst[o + 128i + 32b + 16 + j]}, times the block's scale.

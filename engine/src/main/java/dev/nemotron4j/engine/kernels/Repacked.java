@@ -28,13 +28,14 @@ import java.nio.ByteOrder;
  *       words, then group g+1. Decode multiplies the two rows with one load of each activation vector and still
  *       reads memory strictly front to back ({@link PackedIntDot#dotQ4Pair}; two separate row streams were slower
  *       from DRAM, bench/NOTES.md, step 25). An odd last row has no partner; its slots in the pair are never
- *       read. Rows of more than {@link #Q4_SLAB_GROUPS} groups are cut into column slabs, each stored as a matrix
- *       of its own, one after the other: decode walks a part's rows once per slab, so that a slab's activations stay
- *       in L1 (bench/NOTES.md, step 33).</li>
+ *       read.</li>
  *   <li>Q8_0, 544 bytes a group: 16 scales (32 bytes), then sixteen 32-byte words; word {@code s} holds, for block
  *       {@code j}, the byte pair {@code (q[2s], q[2s+1] − [q[2s] < 0])} at bytes {@code 2j, 2j+1}. Sign-extended to
  *       shorts and read as an int, that pair is exactly {@code q[2s] + q[2s+1]·2¹⁶} (see
  *       {@link PackedIntDot#dotQ8Repacked}).</li>
+ *   <li>Both integer layouts cut rows of more than {@link #SLAB_GROUPS} groups into column slabs, each stored as a
+ *       matrix of its own, one after the other: decode walks a part's rows once per slab, so that the slab's
+ *       activations stay in L1 (bench/NOTES.md, step 33).</li>
  *   <li>BF16, the same bytes in another order: rows in fours ("quads"), interleaved by chunks of {@link #BF16_CHUNK}
  *       values (row 4q's chunk k, then row 4q+1's, 4q+2's, 4q+3's, then chunk k+1 of each), so that decode multiplies
  *       four rows with one load of each activation vector while reading memory in one forward stream
@@ -54,7 +55,7 @@ final class Repacked {
     final MemorySegment data;
     /** Groups of a row (BF16: chunks). */
     final int groups;
-    /** Column slabs the integer layouts are cut into (see {@link #Q4_SLAB_GROUPS}); 1 for Q8_0 and BF16. */
+    /** Column slabs the integer layouts are cut into (see {@link #SLAB_GROUPS}); 1 for BF16. */
     final int slabs;
     /** Per slab (and one past the last): its first group; its byte offset in {@link #data}; one row's bytes in it. */
     private final int[] slabStart;
@@ -64,7 +65,7 @@ final class Repacked {
         this.dtype = dtype;
         this.data = data;
         this.groups = groups;
-        this.slabs = dtype == DType.Q4_0 ? (groups + Q4_SLAB_GROUPS - 1) / Q4_SLAB_GROUPS : 1;
+        this.slabs = dtype != DType.BF16 ? (groups + SLAB_GROUPS - 1) / SLAB_GROUPS : 1;
         long storedRows = switch (dtype) {
             case Q4_0 -> rows + (rows & 1);
             case BF16 -> (rows + 3) / 4 * 4;
@@ -86,12 +87,12 @@ final class Repacked {
     }
 
     /**
-     * Most groups per column slab of a Q4_0 copy. Decode reads a slab's int8 activations (two bytes a value, see
-     * {@link Int8Activations}) once per row pair; past about 12 KB of them they no longer stay in L1 while the weights
-     * stream past, and a pair's dot product from DRAM ran at half speed (3072 × 9216 took twice as long as 9216 × 3072;
-     * bench/NOTES.md, step 33). Slabs of at most 8 groups (4096 columns) keep them at 8 KB.
+     * Most groups per column slab of a Q4_0 or Q8_0 copy. Decode reads a slab's int8 activations (two bytes a value,
+     * see {@link Int8Activations}) once per row or row pair; past about 12 KB of them they no longer stay in L1 while
+     * the weights stream past, and a Q4_0 pair's dot product from DRAM ran at half speed (3072 × 9216 took twice as
+     * long as 9216 × 3072; bench/NOTES.md, step 33). Slabs of at most 8 groups (4096 columns) keep them at 8 KB.
      */
-    static final int Q4_SLAB_GROUPS = 8;
+    static final int SLAB_GROUPS = 8;
 
     /** First group of slab {@code s} (of the row's end for {@code s == slabs}); slabs split the groups evenly. */
     int slabStart(int s) {

@@ -88,14 +88,11 @@ class QuantKernelsTest {
         // 1024 and 1536 columns: two and three groups of 16 blocks. 37 rows: Q4_0 stores rows in pairs, so there are
         // pairs, an odd last row, and (37 rows in 32 pool parts) parts that begin or end inside a pair
         for (int n : new int[]{512, 1024, 1536}) repackedDecodeMatchesTheReference(type, 37, n);
-        // rows long enough for the four-row Q8_0 kernel (6912 bytes); 150 rows in 32 parts of 4–5: four-row groups
-        // and leftover rows
-        assertTrue(Repacked.Q8_GROUP_BYTES * 6144 / Repacked.GROUP >= MatMul.ROWS4_MIN_BYTES, "rows long enough");
-        repackedDecodeMatchesTheReference(type, 150, 6144);
-        // Q4_0 rows of more than Repacked.Q4_SLAB_GROUPS groups are stored in column slabs: 4608 columns are nine
-        // groups, two slabs of four and five
-        assertTrue(4608 / Repacked.GROUP > Repacked.Q4_SLAB_GROUPS, "more than one slab");
+        // rows of more than Repacked.SLAB_GROUPS groups are stored in column slabs: 4608 columns are nine groups,
+        // two slabs of four and five; 6144 two slabs of six (150 rows in 32 pool parts of 4–5 rows)
+        assertTrue(4608 / Repacked.GROUP > Repacked.SLAB_GROUPS, "more than one slab");
         repackedDecodeMatchesTheReference(type, 37, 4608);
+        repackedDecodeMatchesTheReference(type, 150, 6144);
     }
 
     private void repackedDecodeMatchesTheReference(DType type, int rows, int n) {
