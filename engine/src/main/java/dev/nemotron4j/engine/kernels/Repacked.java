@@ -104,11 +104,6 @@ final class Repacked {
         return slabStart[s + 1] - slabStart[s];
     }
 
-    /** Bytes of one row's groups within slab {@code s} (BF16: of the whole row). */
-    long rowBytes(int s) {
-        return slabRowBytes[s];
-    }
-
     /**
      * Bytes of one Q4_0 group of one row (16 half-precision scales and four words); a stored pair's group {@code g}
      * takes {@link #Q4_PAIR_GROUP} bytes: both rows' scales, then the first row's words, then the second's.
