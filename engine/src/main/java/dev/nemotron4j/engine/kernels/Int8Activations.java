@@ -60,7 +60,7 @@ final class Int8Activations {
      * As {@link #prepare(DType, float[], int)}; {@code repacked} lays the pairs out for a {@link Repacked} matrix of
      * {@code dtype} ({@code len} a multiple of 512): per group of 16 blocks, 256 ints, lane {@code j} for block
      * {@code j}. Q4_0: word {@code i} and shift {@code v} (see {@link PackedIntDot#dotQ4Repacked}); Q8_0: word
-     * {@code s} pairs values {@code (2s, 2s+1)} (see {@link PackedIntDot#dotQ8Repacked}).
+     * {@code s} pairs values {@code (2s, 2s+1)} (see {@link PackedIntDot#dotQ8Rows}).
      */
     Int8Activations prepare(DType dtype, boolean repacked, float[] x, int len) {
         ensure(dtype, len);

@@ -70,11 +70,14 @@ public final class MatMul {
                         }
                     }
                 }
+                if (a != null && tokens == 1) {   // the int8 kernels run all the part's rows in one loop
+                    if (r < hi) PackedIntDot.dot(dtype, b.data(), rowOffset(b, r), b.rowStride(), hi - r, a, c0, n, out, r);
+                    continue;
+                }
                 for (; r < hi; r++) {
                     for (int t = 0; t < tokens; t++) {
-                        out[t * rows + r] += a == null
-                                ? VectorDot.dot(dtype, b.data(), rowOffset(b, r), x, t * cols + c0, n)
-                                : PackedIntDot.dot(dtype, b.data(), rowOffset(b, r), a, t * cols + c0, n);
+                        if (a == null) out[t * rows + r] += VectorDot.dot(dtype, b.data(), rowOffset(b, r), x, t * cols + c0, n);
+                        else PackedIntDot.dot(dtype, b.data(), rowOffset(b, r), b.rowStride(), 1, a, t * cols + c0, n, out, t * rows + r);
                     }
                 }
             }
@@ -102,7 +105,7 @@ public final class MatMul {
 
     /**
      * A/B switch for measurements: decode one row at a time, instead of Q4_0 rows in pairs ({@link
-     * PackedIntDot#dotQ4Pair}) and long BF16 rows in fours ({@link VectorDot#bf16Rows4}).
+     * PackedIntDot#dotQ4Pairs}) and long BF16 rows in fours ({@link VectorDot#bf16Rows4}).
      */
     private static final boolean MULTI_ROW = !Boolean.getBoolean("n4j.oneRow");
 
@@ -114,22 +117,30 @@ public final class MatMul {
                 for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
                 for (int s = 0; s < rp.slabs; s++) {
                     int x0 = Repacked.GROUP * rp.slabStart(s), n = rp.slabGroups(s);
-                    for (int r = r0; r < r1; r++) {
-                        for (int t = 0; t < tokens; t++) out[t * rows + r] += PackedIntDot.dotQ8Repacked(rp.data, rp.row(r, s), a, t * cols + x0, n);
+                    if (tokens == 1) PackedIntDot.dotQ8Rows(rp.data, rp.row(r0, s), r1 - r0, a, x0, n, out, r0);
+                    else {
+                        for (int r = r0; r < r1; r++) {
+                            for (int t = 0; t < tokens; t++) PackedIntDot.dotQ8Rows(rp.data, rp.row(r, s), 1, a, t * cols + x0, n, out, t * rows + r);
+                        }
                     }
                 }
             });
             return;
         }
-        // Q4_0: the two rows of a stored pair together where the part holds both
+        // Q4_0: the two rows of a stored pair together where the part holds both; one token runs all the part's whole
+        // pairs of a slab in one loop (PackedIntDot.dotQ4Pairs), more tokens take each pair for every token in turn
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
             for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
             for (int s = 0; s < rp.slabs; s++) {
                 int x0 = Repacked.GROUP * rp.slabStart(s), n = rp.slabGroups(s);
                 for (int r = r0; r < r1; ) {
                     long row = rp.row(r, s);
-                    if (MULTI_ROW && (r & 1) == 0 && r + 1 < r1) {
-                        for (int t = 0; t < tokens; t++) PackedIntDot.dotQ4Pair(rp.data, row, a, t * cols + x0, n, out, t * rows + r);
+                    int pairs = MULTI_ROW && (r & 1) == 0 ? (r1 - r) / 2 : 0;
+                    if (pairs > 0 && tokens == 1) {
+                        PackedIntDot.dotQ4Pairs(rp.data, row, pairs, a, x0, n, out, r);
+                        r += 2 * pairs;
+                    } else if (pairs > 0) {
+                        for (int t = 0; t < tokens; t++) PackedIntDot.dotQ4Pairs(rp.data, row, 1, a, t * cols + x0, n, out, t * rows + r);
                         r += 2;
                     } else {
                         for (int t = 0; t < tokens; t++) out[t * rows + r] += PackedIntDot.dotQ4Repacked(rp.data, row, row + Repacked.q4Words(r, 0), a, t * cols + x0, n);

@@ -55,13 +55,20 @@ final class PackedIntDot {
     private PackedIntDot() {
     }
 
-    /** One row of Q6_K or Q4_0 weights (GGUF layout) times activations {@code x0 ‥ x0+n} of {@code a}. */
-    static float dot(DType dtype, MemorySegment w, long off, Int8Activations a, int x0, int n) {
-        return switch (dtype) {
-            case Q6_K -> dotQ6K(w, off, a, x0, n);
-            case Q4_0 -> dotQ4_0(w, off, a, x0, n);
+    /**
+     * {@code rows} rows of Q6_K or Q4_0 weights (GGUF layout), the first at byte {@code off} and each {@code stride}
+     * bytes after the one before, times activations {@code x0 ‥ x0+n} of {@code a}; row {@code k}'s result is added
+     * to {@code out[o + k]}.
+     */
+    static void dot(DType dtype, MemorySegment w, long off, long stride, int rows, Int8Activations a, int x0, int n,
+                    float[] out, int o) {
+        switch (dtype) {
+            case Q6_K -> dotQ6KRows(w, off, stride, rows, a, x0, n, out, o);
+            case Q4_0 -> {
+                for (int k = 0; k < rows; k++) out[o + k] += dotQ4_0(w, off + k * stride, a, x0, n);
+            }
             default -> throw new IllegalArgumentException("no int8 kernel for weights of dtype " + dtype);
-        };
+        }
     }
 
     private static VectorShuffle<Float> groups(int k) {
@@ -86,21 +93,26 @@ final class PackedIntDot {
     }
 
     /**
-     * One Q6_K row of {@code n} values at byte {@code off}, times activations {@code x0 ‥ x0+n} of {@code a}
-     * ({@code x0} a multiple of 256).
+     * {@code rows} Q6_K rows of {@code n} values, the first at byte {@code off} and each {@code stride} bytes after the
+     * one before, times activations {@code x0 ‥ x0+n} of {@code a} ({@code x0} a multiple of 256); row {@code k}'s
+     * result is added to {@code out[o + k]}.
      *
      * <p>Per half super-block, the 128 six-bit values come out of 64 low-nibble bytes and 32 two-bit-field bytes as
      * four vectors of 32 bytes, each covering 32 consecutive values (two scale groups). Bytes are shifted as ints
-     * (x86 has no byte shifts) and masked, which drops whatever crossed a byte boundary.
+     * (x86 has no byte shifts) and masked, which drops whatever crossed a byte boundary. One loop runs over every
+     * super-block of every row (a row's end is a branch in it, not a loop exit): as for {@link #dotQ4Pairs}, a loop
+     * per row left the weights streaming from DRAM far below the rate of the same arithmetic in one long loop
+     * (bench/NOTES.md, step 34).
      */
-    static float dotQ6K(MemorySegment w, long off, Int8Activations a, int x0, int n) {
+    static void dotQ6KRows(MemorySegment w, long off, long stride, int rows, Int8Activations a, int x0, int n, float[] out,
+                           int o) {
         int[] xp = a.packed;
         float[] xs = a.scale, xc = a.corr;
         FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F), acc2 = FloatVector.zero(F),
                 acc3 = FloatVector.zero(F), corr = FloatVector.zero(F);
-        int blocks = n / 256;
-        for (int b = 0; b < blocks; b++) {
-            long base = off + 210L * b;
+        int blocks = n / 256, b = 0;
+        long base = off, gap = stride - 210L * blocks;
+        for (int i = 0, total = rows * blocks; i < total; i++, base += 210) {
             int e0 = x0 + 256 * b;
             float d = f16(w, base + 208) * xs[e0 >> 8];
             FloatVector sv = ((FloatVector) ByteVector.fromMemorySegment(B128, w, base + 192, LE)
@@ -157,9 +169,14 @@ final class PackedIntDot {
                     .convertShape(VectorOperators.B2S, S512, 0).reinterpretAsInts())
                     .mul(IntVector.fromArray(I, xp, p + 112)).convert(VectorOperators.I2F, 0))
                     .fma(sv.rearrange(G7), acc3);
+            if (++b == blocks) {   // the row's last super-block: its sum out, on to the next row
+                out[o++] += acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD) * INV_65536
+                        - corr.reduceLanes(VectorOperators.ADD);
+                acc0 = acc1 = acc2 = acc3 = corr = FloatVector.zero(F);
+                b = 0;
+                base += gap;
+            }
         }
-        return acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD) * INV_65536
-                - corr.reduceLanes(VectorOperators.ADD);
     }
 
     /**
@@ -252,19 +269,25 @@ final class PackedIntDot {
     }
 
     /**
-     * The two rows of a stored Q4_0 {@link Repacked} pair (at {@code off}: per group both rows' scales, row 2p's
-     * words, row 2p+1's words), as {@link #dotQ4Repacked} does one: each activation vector is loaded once for both
-     * rows, and the pair's groups are read front to back. Results are added to {@code out[o]} and {@code out[o + 1]}.
-     * Written out for the same reasons as {@link #dotQ4Repacked}, the scales' conversion included (through
-     * {@link #halves}, a call returning a vector, the kernel ran about 1.5× slower in L2).
+     * {@code pairs} consecutive stored Q4_0 {@link Repacked} pairs of one slab (the first at {@code off}; per group
+     * both rows' scales, row 2p's words, row 2p+1's words), each row as {@link #dotQ4Repacked} does one: each
+     * activation vector is loaded once for both rows of a pair, and memory is read strictly front to back. The
+     * results of pair {@code k} are added to {@code out[o + 2k]} and {@code out[o + 2k + 1]}.
+     *
+     * <p>One loop over every group of every pair, not a call per pair: a loop that ends every few groups (six for
+     * 3072 columns) left the weights streaming from DRAM at half the rate the same arithmetic reaches in one long
+     * loop (13 against 24 GB/s on one thread; bench/NOTES.md, step 34). Written out for the same reasons as {@link
+     * #dotQ4Repacked}, the scales' conversion included (through {@link #halves}, a call returning a vector, the
+     * kernel ran about 1.5× slower in L2).
      */
-    static void dotQ4Pair(MemorySegment d, long off, Int8Activations a, int x0, int groups, float[] out, int o) {
+    static void dotQ4Pairs(MemorySegment d, long off, int pairs, Int8Activations a, int x0, int groups, float[] out, int o) {
         int[] xp = a.packed;
         float[] xs = a.scale, xc = a.corr;
         FloatVector accA = FloatVector.zero(F), accB = accA;
-        int g0 = x0 / Repacked.GROUP;
-        for (int g = 0; g < groups; g++) {
-            long ca = off + Repacked.q4Scales(g), cb = ca + Repacked.SCALE_BYTES;
+        int g0 = x0 / Repacked.GROUP, g = 0;
+        long end = off + Repacked.Q4_PAIR_GROUP * groups * pairs;
+        for (long ca = off; ca < end; ca += Repacked.Q4_PAIR_GROUP) {
+            long cb = ca + Repacked.SCALE_BYTES;
             long wa = cb + Repacked.SCALE_BYTES, wb = wa + Repacked.Q4_WORD_BYTES;
             int p = (g0 + g) * 256;
             IntVector ha = (IntVector) ShortVector.fromMemorySegment(S256, d, ca, LE).convertShape(VectorOperators.S2I, I, 0);
@@ -334,27 +357,36 @@ final class PackedIntDot {
                     .sub(xck).fma(ha.lanewise(LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(xsk), accA);
             accB = ((FloatVector) sb0.convert(VectorOperators.I2F, 0)).add((FloatVector) sb1.convert(VectorOperators.I2F, 0))
                     .sub(xck).fma(hb.lanewise(LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(xsk), accB);
+            if (++g == groups) {   // the pair's last group: its two sums out, on to the next pair
+                out[o] += accA.reduceLanes(VectorOperators.ADD) * INV_65536;
+                out[o + 1] += accB.reduceLanes(VectorOperators.ADD) * INV_65536;
+                o += 2;
+                g = 0;
+                accA = FloatVector.zero(F);
+                accB = accA;
+            }
         }
-        out[o] += accA.reduceLanes(VectorOperators.ADD) * INV_65536;
-        out[o + 1] += accB.reduceLanes(VectorOperators.ADD) * INV_65536;
     }
 
     /**
-     * One row of a Q8_0 {@link Repacked} matrix times activations prepared for it. Word {@code s}, sign-extended to
-     * shorts and read as ints, holds in lane {@code j} the pair {@code wa + wb·2¹⁶} of values {@code 2s, 2s+1} of
-     * block {@code j}; times {@code (qa << 16) + qb} that is {@code wa·qb + 2¹⁶·(wa·qa + wb·qb)}. Eight-bit weights
-     * leave no room to sum products in the lane, so each product is reduced at once: with |wa·qb| ≤ 128·127 < 2¹⁵,
-     * {@code (p + 2¹⁵) >> 16} is exactly {@code wa·qa + wb·qb}, and 16 such sums stay far inside an int.
+     * {@code rows} consecutive rows of one slab of a Q8_0 {@link Repacked} matrix (the first at {@code off}) times
+     * activations prepared for it; row {@code k}'s result is added to {@code out[o + k]}. Word {@code s},
+     * sign-extended to shorts and read as ints, holds in lane {@code j} the pair {@code wa + wb·2¹⁶} of values
+     * {@code 2s, 2s+1} of block {@code j}; times {@code (qa << 16) + qb} that is {@code wa·qb + 2¹⁶·(wa·qa + wb·qb)}.
+     * Eight-bit weights leave no room to sum products in the lane, so each product is reduced at once: with
+     * |wa·qb| ≤ 128·127 &lt; 2¹⁵, {@code (p + 2¹⁵) >> 16} is exactly {@code wa·qa + wb·qb}, and 16 such sums stay far
+     * inside an int. One loop runs over every group of every row, as in {@link #dotQ4Pairs}.
      */
-    static float dotQ8Repacked(MemorySegment d, long off, Int8Activations a, int x0, int groups) {
+    static void dotQ8Rows(MemorySegment d, long off, int rows, Int8Activations a, int x0, int groups, float[] out, int o) {
         int[] xp = a.packed;
         float[] xs = a.scale;
         FloatVector acc = FloatVector.zero(F);
-        int g0 = x0 / Repacked.GROUP;
-        for (int g = 0; g < groups; g++) {
-            long base = off + Repacked.q8Scales(g) + Repacked.SCALE_BYTES;
+        int g0 = x0 / Repacked.GROUP, g = 0;
+        long end = off + Repacked.Q8_GROUP_BYTES * groups * rows;
+        for (long sc0 = off; sc0 < end; sc0 += Repacked.Q8_GROUP_BYTES) {
+            long base = sc0 + Repacked.SCALE_BYTES;
             int p = (g0 + g) * 256;
-            IntVector h = (IntVector) ShortVector.fromMemorySegment(S256, d, off + Repacked.q8Scales(g), LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(S256, d, sc0, LE).convertShape(VectorOperators.S2I, I, 0);
             IntVector s0 = IntVector.zero(I), s1 = IntVector.zero(I);
             for (int s = 0; s < 16; s += 2) {
                 IntVector w0 = ((ShortVector) ByteVector.fromMemorySegment(B256, d, base + 32L * s, LE)
@@ -367,8 +399,12 @@ final class PackedIntDot {
             FloatVector sc = h.lanewise(LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats();   // as halves() does
             acc = ((FloatVector) s0.add(s1).convert(VectorOperators.I2F, 0))
                     .fma(sc.mul(FloatVector.fromArray(F, xs, (g0 + g) * 16).mul(HALF_UNSCALE)), acc);
+            if (++g == groups) {   // the row's last group: its sum out, on to the next row
+                out[o++] += acc.reduceLanes(VectorOperators.ADD);
+                acc = FloatVector.zero(F);
+                g = 0;
+            }
         }
-        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     /**

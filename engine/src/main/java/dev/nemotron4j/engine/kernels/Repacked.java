@@ -26,13 +26,13 @@ import java.nio.ByteOrder;
  *       quant bytes {@code 4i‥4i+3} of block {@code j} (see {@link PackedIntDot#dotQ4Repacked}). Rows are stored in
  *       pairs, interleaved by group: group g of a pair is both rows' scales (64 bytes), row 2p's words, row 2p+1's
  *       words, then group g+1. Decode multiplies the two rows with one load of each activation vector and still
- *       reads memory strictly front to back ({@link PackedIntDot#dotQ4Pair}; two separate row streams were slower
+ *       reads memory strictly front to back ({@link PackedIntDot#dotQ4Pairs}; two separate row streams were slower
  *       from DRAM, bench/NOTES.md, step 25). An odd last row has no partner; its slots in the pair are never
  *       read.</li>
  *   <li>Q8_0, 544 bytes a group: 16 scales (32 bytes), then sixteen 32-byte words; word {@code s} holds, for block
  *       {@code j}, the byte pair {@code (q[2s], q[2s+1] − [q[2s] < 0])} at bytes {@code 2j, 2j+1}. Sign-extended to
  *       shorts and read as an int, that pair is exactly {@code q[2s] + q[2s+1]·2¹⁶} (see
- *       {@link PackedIntDot#dotQ8Repacked}).</li>
+ *       {@link PackedIntDot#dotQ8Rows}).</li>
  *   <li>Both integer layouts cut rows of more than {@link #SLAB_GROUPS} groups into column slabs, each stored as a
  *       matrix of its own, one after the other: decode walks a part's rows once per slab, so that the slab's
  *       activations stay in L1 (bench/NOTES.md, step 33).</li>

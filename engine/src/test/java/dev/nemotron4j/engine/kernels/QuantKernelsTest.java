@@ -136,6 +136,39 @@ class QuantKernelsTest {
     }
 
     @org.junit.jupiter.api.Test
+    void q6kDecodeRunsManyRowsInOneLoopWholeAndColumnSliced() {
+        // decode runs a pool part's Q6_K rows in one loop (PackedIntDot.dotQ6KRows): 37 rows in up to 32 parts of one
+        // or two rows, and 150 rows in parts of 4–5; a column slice (a tensor-parallel rank's share) leaves a gap
+        // between one row's last super-block and the next row's first
+        int cols = 1024;
+        for (int rows : new int[]{37, 150}) {
+            ByteBuffer q = quantized(DType.Q6_K, rows, cols);
+            float[] deq = new float[rows * cols];
+            QuantCodec.dequantize(DType.Q6_K, q.duplicate().order(ByteOrder.LITTLE_ENDIAN), deq, 0, rows * cols);
+            WeightMatrix whole = WeightMatrix.of(Tensor.contiguous("q", DType.Q6_K, new long[]{rows, cols}, MemorySegment.ofArray(q.array()), "test"));
+            for (int[] slice : new int[][]{{0, cols}, {256, 512}, {512, 256}}) {
+                int c0 = slice[0], n = slice[1];
+                WeightMatrix m = n == cols ? whole : whole.sliceCols(c0, n);
+                for (int tokens : new int[]{1, 2}) {
+                    float[] xs = random(tokens * n), out = new float[tokens * rows];
+                    try (WorkerPool pool = new WorkerPool(2)) {
+                        MatMul.apply(m, xs, tokens, out, pool);
+                    }
+                    for (int t = 0; t < tokens; t++) {
+                        for (int r = 0; r < rows; r++) {
+                            Expected e = expected(deq, r * cols + c0, xs, t * n, n, 256);
+                            String what = "Q6_K rows " + rows + " cols " + c0 + "+" + n + " row " + r + " token " + t;
+                            // with 256-bit vectors (the second test run) the float kernels take Q6_K
+                            double want = Int8Activations.supports(DType.Q6_K, n) ? e.onInt8() : e.exact();
+                            assertEquals(want, out[t * rows + r], 1e-4 * Math.max(1, e.magnitude()), what);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @org.junit.jupiter.api.Test
     void aQ8_0PairTheRepackedLayoutCannotHoldKeepsTheGgufKernel() {
         int rows = 3, n = 512;
         ByteBuffer q = quantized(DType.Q8_0, rows, n);
