@@ -70,8 +70,13 @@ public final class MatMul {
                         }
                     }
                 }
-                if (a != null && tokens == 1) {   // the int8 kernels run all the part's rows in one loop
+                // one token: the int8 kernels and BF16 rows run all the part's rows in one loop
+                if (a != null && tokens == 1) {
                     if (r < hi) PackedIntDot.dot(dtype, b.data(), rowOffset(b, r), b.rowStride(), hi - r, a, c0, n, out, r);
+                    continue;
+                }
+                if (dtype == DType.BF16 && tokens == 1 && n % (4 * VectorDot.LANES) == 0) {
+                    if (r < hi) VectorDot.bf16Rows(b.data(), rowOffset(b, r), b.rowStride(), hi - r, x, c0, n, out, r);
                     continue;
                 }
                 for (; r < hi; r++) {

@@ -96,6 +96,34 @@ public final class VectorDot {
     }
 
     /**
+     * {@code rows} BF16 rows ({@code off}, {@code off + stride}, …) of {@code n} values, {@code n} a multiple of
+     * {@code 4·LANES}, times the same activations; row {@code k}'s result is added to {@code out[o + k]}. One loop
+     * runs over every vector of every row (a row's end is a branch in it, not a loop exit): one call per 2 KB row
+     * streamed the weights from DRAM at about half the machine's bandwidth (bench/NOTES.md, step 34).
+     */
+    static void bf16Rows(MemorySegment w, long off, long stride, int rows, float[] x, int xOff, int n, float[] out, int o) {
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        long p = off, gap = stride - 2L * n;
+        int i = xOff, end = xOff + n;
+        for (int s = 0, total = rows * (n / (4 * LANES)); s < total; s++, p += 8L * LANES) {
+            acc0 = widenBf16(w, p).fma(FloatVector.fromArray(F, x, i), acc0);
+            acc1 = widenBf16(w, p + 2L * LANES).fma(FloatVector.fromArray(F, x, i + LANES), acc1);
+            acc2 = widenBf16(w, p + 4L * LANES).fma(FloatVector.fromArray(F, x, i + 2 * LANES), acc2);
+            acc3 = widenBf16(w, p + 6L * LANES).fma(FloatVector.fromArray(F, x, i + 3 * LANES), acc3);
+            i += 4 * LANES;
+            if (i == end) {   // the row's last vectors: its sum out, on to the next row
+                out[o++] += acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
+                acc0 = FloatVector.zero(F);
+                acc1 = acc0;
+                acc2 = acc0;
+                acc3 = acc0;
+                i = xOff;
+                p += gap;
+            }
+        }
+    }
+
+    /**
      * Four BF16 rows ({@code off}, {@code off + stride}, …) times the same activations, added to {@code out[o ‥ o+4)}:
      * each activation vector is loaded once for the four rows. For long rows (bench/NOTES.md, step 26): one row at a
      * time reads 4 bytes of activations from L1 (or, past 8192 columns, from L2) per 2 bytes of weights, and that

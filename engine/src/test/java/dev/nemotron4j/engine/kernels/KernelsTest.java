@@ -250,6 +250,43 @@ class KernelsTest {
     }
 
     /**
+     * Decode over short BF16 rows, which one token multiplies all of a pool part's rows of in one loop ({@link
+     * VectorDot#bf16Rows}): two stacked matrices of 150 and 57 rows of 1024 columns, whole and as column slices (a gap
+     * between one row's end and the next row's start), one and two threads; two and three tokens take each row in
+     * turn. The output starts dirty, as it does in a model.
+     */
+    @Test
+    void decodeWithShortBf16RowsInOneLoopMatchesNaive() {
+        int cols = 1024;
+        Mat a = matrix(DType.BF16, 150, cols), b = matrix(DType.BF16, 57, cols);
+        WeightMatrix whole = WeightMatrix.stackRows("ab",
+                WeightMatrix.of(Tensor.contiguous("a", DType.BF16, new long[]{150, cols}, a.seg, "test")),
+                WeightMatrix.of(Tensor.contiguous("b", DType.BF16, new long[]{57, cols}, b.seg, "test")));
+        for (int[] slice : new int[][]{{0, cols}, {4 * VectorDot.LANES, 8 * VectorDot.LANES}, {0, 12 * VectorDot.LANES}}) {
+            int c0 = slice[0], n = slice[1];
+            WeightMatrix w = n == cols ? whole : whole.sliceCols(c0, n);
+            assertTrue(2L * n < MatMul.ROWS4_MIN_BYTES && n % (4 * VectorDot.LANES) == 0, "rows for the one-loop kernel");
+            for (int tokens = 1; tokens < MatMul.WIDEN_MIN_TOKENS; tokens++) {
+                float[] x = randomVector(tokens * n);
+                for (int threads : new int[]{1, 2}) {
+                    float[] out = new float[tokens * w.rows()];
+                    java.util.Arrays.fill(out, Float.NaN);
+                    try (WorkerPool pool = new WorkerPool(threads)) {
+                        MatMul.apply(w, x, tokens, out, pool);
+                    }
+                    for (int t = 0; t < tokens; t++) {
+                        for (int r = 0; r < w.rows(); r++) {
+                            double[] want = stackedRowTimes(a, b, 150, cols, r, c0, x, t * n, n);
+                            close(want[0], out[t * w.rows() + r], want[1], "columns " + c0 + "+" + n + " tokens=" + tokens
+                                    + " threads=" + threads + " t=" + t + " r=" + r);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * Prefill wide enough for {@link BroadcastTiles}: SPAN + LANES + 7 tokens (87 with 16 float lanes) are a full slab
      * (4×4 tiles), a one-vector slab (4×1 tiles) and 7 tokens left to the row-major tiles (one 4×4, three single dots); 592 columns are two chunks of
      * {@link BroadcastTiles#KC}, starting at column 4 of the matrix; one thread sees 64-row panels of 16 tiles and a
