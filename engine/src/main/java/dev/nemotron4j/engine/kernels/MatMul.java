@@ -19,6 +19,11 @@ public final class MatMul {
     /** Each thread's Q4_0 panel as value pairs ({@link Repacked#toPairs}) and its block scales. */
     private static final ThreadLocal<int[]> PAIRS = ThreadLocal.withInitial(() -> new int[0]);
     private static final ThreadLocal<float[]> PAIR_SCALES = ThreadLocal.withInitial(() -> new float[0]);
+    /** The calling thread's int8 activations and their scales transposed for {@link PairTiles}. */
+    private static final ThreadLocal<int[]> PAIRS_TRANSPOSED = ThreadLocal.withInitial(() -> new int[0]);
+    private static final ThreadLocal<float[]> PAIR_SCALES_TRANSPOSED = ThreadLocal.withInitial(() -> new float[0]);
+    /** Each thread's {@link PairTiles} accumulators for one panel. */
+    private static final ThreadLocal<float[]> PAIR_SUMS = ThreadLocal.withInitial(() -> new float[0]);
     /** A/B switch for measurements: Q4_0 prefill through widened floats instead of {@link PairTiles}. */
     private static final boolean FLOAT_PREFILL = Boolean.getBoolean("n4j.floatPrefill");
     /** The calling thread's activations reordered for a repacked matrix (see {@link Repacked#permute}). */
@@ -225,22 +230,26 @@ public final class MatMul {
     }
 
     /**
-     * Prefill with a repacked Q4_0 matrix in integers: activations quantized to int8 once per call (as decode does),
-     * a panel of rows widened into value pairs once, then 4-row × 3-token {@link PairTiles}.
+     * Prefill with a repacked Q4_0 matrix in integers: activations quantized to int8 once per call (as decode does) and
+     * transposed for {@link PairTiles} (tokens in the vector lanes), a panel of rows widened into value pairs once, then
+     * four rows × up to 48 tokens per tile (the rows past the panel's last in its last tile are whatever the scratch
+     * holds, their sums dropped).
      */
     private static void panelledPairs(Repacked rp, int rows, int cols, float[] x, int tokens, float[] out, WorkerPool pool) {
         Int8Activations a = Int8Activations.forThisThread().prepare(DType.Q4_0, true, x, tokens, cols, pool);
-        int[] xq = a.packed;
-        float[] xs = a.scale;
-        int half = cols / 2, blocks = cols / 32;
+        int half = cols / 2, blocks = cols / 32, padded = PairTiles.padded(tokens);
+        int[] xt = ints(PAIRS_TRANSPOSED, padded * half);
+        float[] xst = floats(PAIR_SCALES_TRANSPOSED, padded * blocks);
+        PairTiles.transpose(a.packed, a.scale, tokens, cols, xt, xst, pool);
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
             for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
             int[] panel = ints(PAIRS, PANEL_ROWS * half);
             float[] ps = floats(PAIR_SCALES, PANEL_ROWS * blocks);
+            float[] acc = floats(PAIR_SUMS, PANEL_ROWS * PairTiles.SPAN);
             for (int p0 = r0; p0 < r1; p0 += PANEL_ROWS) {
-                int p1 = Math.min(r1, p0 + PANEL_ROWS);
+                int p1 = Math.min(r1, p0 + PANEL_ROWS), live = p1 - p0, height = (live + 3) & ~3;
                 for (int r = p0; r < p1; r++) rp.toPairs(r, panel, (r - p0) * half, ps, (r - p0) * blocks);
-                PairTiles.panel(panel, ps, p0, p1, xq, xs, tokens, cols, out, rows);
+                PairTiles.panel(panel, ps, height, live, xt, xst, tokens, cols, acc, out, p0, rows);
             }
         });
     }

@@ -10,217 +10,259 @@ import static dev.nemotron4j.engine.kernels.VectorDot.I;
 /**
  * The integer prefill micro-kernels for {@link Repacked} Q4_0 matrices: a panel of weight rows widened once into
  * signed value pairs ({@link Repacked#toPairs}) times int8 activations ({@link Int8Activations}, repacked layout),
- * two multiply-adds per 32-bit multiply (the identity in {@link PackedIntDot}).
+ * two multiply-adds per 32-bit multiply (the identity in {@link PackedIntDot}), with tokens in the vector lanes.
  *
- * <p>A group is 16 blocks of 32 values, one block per int lane, 16 pair-words deep. Per (row, token) one int
- * accumulator sums the group's 16 products: with 4-bit weights |Σ cross terms| ≤ 16·8·127 and the pair sums
- * ≤ 16·2·8·127 (so 2¹⁶ × that stays below 2³¹). Converted to float it is 2¹⁶ × the block sums plus cross terms
- * below 0.25 (the weight scales carry the 2⁻¹⁶); one FMA per group applies both block scales, lane by lane.
+ * <p>A block's 32 values are 16 pairs ("steps"). One weight pair, broadcast to every lane, times a vector of 16
+ * tokens' activation pairs for the same step gives, in each lane, 2¹⁶ × that token's two products plus a cross term;
+ * summed over the block's 16 steps in an int lane, |Σ cross terms| ≤ 16·8·127 and the pair sums ≤ 16·2·8·127 (so 2¹⁶
+ * × that stays below 2³¹). Converted to float, times the weight's block scale over 2¹⁶ and the token's block scale
+ * (one vector of 16 tokens' scales), it is added to a float accumulator: one conversion and one FMA per block and
+ * lane, as in {@link BroadcastTiles}.
  *
- * <p>The 4-row × 3-token tile keeps 12 int and 12 float accumulators and the three token vectors in registers
- * (28 of AVX-512's 32); each 32-bit multiply does 32 multiply-adds where an F32 FMA does 16. The tiles are
- * written out row by row on purpose: C2 keeps accumulators in registers only as separate locals (no arrays, no
- * vector-returning helpers; bench/NOTES.md, step 5).
+ * <p>The activations are first transposed ({@link #transpose}) into slabs of up to {@link #SPAN} tokens: per block
+ * and step, the slab's tokens side by side, padded with zeros to whole vectors. A tile of four weight rows × up to
+ * three token vectors keeps 12 int and 12 float accumulators and the token vectors in registers; the weights come as
+ * four broadcasts per step. Blocks go in chunks of {@link #CHUNK_BLOCKS} so that a chunk of transposed activations
+ * (24 KB) stays in L1 while every row of the panel passes over it; the float accumulators pass between chunks through
+ * a small per-thread scratch. A panel's rows are taken in whole four-row tiles: the rows past its last (whatever the
+ * scratch panel holds there) give sums that {@link #panel} drops, as it drops those of the padding tokens.
+ *
+ * <p>On the Zen 5 of bench/NOTES.md step 35, one core: 136 GMAC/s against 76–83 for the tiles this replaced (four
+ * weight vectors × three tokens, blocks in the lanes), whose weight vectors streamed from L2. The tiles are written
+ * out row by row on purpose: C2 keeps accumulators in registers only as separate locals (no arrays, no
+ * vector-returning helpers; step 5).
  */
 final class PairTiles {
+    /** Token vectors per full tile. */
+    static final int VECTORS = 3;
+    /** Tokens per slab of transposed activations: the tokens of one full tile. */
+    static final int SPAN = VECTORS * 16;
+    /** Blocks per chunk: 8 blocks × 16 steps × 48 tokens × 4 bytes = 24 KB of activations. */
+    static final int CHUNK_BLOCKS = 8;
+
     private PairTiles() {
     }
 
+    /** {@code tokens} rounded up to whole vectors of 16: the tokens {@link #transpose} lays out. */
+    static int padded(int tokens) {
+        return (tokens + 15) / 16 * 16;
+    }
+
     /**
-     * Rows {@code [p0, p1)} of a pair panel (row {@code r}'s pairs at {@code (r-p0)·cols/2}, its scales at
-     * {@code (r-p0)·cols/32}) times every token of {@code xq}/{@code xs}, added to {@code out} (token-major, stride
-     * {@code rows}): 4×3 tiles, {@link #tile4x2} or {@link #tile4x1} for the tokens left, one-row dots for the rows
-     * left.
+     * The gather offsets for rows of {@code stride} ints: lane {@code l} reads row {@code min(l, live - 1)} of the
+     * source (a masked gather would still range-check every lane).
      */
-    static void panel(int[] panel, float[] ps, int p0, int p1, int[] xq, float[] xs, int tokens, int cols,
-                      float[] out, int rows) {
-        int half = cols / 2, blocks = cols / 32, groups = cols / Repacked.GROUP;
-        for (int t = 0, n; t < tokens; t += n) {
-            n = Math.min(3, tokens - t); // three tokens at a time, then the one or two left
-            int r = p0;
-            for (; r + 4 <= p1; r += 4) {
-                int w0 = (r - p0) * half, s0 = (r - p0) * blocks, o = t * rows + r;
-                switch (n) {
-                    case 3 -> tile4x3(panel, w0, half, ps, s0, blocks, xq, t * half, half, xs, t * blocks, blocks, groups,
-                            out, o, rows);
-                    case 2 -> tile4x2(panel, w0, half, ps, s0, blocks, xq, t * half, half, xs, t * blocks, blocks, groups,
-                            out, o, rows);
-                    default -> tile4x1(panel, w0, half, ps, s0, blocks, xq, t * half, xs, t * blocks, groups, out, o);
+    private static int[] rowOffsets(int stride, int live) {
+        int[] map = new int[16];
+        for (int l = 0; l < 16; l++) map[l] = Math.min(l, live - 1) * stride;
+        return map;
+    }
+
+    /**
+     * The activations of {@code tokens} rows of {@code cols} values ({@code xq}: pairs in the repacked order, row
+     * {@code t} at {@code t·cols/2}; {@code xs}: block scales, row {@code t} at {@code t·cols/32}) transposed for the
+     * tiles: slab {@code k} holds tokens {@code [t0, t0 + sw)} ({@code t0 = SPAN·k}, {@code sw} = {@link #SPAN} or, in
+     * the last slab, the tokens left rounded up to 16), pair step {@code s} of block {@code b} at {@code xt[t0·cols/2 +
+     * (16b + s)·sw + j]} for token {@code t0 + j}, the block's scale at {@code xst[t0·cols/32 + b·sw + j]}. The lanes
+     * past {@code tokens} repeat the last token (lanes never mix, and {@link #panel} drops their sums). Split over the
+     * pool by blocks; each vector is one gather.
+     */
+    static void transpose(int[] xq, float[] xs, int tokens, int cols, int[] xt, float[] xst, WorkerPool pool) {
+        int half = cols / 2, blocks = cols / 32, padded = padded(tokens), last = tokens - (padded - 16);
+        int[] pairRows = rowOffsets(half, 16), scaleRows = rowOffsets(blocks, 16);
+        int[] lastPairRows = rowOffsets(half, last), lastScaleRows = rowOffsets(blocks, last);
+        pool.forRange(blocks, (long) 64 * padded, (chunk, b0, b1) -> {
+            for (int t0 = 0; t0 < padded; t0 += SPAN) {
+                int sw = Math.min(SPAN, padded - t0);
+                for (int v = 0; v < sw; v += 16) {
+                    int first = t0 + v;
+                    boolean full = first + 16 <= tokens;
+                    int[] pm = full ? pairRows : lastPairRows, sm = full ? scaleRows : lastScaleRows;
+                    for (int b = b0; b < b1; b++) {
+                        int src = first * half + 256 * (b >> 4) + (b & 15), dst = t0 * half + 16 * b * sw + v;
+                        for (int s = 0; s < 16; s++) IntVector.fromArray(I, xq, src + 16 * s, pm, 0).intoArray(xt, dst + s * sw);
+                        FloatVector.fromArray(F, xs, first * blocks + b, sm, 0).intoArray(xst, t0 * blocks + b * sw + v);
+                    }
                 }
             }
-            for (; r < p1; r++) {
-                for (int k = t; k < t + n; k++) {
-                    out[k * rows + r] += dot(panel, (r - p0) * half, ps, (r - p0) * blocks, xq, k * half, xs, k * blocks, groups);
+        });
+    }
+
+    /**
+     * Rows {@code [0, height)} of a pair panel ({@code height} a multiple of 4; row {@code r}'s pairs at
+     * {@code r·cols/2}, its block scales over 2¹⁶ at {@code ps[r·cols/32]}) times the {@link #transpose}d activations of
+     * every token; the products of panel rows {@code [0, live)} and tokens {@code [0, tokens)} are added to
+     * {@code out[t·rows + r0 + r]}. {@code acc} is scratch of at least {@code height·SPAN} floats.
+     */
+    static void panel(int[] panel, float[] ps, int height, int live, int[] xt, float[] xst, int tokens, int cols,
+                      float[] acc, float[] out, int r0, int rows) {
+        int half = cols / 2, blocks = cols / 32, padded = padded(tokens);
+        for (int t0 = 0; t0 < padded; t0 += SPAN) {
+            int sw = Math.min(SPAN, padded - t0), xBase = t0 * half, sBase = t0 * blocks;
+            for (int c = 0; c < blocks; c += CHUNK_BLOCKS) {
+                int nb = Math.min(CHUNK_BLOCKS, blocks - c);
+                boolean first = c == 0;
+                for (int r = 0; r < height; r += 4) {
+                    int w0 = r * half, p0 = r * blocks, a0 = r * SPAN;
+                    switch (sw) {
+                        case 48 -> tile4x3(panel, w0, half, ps, p0, blocks, xt, xBase, xst, sBase, c, nb, acc, a0, first);
+                        case 32 -> tile4x2(panel, w0, half, ps, p0, blocks, xt, xBase, xst, sBase, c, nb, acc, a0, first);
+                        default -> tile4x1(panel, w0, half, ps, p0, blocks, xt, xBase, xst, sBase, c, nb, acc, a0, first);
+                    }
                 }
             }
+            // rows inner: consecutive in out
+            for (int t = t0, end = Math.min(tokens, t0 + sw); t < end; t++) {
+                int o = t * rows + r0, a = t - t0;
+                for (int r = 0; r < live; r++) out[o + r] += acc[r * SPAN + a];
+            }
         }
     }
 
     /**
-     * Rows {@code w0 + k·wStride} (k &lt; 4) of the pair panel, with scales {@code s0 + k·sStride}, times tokens
-     * {@code x0 + t·xStride} (t &lt; 3), with scales {@code xs0 + t·xsStride}, over {@code groups} groups; added to
-     * {@code out[o0 + t·outStride + k]}.
+     * Four panel rows (at {@code w0 + k·wStride}, scales at {@code p0 + k·pStride}) times the three token vectors of a
+     * full slab (at {@code xBase}, scales at {@code sBase}) over blocks {@code [blk0, blk0 + nb)}; the 12 sums go to /
+     * come from {@code acc[a0 + k·SPAN + 16v]}.
      */
-    static void tile4x3(int[] w, int w0, int wStride, float[] ws, int s0, int sStride,
-                        int[] x, int x0, int xStride, float[] xs, int xs0, int xsStride,
-                        int groups, float[] out, int o0, int outStride) {
+    static void tile4x3(int[] w, int w0, int wStride, float[] ps, int p0, int pStride, int[] xt, int xBase, float[] xst,
+                        int sBase, int blk0, int nb, float[] acc, int a0, boolean first) {
         int w1 = w0 + wStride, w2 = w1 + wStride, w3 = w2 + wStride;
-        int xa = x0, xb = x0 + xStride, xc = x0 + 2 * xStride;
-        FloatVector f00 = FloatVector.zero(F), f01 = f00, f02 = f00, f10 = f00, f11 = f00, f12 = f00;
-        FloatVector f20 = f00, f21 = f00, f22 = f00, f30 = f00, f31 = f00, f32 = f00;
-        for (int g = 0; g < groups; g++) {
-            IntVector a00 = IntVector.zero(I), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
-            IntVector a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
-            int end = 256 * g + 256;
-            for (int i = 256 * g; i < end; i += 16) {
-                IntVector v0 = IntVector.fromArray(I, x, xa + i), v1 = IntVector.fromArray(I, x, xb + i);
-                IntVector v2 = IntVector.fromArray(I, x, xc + i);
-                IntVector q = IntVector.fromArray(I, w, w0 + i);
-                a00 = a00.add(q.mul(v0));
-                a01 = a01.add(q.mul(v1));
-                a02 = a02.add(q.mul(v2));
-                q = IntVector.fromArray(I, w, w1 + i);
-                a10 = a10.add(q.mul(v0));
-                a11 = a11.add(q.mul(v1));
-                a12 = a12.add(q.mul(v2));
-                q = IntVector.fromArray(I, w, w2 + i);
-                a20 = a20.add(q.mul(v0));
-                a21 = a21.add(q.mul(v1));
-                a22 = a22.add(q.mul(v2));
-                q = IntVector.fromArray(I, w, w3 + i);
-                a30 = a30.add(q.mul(v0));
-                a31 = a31.add(q.mul(v1));
-                a32 = a32.add(q.mul(v2));
-            }
-            int sg = 16 * g;
-            FloatVector t0 = FloatVector.fromArray(F, xs, xs0 + sg), t1 = FloatVector.fromArray(F, xs, xs0 + xsStride + sg);
-            FloatVector t2 = FloatVector.fromArray(F, xs, xs0 + 2 * xsStride + sg);
-            FloatVector r = FloatVector.fromArray(F, ws, s0 + sg);
-            f00 = ((FloatVector) a00.convert(VectorOperators.I2F, 0)).fma(r.mul(t0), f00);
-            f01 = ((FloatVector) a01.convert(VectorOperators.I2F, 0)).fma(r.mul(t1), f01);
-            f02 = ((FloatVector) a02.convert(VectorOperators.I2F, 0)).fma(r.mul(t2), f02);
-            r = FloatVector.fromArray(F, ws, s0 + sStride + sg);
-            f10 = ((FloatVector) a10.convert(VectorOperators.I2F, 0)).fma(r.mul(t0), f10);
-            f11 = ((FloatVector) a11.convert(VectorOperators.I2F, 0)).fma(r.mul(t1), f11);
-            f12 = ((FloatVector) a12.convert(VectorOperators.I2F, 0)).fma(r.mul(t2), f12);
-            r = FloatVector.fromArray(F, ws, s0 + 2 * sStride + sg);
-            f20 = ((FloatVector) a20.convert(VectorOperators.I2F, 0)).fma(r.mul(t0), f20);
-            f21 = ((FloatVector) a21.convert(VectorOperators.I2F, 0)).fma(r.mul(t1), f21);
-            f22 = ((FloatVector) a22.convert(VectorOperators.I2F, 0)).fma(r.mul(t2), f22);
-            r = FloatVector.fromArray(F, ws, s0 + 3 * sStride + sg);
-            f30 = ((FloatVector) a30.convert(VectorOperators.I2F, 0)).fma(r.mul(t0), f30);
-            f31 = ((FloatVector) a31.convert(VectorOperators.I2F, 0)).fma(r.mul(t1), f31);
-            f32 = ((FloatVector) a32.convert(VectorOperators.I2F, 0)).fma(r.mul(t2), f32);
+        int a1 = a0 + SPAN, a2 = a1 + SPAN, a3 = a2 + SPAN;
+        FloatVector f00, f01, f02, f10, f11, f12, f20, f21, f22, f30, f31, f32;
+        if (first) {
+            f00 = f01 = f02 = f10 = f11 = f12 = f20 = f21 = f22 = f30 = f31 = f32 = FloatVector.zero(F);
+        } else {
+            f00 = FloatVector.fromArray(F, acc, a0); f01 = FloatVector.fromArray(F, acc, a0 + 16);
+            f02 = FloatVector.fromArray(F, acc, a0 + 32);
+            f10 = FloatVector.fromArray(F, acc, a1); f11 = FloatVector.fromArray(F, acc, a1 + 16);
+            f12 = FloatVector.fromArray(F, acc, a1 + 32);
+            f20 = FloatVector.fromArray(F, acc, a2); f21 = FloatVector.fromArray(F, acc, a2 + 16);
+            f22 = FloatVector.fromArray(F, acc, a2 + 32);
+            f30 = FloatVector.fromArray(F, acc, a3); f31 = FloatVector.fromArray(F, acc, a3 + 16);
+            f32 = FloatVector.fromArray(F, acc, a3 + 32);
         }
-        int o1 = o0 + outStride, o2 = o1 + outStride;
-        out[o0] += f00.reduceLanes(VectorOperators.ADD);
-        out[o0 + 1] += f10.reduceLanes(VectorOperators.ADD);
-        out[o0 + 2] += f20.reduceLanes(VectorOperators.ADD);
-        out[o0 + 3] += f30.reduceLanes(VectorOperators.ADD);
-        out[o1] += f01.reduceLanes(VectorOperators.ADD);
-        out[o1 + 1] += f11.reduceLanes(VectorOperators.ADD);
-        out[o1 + 2] += f21.reduceLanes(VectorOperators.ADD);
-        out[o1 + 3] += f31.reduceLanes(VectorOperators.ADD);
-        out[o2] += f02.reduceLanes(VectorOperators.ADD);
-        out[o2 + 1] += f12.reduceLanes(VectorOperators.ADD);
-        out[o2 + 2] += f22.reduceLanes(VectorOperators.ADD);
-        out[o2 + 3] += f32.reduceLanes(VectorOperators.ADD);
+        for (int b = blk0; b < blk0 + nb; b++) {
+            IntVector c00 = IntVector.zero(I), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
+            IntVector c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
+            int wb = 256 * (b >> 4) + (b & 15), xb = xBase + 16 * SPAN * b;
+            for (int s = 0; s < 16; s++) {
+                int xi = xb + SPAN * s, wi = wb + 16 * s;
+                IntVector v0 = IntVector.fromArray(I, xt, xi), v1 = IntVector.fromArray(I, xt, xi + 16);
+                IntVector v2 = IntVector.fromArray(I, xt, xi + 32);
+                IntVector q = IntVector.broadcast(I, w[w0 + wi]);
+                c00 = c00.add(q.mul(v0)); c01 = c01.add(q.mul(v1)); c02 = c02.add(q.mul(v2));
+                q = IntVector.broadcast(I, w[w1 + wi]);
+                c10 = c10.add(q.mul(v0)); c11 = c11.add(q.mul(v1)); c12 = c12.add(q.mul(v2));
+                q = IntVector.broadcast(I, w[w2 + wi]);
+                c20 = c20.add(q.mul(v0)); c21 = c21.add(q.mul(v1)); c22 = c22.add(q.mul(v2));
+                q = IntVector.broadcast(I, w[w3 + wi]);
+                c30 = c30.add(q.mul(v0)); c31 = c31.add(q.mul(v1)); c32 = c32.add(q.mul(v2));
+            }
+            int sb = sBase + SPAN * b;
+            FloatVector t0 = FloatVector.fromArray(F, xst, sb), t1 = FloatVector.fromArray(F, xst, sb + 16);
+            FloatVector t2 = FloatVector.fromArray(F, xst, sb + 32);
+            float r = ps[p0 + b];
+            f00 = ((FloatVector) c00.convert(VectorOperators.I2F, 0)).fma(t0.mul(r), f00);
+            f01 = ((FloatVector) c01.convert(VectorOperators.I2F, 0)).fma(t1.mul(r), f01);
+            f02 = ((FloatVector) c02.convert(VectorOperators.I2F, 0)).fma(t2.mul(r), f02);
+            r = ps[p0 + pStride + b];
+            f10 = ((FloatVector) c10.convert(VectorOperators.I2F, 0)).fma(t0.mul(r), f10);
+            f11 = ((FloatVector) c11.convert(VectorOperators.I2F, 0)).fma(t1.mul(r), f11);
+            f12 = ((FloatVector) c12.convert(VectorOperators.I2F, 0)).fma(t2.mul(r), f12);
+            r = ps[p0 + 2 * pStride + b];
+            f20 = ((FloatVector) c20.convert(VectorOperators.I2F, 0)).fma(t0.mul(r), f20);
+            f21 = ((FloatVector) c21.convert(VectorOperators.I2F, 0)).fma(t1.mul(r), f21);
+            f22 = ((FloatVector) c22.convert(VectorOperators.I2F, 0)).fma(t2.mul(r), f22);
+            r = ps[p0 + 3 * pStride + b];
+            f30 = ((FloatVector) c30.convert(VectorOperators.I2F, 0)).fma(t0.mul(r), f30);
+            f31 = ((FloatVector) c31.convert(VectorOperators.I2F, 0)).fma(t1.mul(r), f31);
+            f32 = ((FloatVector) c32.convert(VectorOperators.I2F, 0)).fma(t2.mul(r), f32);
+        }
+        f00.intoArray(acc, a0); f01.intoArray(acc, a0 + 16); f02.intoArray(acc, a0 + 32);
+        f10.intoArray(acc, a1); f11.intoArray(acc, a1 + 16); f12.intoArray(acc, a1 + 32);
+        f20.intoArray(acc, a2); f21.intoArray(acc, a2 + 16); f22.intoArray(acc, a2 + 32);
+        f30.intoArray(acc, a3); f31.intoArray(acc, a3 + 16); f32.intoArray(acc, a3 + 32);
     }
 
-    /**
-     * Four rows of the pair panel times two tokens (when {@link #tile4x3} leaves two: pp128 does), same arguments as
-     * there: each weight vector loaded once for both tokens, where two {@link #tile4x1} passes load it twice.
-     */
-    static void tile4x2(int[] w, int w0, int wStride, float[] ws, int s0, int sStride,
-                        int[] x, int x0, int xStride, float[] xs, int xs0, int xsStride,
-                        int groups, float[] out, int o0, int outStride) {
+    /** As {@link #tile4x3} for a slab of two token vectors (32 tokens: the last slab of some prompts). */
+    static void tile4x2(int[] w, int w0, int wStride, float[] ps, int p0, int pStride, int[] xt, int xBase, float[] xst,
+                        int sBase, int blk0, int nb, float[] acc, int a0, boolean first) {
         int w1 = w0 + wStride, w2 = w1 + wStride, w3 = w2 + wStride;
-        int xa = x0, xb = x0 + xStride;
-        FloatVector f00 = FloatVector.zero(F), f01 = f00, f10 = f00, f11 = f00, f20 = f00, f21 = f00, f30 = f00, f31 = f00;
-        for (int g = 0; g < groups; g++) {
-            IntVector a00 = IntVector.zero(I), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-            int end = 256 * g + 256;
-            for (int i = 256 * g; i < end; i += 16) {
-                IntVector v0 = IntVector.fromArray(I, x, xa + i), v1 = IntVector.fromArray(I, x, xb + i);
-                IntVector q = IntVector.fromArray(I, w, w0 + i);
-                a00 = a00.add(q.mul(v0));
-                a01 = a01.add(q.mul(v1));
-                q = IntVector.fromArray(I, w, w1 + i);
-                a10 = a10.add(q.mul(v0));
-                a11 = a11.add(q.mul(v1));
-                q = IntVector.fromArray(I, w, w2 + i);
-                a20 = a20.add(q.mul(v0));
-                a21 = a21.add(q.mul(v1));
-                q = IntVector.fromArray(I, w, w3 + i);
-                a30 = a30.add(q.mul(v0));
-                a31 = a31.add(q.mul(v1));
-            }
-            int sg = 16 * g;
-            FloatVector t0 = FloatVector.fromArray(F, xs, xs0 + sg), t1 = FloatVector.fromArray(F, xs, xs0 + xsStride + sg);
-            FloatVector r = FloatVector.fromArray(F, ws, s0 + sg);
-            f00 = ((FloatVector) a00.convert(VectorOperators.I2F, 0)).fma(r.mul(t0), f00);
-            f01 = ((FloatVector) a01.convert(VectorOperators.I2F, 0)).fma(r.mul(t1), f01);
-            r = FloatVector.fromArray(F, ws, s0 + sStride + sg);
-            f10 = ((FloatVector) a10.convert(VectorOperators.I2F, 0)).fma(r.mul(t0), f10);
-            f11 = ((FloatVector) a11.convert(VectorOperators.I2F, 0)).fma(r.mul(t1), f11);
-            r = FloatVector.fromArray(F, ws, s0 + 2 * sStride + sg);
-            f20 = ((FloatVector) a20.convert(VectorOperators.I2F, 0)).fma(r.mul(t0), f20);
-            f21 = ((FloatVector) a21.convert(VectorOperators.I2F, 0)).fma(r.mul(t1), f21);
-            r = FloatVector.fromArray(F, ws, s0 + 3 * sStride + sg);
-            f30 = ((FloatVector) a30.convert(VectorOperators.I2F, 0)).fma(r.mul(t0), f30);
-            f31 = ((FloatVector) a31.convert(VectorOperators.I2F, 0)).fma(r.mul(t1), f31);
+        int a1 = a0 + SPAN, a2 = a1 + SPAN, a3 = a2 + SPAN;
+        FloatVector f00, f01, f10, f11, f20, f21, f30, f31;
+        if (first) {
+            f00 = f01 = f10 = f11 = f20 = f21 = f30 = f31 = FloatVector.zero(F);
+        } else {
+            f00 = FloatVector.fromArray(F, acc, a0); f01 = FloatVector.fromArray(F, acc, a0 + 16);
+            f10 = FloatVector.fromArray(F, acc, a1); f11 = FloatVector.fromArray(F, acc, a1 + 16);
+            f20 = FloatVector.fromArray(F, acc, a2); f21 = FloatVector.fromArray(F, acc, a2 + 16);
+            f30 = FloatVector.fromArray(F, acc, a3); f31 = FloatVector.fromArray(F, acc, a3 + 16);
         }
-        int o1 = o0 + outStride;
-        out[o0] += f00.reduceLanes(VectorOperators.ADD);
-        out[o0 + 1] += f10.reduceLanes(VectorOperators.ADD);
-        out[o0 + 2] += f20.reduceLanes(VectorOperators.ADD);
-        out[o0 + 3] += f30.reduceLanes(VectorOperators.ADD);
-        out[o1] += f01.reduceLanes(VectorOperators.ADD);
-        out[o1 + 1] += f11.reduceLanes(VectorOperators.ADD);
-        out[o1 + 2] += f21.reduceLanes(VectorOperators.ADD);
-        out[o1 + 3] += f31.reduceLanes(VectorOperators.ADD);
+        for (int b = blk0; b < blk0 + nb; b++) {
+            IntVector c00 = IntVector.zero(I), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+            int wb = 256 * (b >> 4) + (b & 15), xb = xBase + 16 * 32 * b;
+            for (int s = 0; s < 16; s++) {
+                int xi = xb + 32 * s, wi = wb + 16 * s;
+                IntVector v0 = IntVector.fromArray(I, xt, xi), v1 = IntVector.fromArray(I, xt, xi + 16);
+                IntVector q = IntVector.broadcast(I, w[w0 + wi]);
+                c00 = c00.add(q.mul(v0)); c01 = c01.add(q.mul(v1));
+                q = IntVector.broadcast(I, w[w1 + wi]);
+                c10 = c10.add(q.mul(v0)); c11 = c11.add(q.mul(v1));
+                q = IntVector.broadcast(I, w[w2 + wi]);
+                c20 = c20.add(q.mul(v0)); c21 = c21.add(q.mul(v1));
+                q = IntVector.broadcast(I, w[w3 + wi]);
+                c30 = c30.add(q.mul(v0)); c31 = c31.add(q.mul(v1));
+            }
+            int sb = sBase + 32 * b;
+            FloatVector t0 = FloatVector.fromArray(F, xst, sb), t1 = FloatVector.fromArray(F, xst, sb + 16);
+            float r = ps[p0 + b];
+            f00 = ((FloatVector) c00.convert(VectorOperators.I2F, 0)).fma(t0.mul(r), f00);
+            f01 = ((FloatVector) c01.convert(VectorOperators.I2F, 0)).fma(t1.mul(r), f01);
+            r = ps[p0 + pStride + b];
+            f10 = ((FloatVector) c10.convert(VectorOperators.I2F, 0)).fma(t0.mul(r), f10);
+            f11 = ((FloatVector) c11.convert(VectorOperators.I2F, 0)).fma(t1.mul(r), f11);
+            r = ps[p0 + 2 * pStride + b];
+            f20 = ((FloatVector) c20.convert(VectorOperators.I2F, 0)).fma(t0.mul(r), f20);
+            f21 = ((FloatVector) c21.convert(VectorOperators.I2F, 0)).fma(t1.mul(r), f21);
+            r = ps[p0 + 3 * pStride + b];
+            f30 = ((FloatVector) c30.convert(VectorOperators.I2F, 0)).fma(t0.mul(r), f30);
+            f31 = ((FloatVector) c31.convert(VectorOperators.I2F, 0)).fma(t1.mul(r), f31);
+        }
+        f00.intoArray(acc, a0); f01.intoArray(acc, a0 + 16);
+        f10.intoArray(acc, a1); f11.intoArray(acc, a1 + 16);
+        f20.intoArray(acc, a2); f21.intoArray(acc, a2 + 16);
+        f30.intoArray(acc, a3); f31.intoArray(acc, a3 + 16);
     }
 
-    /** Four rows of the pair panel times one token (the token {@link #tile4x3} leaves); same arguments. */
-    static void tile4x1(int[] w, int w0, int wStride, float[] ws, int s0, int sStride,
-                        int[] x, int x0, float[] xs, int xs0, int groups, float[] out, int o0) {
+    /** As {@link #tile4x3} for a slab of one token vector (16 tokens: the last slab of some prompts). */
+    static void tile4x1(int[] w, int w0, int wStride, float[] ps, int p0, int pStride, int[] xt, int xBase, float[] xst,
+                        int sBase, int blk0, int nb, float[] acc, int a0, boolean first) {
         int w1 = w0 + wStride, w2 = w1 + wStride, w3 = w2 + wStride;
-        FloatVector f0 = FloatVector.zero(F), f1 = f0, f2 = f0, f3 = f0;
-        for (int g = 0; g < groups; g++) {
-            IntVector a0 = IntVector.zero(I), a1 = a0, a2 = a0, a3 = a0;
-            int end = 256 * g + 256;
-            for (int i = 256 * g; i < end; i += 16) {
-                IntVector v = IntVector.fromArray(I, x, x0 + i);
-                a0 = a0.add(IntVector.fromArray(I, w, w0 + i).mul(v));
-                a1 = a1.add(IntVector.fromArray(I, w, w1 + i).mul(v));
-                a2 = a2.add(IntVector.fromArray(I, w, w2 + i).mul(v));
-                a3 = a3.add(IntVector.fromArray(I, w, w3 + i).mul(v));
-            }
-            int sg = 16 * g;
-            FloatVector t = FloatVector.fromArray(F, xs, xs0 + sg);
-            f0 = ((FloatVector) a0.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, ws, s0 + sg).mul(t), f0);
-            f1 = ((FloatVector) a1.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, ws, s0 + sStride + sg).mul(t), f1);
-            f2 = ((FloatVector) a2.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, ws, s0 + 2 * sStride + sg).mul(t), f2);
-            f3 = ((FloatVector) a3.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, ws, s0 + 3 * sStride + sg).mul(t), f3);
+        int a1 = a0 + SPAN, a2 = a1 + SPAN, a3 = a2 + SPAN;
+        FloatVector f0, f1, f2, f3;
+        if (first) {
+            f0 = f1 = f2 = f3 = FloatVector.zero(F);
+        } else {
+            f0 = FloatVector.fromArray(F, acc, a0); f1 = FloatVector.fromArray(F, acc, a1);
+            f2 = FloatVector.fromArray(F, acc, a2); f3 = FloatVector.fromArray(F, acc, a3);
         }
-        out[o0] += f0.reduceLanes(VectorOperators.ADD);
-        out[o0 + 1] += f1.reduceLanes(VectorOperators.ADD);
-        out[o0 + 2] += f2.reduceLanes(VectorOperators.ADD);
-        out[o0 + 3] += f3.reduceLanes(VectorOperators.ADD);
-    }
-
-    /** One row of the pair panel times one token (the rows the tiles leave); same arguments as {@link #tile4x3}. */
-    static float dot(int[] w, int w0, float[] ws, int s0, int[] x, int x0, float[] xs, int xs0, int groups) {
-        FloatVector f = FloatVector.zero(F);
-        for (int g = 0; g < groups; g++) {
-            IntVector a = IntVector.zero(I), b = a;
-            int i = 256 * g, end = i + 256;
-            for (; i < end; i += 32) {
-                a = a.add(IntVector.fromArray(I, w, w0 + i).mul(IntVector.fromArray(I, x, x0 + i)));
-                b = b.add(IntVector.fromArray(I, w, w0 + i + 16).mul(IntVector.fromArray(I, x, x0 + i + 16)));
+        for (int b = blk0; b < blk0 + nb; b++) {
+            IntVector c0 = IntVector.zero(I), c1 = c0, c2 = c0, c3 = c0;
+            int wb = 256 * (b >> 4) + (b & 15), xb = xBase + 16 * 16 * b;
+            for (int s = 0; s < 16; s++) {
+                int wi = wb + 16 * s;
+                IntVector v = IntVector.fromArray(I, xt, xb + 16 * s);
+                c0 = c0.add(IntVector.broadcast(I, w[w0 + wi]).mul(v));
+                c1 = c1.add(IntVector.broadcast(I, w[w1 + wi]).mul(v));
+                c2 = c2.add(IntVector.broadcast(I, w[w2 + wi]).mul(v));
+                c3 = c3.add(IntVector.broadcast(I, w[w3 + wi]).mul(v));
             }
-            f = ((FloatVector) a.add(b).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, ws, s0 + 16 * g).mul(FloatVector.fromArray(F, xs, xs0 + 16 * g)), f);
+            FloatVector t = FloatVector.fromArray(F, xst, sBase + 16 * b);
+            f0 = ((FloatVector) c0.convert(VectorOperators.I2F, 0)).fma(t.mul(ps[p0 + b]), f0);
+            f1 = ((FloatVector) c1.convert(VectorOperators.I2F, 0)).fma(t.mul(ps[p0 + pStride + b]), f1);
+            f2 = ((FloatVector) c2.convert(VectorOperators.I2F, 0)).fma(t.mul(ps[p0 + 2 * pStride + b]), f2);
+            f3 = ((FloatVector) c3.convert(VectorOperators.I2F, 0)).fma(t.mul(ps[p0 + 3 * pStride + b]), f3);
         }
-        return f.reduceLanes(VectorOperators.ADD);
+        f0.intoArray(acc, a0); f1.intoArray(acc, a1); f2.intoArray(acc, a2); f3.intoArray(acc, a3);
     }
 }

@@ -209,10 +209,11 @@ class QuantKernelsTest {
         try (WorkerPool pool = new WorkerPool(2)) {
             boolean repacked = m.repacked(pool) != null;
             assertEquals(expectRepacked && PackedIntDot.AVAILABLE, repacked, "repacked");
-            // 1 and 2 tokens decode with int8 activations; 5 and 37 tokens take the prefill path: Q8_0 widens rows to
-            // exact floats (37: 32 tokens in BroadcastTiles' one-vector tiles, 5 in row-major ones), a repacked Q4_0
-            // runs integer tiles on int8 activations (4 rows × 3 tokens, and leftovers)
-            for (int tokens : new int[]{1, 2, 5, 37}) {
+            // 1 and 2 tokens decode with int8 activations; 5, 37 and 80 tokens take the prefill path: Q8_0 widens rows
+            // to exact floats (37: 32 tokens in BroadcastTiles' one-vector tiles, 5 in row-major ones), a repacked Q4_0
+            // runs integer tiles on int8 activations with tokens in the lanes, padded to whole vectors (PairTiles: 5
+            // tokens one vector, 37 three, 80 a slab of three and one of two; rows padded to whole four-row tiles)
+            for (int tokens : new int[]{1, 2, 5, 37, 80}) {
                 boolean int8 = tokens < MatMul.WIDEN_MIN_TOKENS ? repacked || Int8Activations.supports(type, n)
                         : repacked && MatMul.integerPrefill(type);
                 float[] xs = random(tokens * n), out = new float[tokens * rows];
