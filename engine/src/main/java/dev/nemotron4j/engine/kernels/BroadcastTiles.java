@@ -93,9 +93,10 @@ final class BroadcastTiles {
     /**
      * Columns {@code kb‥kb+15} of the 16 tokens whose rows start at {@code x[row]}, {@code row + cols}, …: loaded as
      * 16 vectors (one per token), transposed in registers by swapping the row and lane index bits 8, 4, 2, 1 in turn
-     * (each a two-vector select), and stored as one vector per column at {@code xt[dst + sw·position(column)]}.
+     * (each a two-vector select), and stored as one vector per column at {@code xt[dst + sw·position(column)]}. Needs
+     * 16 float lanes ({@link PairTiles#quantize} uses it too).
      */
-    private static void block16(float[] x, int row, int cols, float[] xt, int kb, int dst, int sw, int[] pos, int mask) {
+    static void block16(float[] x, int row, int cols, float[] xt, int kb, int dst, int sw, int[] pos, int mask) {
         FloatVector r0 = FloatVector.fromArray(F, x, row + kb), r1 = FloatVector.fromArray(F, x, row + 1 * cols + kb);
         FloatVector r2 = FloatVector.fromArray(F, x, row + 2 * cols + kb), r3 = FloatVector.fromArray(F, x, row + 3 * cols + kb);
         FloatVector r4 = FloatVector.fromArray(F, x, row + 4 * cols + kb), r5 = FloatVector.fromArray(F, x, row + 5 * cols + kb);

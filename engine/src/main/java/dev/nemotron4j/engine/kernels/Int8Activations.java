@@ -69,17 +69,6 @@ final class Int8Activations {
     }
 
     /**
-     * As {@link #prepare(DType, boolean, float[], int)} for {@code tokens} rows of {@code cols} values, the rows
-     * split over {@code pool} (prefill quantizes a whole prompt per matrix).
-     */
-    Int8Activations prepare(DType dtype, boolean repacked, float[] x, int tokens, int cols, WorkerPool pool) {
-        int perRow = cols / groupSize(dtype);
-        ensure(dtype, tokens * cols);
-        pool.forRange(tokens, cols, (chunk, t0, t1) -> quantize(dtype, repacked, x, t0 * perRow, t1 * perRow));
-        return this;
-    }
-
-    /**
      * Quantizes groups {@code [g0, g1)}: for repacked layouts whole groups of 16 blocks, in vectors (a {@link Repacked}
      * copy exists only where {@link PackedIntDot#AVAILABLE}, i.e. with 16 float lanes); otherwise one block at a time.
      */

@@ -230,17 +230,16 @@ public final class MatMul {
     }
 
     /**
-     * Prefill with a repacked Q4_0 matrix in integers: activations quantized to int8 once per call (as decode does) and
-     * transposed for {@link PairTiles} (tokens in the vector lanes), a panel of rows widened into value pairs once, then
+     * Prefill with a repacked Q4_0 matrix in integers: activations rounded to int8 once per call (as decode does) and
+     * laid out for {@link PairTiles} (tokens in the vector lanes), a panel of rows widened into value pairs once, then
      * four rows × up to 48 tokens per tile (the rows past the panel's last in its last tile are whatever the scratch
      * holds, their sums dropped).
      */
     private static void panelledPairs(Repacked rp, int rows, int cols, float[] x, int tokens, float[] out, WorkerPool pool) {
-        Int8Activations a = Int8Activations.forThisThread().prepare(DType.Q4_0, true, x, tokens, cols, pool);
         int half = cols / 2, blocks = cols / 32, padded = PairTiles.padded(tokens);
         int[] xt = ints(PAIRS_TRANSPOSED, padded * half);
         float[] xst = floats(PAIR_SCALES_TRANSPOSED, padded * blocks);
-        PairTiles.transpose(a.packed, a.scale, tokens, cols, xt, xst, pool);
+        PairTiles.quantize(x, tokens, cols, xt, xst, pool);
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
             for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
             int[] panel = ints(PAIRS, PANEL_ROWS * half);

@@ -19,8 +19,8 @@ import static dev.nemotron4j.engine.kernels.VectorDot.I;
  * (one vector of 16 tokens' scales), it is added to a float accumulator: one conversion and one FMA per block and
  * lane, as in {@link BroadcastTiles}.
  *
- * <p>The activations are first transposed ({@link #transpose}) into slabs of up to {@link #SPAN} tokens: per block
- * and step, the slab's tokens side by side, padded with zeros to whole vectors. A tile of four weight rows × up to
+ * <p>The activations are first rounded to int8 and transposed ({@link #quantize}) into slabs of up to {@link #SPAN}
+ * tokens: per block and step, the slab's tokens side by side, padded to whole vectors. A tile of four weight rows × up to
  * three token vectors keeps 12 int and 12 float accumulators and the token vectors in registers; the weights come as
  * four broadcasts per step. Blocks go in chunks of {@link #CHUNK_BLOCKS} so that a chunk of transposed activations
  * (24 KB) stays in L1 while every row of the panel passes over it; the float accumulators pass between chunks through
@@ -48,49 +48,83 @@ final class PairTiles {
         return (tokens + 15) / 16 * 16;
     }
 
-    /**
-     * The gather offsets for rows of {@code stride} ints: lane {@code l} reads row {@code min(l, live - 1)} of the
-     * source (a masked gather would still range-check every lane).
-     */
-    private static int[] rowOffsets(int stride, int live) {
-        int[] map = new int[16];
-        for (int l = 0; l < 16; l++) map[l] = Math.min(l, live - 1) * stride;
-        return map;
-    }
+    /** Round to nearest by adding and removing 1.5·2²³ (exact for |v| &lt; 2²²; ties to even), as {@link Int8Activations}. */
+    private static final float ROUNDER = 0x1.8p23f;
 
     /**
-     * The activations of {@code tokens} rows of {@code cols} values ({@code xq}: pairs in the repacked order, row
-     * {@code t} at {@code t·cols/2}; {@code xs}: block scales, row {@code t} at {@code t·cols/32}) transposed for the
-     * tiles: slab {@code k} holds tokens {@code [t0, t0 + sw)} ({@code t0 = SPAN·k}, {@code sw} = {@link #SPAN} or, in
-     * the last slab, the tokens left rounded up to 16), pair step {@code s} of block {@code b} at {@code xt[t0·cols/2 +
-     * (16b + s)·sw + j]} for token {@code t0 + j}, the block's scale at {@code xst[t0·cols/32 + b·sw + j]}. The lanes
-     * past {@code tokens} repeat the last token (lanes never mix, and {@link #panel} drops their sums). Split over the
-     * pool by blocks; each vector is one gather.
+     * The activations of {@code tokens} rows of {@code cols} values ({@code x}, row {@code t} at {@code t·cols})
+     * rounded to int8 per 32-value block, as {@link Int8Activations} does for decode ({@code q = round(x·127/amax)},
+     * scale {@code amax/127}), and laid out for the tiles with tokens in the lanes: slab {@code k} holds tokens
+     * {@code [t0, t0 + sw)} ({@code t0 = SPAN·k}, {@code sw} = {@link #SPAN} or, in the last slab, the tokens left
+     * rounded up to 16); step {@code s = 4i + v} of block {@code b} is the pair {@code (q[a] << 16) + q[a + 2]} with
+     * {@code a = 4i + (0, 16, 1, 17)[v]} (the pairs {@link Repacked#toPairs} gives the weights in), at
+     * {@code xt[t0·cols/2 + (16b + s)·sw + j]} for token {@code t0 + j}, the block's scale at {@code xst[t0·cols/32 +
+     * b·sw + j]}. Lanes past {@code tokens} repeat the last token (lanes never mix, and {@link #panel} drops their
+     * sums). Per block and 16 tokens: two 16 × 16 transposes in registers ({@link BroadcastTiles#block16}), then the
+     * maxima, scales and pairs as whole vectors (a gather per vector instead, each range-checked lane by lane, took as
+     * long as a tenth of the tiles). Split over the pool by blocks.
      */
-    static void transpose(int[] xq, float[] xs, int tokens, int cols, int[] xt, float[] xst, WorkerPool pool) {
-        int half = cols / 2, blocks = cols / 32, padded = padded(tokens), last = tokens - (padded - 16);
-        int[] pairRows = rowOffsets(half, 16), scaleRows = rowOffsets(blocks, 16);
-        int[] lastPairRows = rowOffsets(half, last), lastScaleRows = rowOffsets(blocks, last);
+    static void quantize(float[] x, int tokens, int cols, int[] xt, float[] xst, WorkerPool pool) {
+        int half = cols / 2, blocks = cols / 32, padded = padded(tokens);
         pool.forRange(blocks, (long) 64 * padded, (chunk, b0, b1) -> {
+            float[] block = BLOCK.get(), rows = PARTIAL.get();
             for (int t0 = 0; t0 < padded; t0 += SPAN) {
                 int sw = Math.min(SPAN, padded - t0);
-                for (int v = 0; v < sw; v += 16) {
-                    int first = t0 + v;
-                    boolean full = first + 16 <= tokens;
-                    int[] pm = full ? pairRows : lastPairRows, sm = full ? scaleRows : lastScaleRows;
+                for (int u = 0; u < sw; u += 16) {
+                    int first = t0 + u, live = Math.min(16, tokens - first);
                     for (int b = b0; b < b1; b++) {
-                        int src = first * half + 256 * (b >> 4) + (b & 15), dst = t0 * half + 16 * b * sw + v;
-                        for (int s = 0; s < 16; s++) IntVector.fromArray(I, xq, src + 16 * s, pm, 0).intoArray(xt, dst + s * sw);
-                        FloatVector.fromArray(F, xs, first * blocks + b, sm, 0).intoArray(xst, t0 * blocks + b * sw + v);
+                        // 16 tokens × 32 values transposed in registers into the scratch, value k's lanes at 16k; a
+                        // last, partial vector first copied into 16 rows of 32 (its last token repeated)
+                        if (live == 16) {
+                            BroadcastTiles.block16(x, first * cols, cols, block, 32 * b, -512 * b, 16, null, 0);
+                            BroadcastTiles.block16(x, first * cols, cols, block, 32 * b + 16, -512 * b, 16, null, 0);
+                        } else {
+                            for (int j = 0; j < 16; j++) System.arraycopy(x, (first + Math.min(j, live - 1)) * cols + 32 * b, rows, 32 * j, 32);
+                            BroadcastTiles.block16(rows, 0, 32, block, 0, 0, 16, null, 0);
+                            BroadcastTiles.block16(rows, 0, 32, block, 16, 0, 16, null, 0);
+                        }
+                        quantizeBlock(block, xt, t0 * half + 16 * b * sw + u, sw, xst, t0 * blocks + b * sw + u);
                     }
                 }
             }
         });
     }
 
+    /** Per thread: one block of 16 tokens transposed (value {@code k} of token {@code j} at {@code 16k + j}). */
+    private static final ThreadLocal<float[]> BLOCK = ThreadLocal.withInitial(() -> new float[512]);
+    /** Per thread: the rows of a last, partial vector of tokens, 16 rows of one block's 32 values. */
+    private static final ThreadLocal<float[]> PARTIAL = ThreadLocal.withInitial(() -> new float[512]);
+
+    /**
+     * One block of 16 tokens, transposed ({@code block[16k + j]} is value {@code k} of lane {@code j}): its scales to
+     * {@code xst[s0 ‥ s0+16)}, its 16 pair steps to {@code xt[d0 + s·sw ‥ +16)}.
+     */
+    private static void quantizeBlock(float[] block, int[] xt, int d0, int sw, float[] xst, int s0) {
+        FloatVector amax = FloatVector.zero(F);
+        for (int k = 0; k < 32; k++) amax = amax.max(FloatVector.fromArray(F, block, 16 * k).abs());
+        amax.div(127f).intoArray(xst, s0);
+        FloatVector inv = FloatVector.broadcast(F, 127f).div(amax).blend(0f, amax.eq(0f));
+        for (int i = 0; i < 4; i++) {
+            int a = 4 * i, d = d0 + 4 * i * sw;
+            pair(block, a, inv, xt, d);
+            pair(block, a + 16, inv, xt, d + sw);
+            pair(block, a + 1, inv, xt, d + 2 * sw);
+            pair(block, a + 17, inv, xt, d + 3 * sw);
+        }
+    }
+
+    /** {@code xt[d ‥ d+16) = (q[a] << 16) + q[a + 2]} for the 16 lanes' values {@code a} and {@code a + 2}. */
+    private static void pair(float[] block, int a, FloatVector inv, int[] xt, int d) {
+        IntVector qa = (IntVector) FloatVector.fromArray(F, block, 16 * a).mul(inv).add(ROUNDER).sub(ROUNDER)
+                .convert(VectorOperators.F2I, 0);
+        IntVector qb = (IntVector) FloatVector.fromArray(F, block, 16 * a + 32).mul(inv).add(ROUNDER).sub(ROUNDER)
+                .convert(VectorOperators.F2I, 0);
+        qa.lanewise(VectorOperators.LSHL, 16).add(qb).intoArray(xt, d);
+    }
+
     /**
      * Rows {@code [0, height)} of a pair panel ({@code height} a multiple of 4; row {@code r}'s pairs at
-     * {@code r·cols/2}, its block scales over 2¹⁶ at {@code ps[r·cols/32]}) times the {@link #transpose}d activations of
+     * {@code r·cols/2}, its block scales over 2¹⁶ at {@code ps[r·cols/32]}) times the {@link #quantize}d activations of
      * every token; the products of panel rows {@code [0, live)} and tokens {@code [0, tokens)} are added to
      * {@code out[t·rows + r0 + r]}. {@code acc} is scratch of at least {@code height·SPAN} floats.
      */
