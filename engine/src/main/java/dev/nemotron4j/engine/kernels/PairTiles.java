@@ -145,11 +145,34 @@ final class PairTiles {
                     }
                 }
             }
-            // rows inner: consecutive in out
-            for (int t = t0, end = Math.min(tokens, t0 + sw); t < end; t++) {
-                int o = t * rows + r0, a = t - t0;
-                for (int r = 0; r < live; r++) out[o + r] += acc[r * SPAN + a];
+            addSums(acc, t0, Math.min(tokens, t0 + sw) - t0, live, out, r0, rows);
+        }
+    }
+
+    /**
+     * {@code out[(t0 + a)·rows + r0 + r] += acc[r·SPAN + a]} for {@code a < count}, {@code r < live}: blocks of 16 rows ×
+     * 16 tokens transposed in registers ({@link BroadcastTiles#block16}) and added a vector at a time, the rest one by
+     * one (rows inner: consecutive in out).
+     */
+    private static void addSums(float[] acc, int t0, int count, int live, float[] out, int r0, int rows) {
+        float[] block = BLOCK.get();
+        int rFull = live & ~15, aFull = count & ~15;
+        for (int a0 = 0; a0 < aFull; a0 += 16) {
+            for (int rb = 0; rb < rFull; rb += 16) {
+                BroadcastTiles.block16(acc, rb * SPAN, SPAN, block, a0, -16 * a0, 16, null, 0);   // block[16k + j]: token a0+k, row rb+j
+                for (int k = 0; k < 16; k++) {
+                    int o = (t0 + a0 + k) * rows + r0 + rb;
+                    FloatVector.fromArray(F, block, 16 * k).add(FloatVector.fromArray(F, out, o)).intoArray(out, o);
+                }
             }
+            for (int a = a0; a < a0 + 16; a++) {
+                int o = (t0 + a) * rows + r0;
+                for (int r = rFull; r < live; r++) out[o + r] += acc[r * SPAN + a];
+            }
+        }
+        for (int a = aFull; a < count; a++) {
+            int o = (t0 + a) * rows + r0;
+            for (int r = 0; r < live; r++) out[o + r] += acc[r * SPAN + a];
         }
     }
 

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# One sitting: per file, our `bench` and then llama.cpp's (bench.mjs), right after each other, so that both meet the
+# same phase of a noisy host. Prints one JSON line per engine and file; show.py turns them into a table.
+#   bench/sitting/run.sh JAR REPS PP TG FILE...        (DEPTH=2048 in the environment: llama-bench's -d)
+# JAR is a build of tools (tools/target/nemotron4j.jar, copied aside to compare builds); LCPP is where
+# setup-llama-cpp.sh installed llama.cpp (default /tmp/lcpp); JAVA a JDK 25 java (default: Temurin 25 under /usr/lib/jvm).
+set -u
+jar=$1 reps=$2 pp=$3 tg=$4; shift 4
+lcpp=${LCPP:-/tmp/lcpp} depth=${DEPTH:-0}
+java=${JAVA:-$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)}
+for f in "$@"; do
+  cat "$f" > /dev/null   # into the page cache first, for both engines
+  d=(); [ "$depth" -gt 0 ] && d=(-d "$depth")
+  "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -jar "$jar" \
+    bench -m "$f" -t 2 -r "$reps" -p "$pp" -n "$tg" "${d[@]}" --json 2>/dev/null | tail -1
+  (cd "$lcpp" && node bench.mjs "$f" "$pp" "$tg" "$reps" 2 "$depth" 2>/dev/null | tail -1)
+done
