@@ -93,9 +93,16 @@ class QuantKernelsTest {
         assertTrue(4608 / Repacked.GROUP > Repacked.SLAB_GROUPS, "more than one slab");
         repackedDecodeMatchesTheReference(type, 37, 4608);
         repackedDecodeMatchesTheReference(type, 150, 6144);
+        // one thread: the whole matrix is one part, a full 64-row panel and one of 6, so prefill's sums also take the
+        // path that adds them 16 rows × 16 tokens at a time
+        repackedDecodeMatchesTheReference(type, 70, 1024, 1);
     }
 
     private void repackedDecodeMatchesTheReference(DType type, int rows, int n) {
+        repackedDecodeMatchesTheReference(type, rows, n, 2);
+    }
+
+    private void repackedDecodeMatchesTheReference(DType type, int rows, int n, int threads) {
         ByteBuffer q = quantized(type, rows, n);
         // scales the copy must carry exactly: negative and subnormal (row 0), the largest finite half (row 1)
         int bb = (int) type.bytesFor(32), perRow = n / 32;
@@ -103,7 +110,7 @@ class QuantKernelsTest {
         q.putShort(bb * 3, Float.floatToFloat16(-Math.abs(Float.float16ToFloat(q.getShort(bb * 3)))));
         q.putShort(bb * 5, (short) 0x0123);
         q.putShort(bb * (perRow + 17), (short) 0x7BFF);
-        checkDecode(type, q, rows, n, true);
+        checkDecode(type, q, rows, n, true, threads);
     }
 
     @org.junit.jupiter.api.Test
@@ -173,7 +180,7 @@ class QuantKernelsTest {
         int rows = 3, n = 512;
         ByteBuffer q = quantized(DType.Q8_0, rows, n);
         q.put(34 * 7 + 2 + 4, (byte) -5).put(34 * 7 + 2 + 5, (byte) -128);   // (q[4], q[5]) = (-5, -128)
-        checkDecode(DType.Q8_0, q, rows, n, false);
+        checkDecode(DType.Q8_0, q, rows, n, false, 2);
     }
 
     @ParameterizedTest
@@ -202,11 +209,11 @@ class QuantKernelsTest {
     }
 
     /** Decode (1, 2 tokens) and prefill (5, 37) against the float64 product with the dequantized weights (int8 bounds in decode). */
-    private void checkDecode(DType type, ByteBuffer q, int rows, int n, boolean expectRepacked) {
+    private void checkDecode(DType type, ByteBuffer q, int rows, int n, boolean expectRepacked, int threads) {
         float[] deq = new float[rows * n];
         QuantCodec.dequantize(type, q.duplicate().order(ByteOrder.LITTLE_ENDIAN), deq, 0, rows * n);
         WeightMatrix m = WeightMatrix.of(Tensor.contiguous("q", type, new long[]{rows, n}, MemorySegment.ofArray(q.array()), "test"));
-        try (WorkerPool pool = new WorkerPool(2)) {
+        try (WorkerPool pool = new WorkerPool(threads)) {
             boolean repacked = m.repacked(pool) != null;
             assertEquals(expectRepacked && PackedIntDot.AVAILABLE, repacked, "repacked");
             // 1 and 2 tokens decode with int8 activations; 5, 37 and 80 tokens take the prefill path: Q8_0 widens rows
