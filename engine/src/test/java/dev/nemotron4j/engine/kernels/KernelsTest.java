@@ -220,8 +220,7 @@ class KernelsTest {
     /**
      * Decode (1–3 tokens) over BF16 rows long enough for {@link VectorDot#bf16Rows4}: 3093 columns (after the four-row
      * loop a tail of 21, with 16 lanes one vector and 5 scalars) from column 3 of 3100, two stacked matrices of 150 and 57 rows, so pool
-     * parts of 13 rows hold four-row groups, leftover rows and the boundary between the matrices. The output starts
-     * dirty, as it does in a model.
+     * parts of 13 rows hold four-row groups, leftover rows and the boundary between the matrices.
      */
     @Test
     void decodeWithLongBf16RowsFourAtATimeMatchesNaive() {
@@ -231,6 +230,14 @@ class KernelsTest {
                 WeightMatrix.of(Tensor.contiguous("a", DType.BF16, new long[]{150, cols}, a.seg, "test")),
                 WeightMatrix.of(Tensor.contiguous("b", DType.BF16, new long[]{57, cols}, b.seg, "test"))).sliceCols(3, n);
         assertTrue(2L * n >= MatMul.ROWS4_MIN_BYTES && n % (2 * VectorDot.LANES) != 0, "the shape must reach the four-row kernel and its tails");
+        decodeMatchesStackedRows(w, a, b, 150, cols, 3, n);
+    }
+
+    /**
+     * Decode (1–3 tokens, one and two threads) with {@code w}, columns {@code c0 ‥ c0+n} of {@code a} (its first
+     * {@code aRows} rows) stacked on {@code b}, against float64; the output starts dirty, as it does in a model.
+     */
+    private void decodeMatchesStackedRows(WeightMatrix w, Mat a, Mat b, int aRows, int cols, int c0, int n) {
         for (int tokens = 1; tokens < MatMul.WIDEN_MIN_TOKENS; tokens++) {
             float[] x = randomVector(tokens * n);
             for (int threads : new int[]{1, 2}) {
@@ -241,8 +248,9 @@ class KernelsTest {
                 }
                 for (int t = 0; t < tokens; t++) {
                     for (int r = 0; r < w.rows(); r++) {
-                        double[] want = stackedRowTimes(a, b, 150, cols, r, 3, x, t * n, n);
-                        close(want[0], out[t * w.rows() + r], want[1], "tokens=" + tokens + " threads=" + threads + " t=" + t + " r=" + r);
+                        double[] want = stackedRowTimes(a, b, aRows, cols, r, c0, x, t * n, n);
+                        close(want[0], out[t * w.rows() + r], want[1], "columns " + c0 + "+" + n + " tokens=" + tokens
+                                + " threads=" + threads + " t=" + t + " r=" + r);
                     }
                 }
             }
@@ -253,7 +261,7 @@ class KernelsTest {
      * Decode over short BF16 rows, which one token multiplies all of a pool part's rows of in one loop ({@link
      * VectorDot#bf16Rows}): two stacked matrices of 150 and 57 rows of 1024 columns, whole and as column slices (a gap
      * between one row's end and the next row's start), one and two threads; two and three tokens take each row in
-     * turn. The output starts dirty, as it does in a model.
+     * turn.
      */
     @Test
     void decodeWithShortBf16RowsInOneLoopMatchesNaive() {
@@ -266,23 +274,7 @@ class KernelsTest {
             int c0 = slice[0], n = slice[1];
             WeightMatrix w = n == cols ? whole : whole.sliceCols(c0, n);
             assertTrue(2L * n < MatMul.ROWS4_MIN_BYTES && n % (4 * VectorDot.LANES) == 0, "rows for the one-loop kernel");
-            for (int tokens = 1; tokens < MatMul.WIDEN_MIN_TOKENS; tokens++) {
-                float[] x = randomVector(tokens * n);
-                for (int threads : new int[]{1, 2}) {
-                    float[] out = new float[tokens * w.rows()];
-                    java.util.Arrays.fill(out, Float.NaN);
-                    try (WorkerPool pool = new WorkerPool(threads)) {
-                        MatMul.apply(w, x, tokens, out, pool);
-                    }
-                    for (int t = 0; t < tokens; t++) {
-                        for (int r = 0; r < w.rows(); r++) {
-                            double[] want = stackedRowTimes(a, b, 150, cols, r, c0, x, t * n, n);
-                            close(want[0], out[t * w.rows() + r], want[1], "columns " + c0 + "+" + n + " tokens=" + tokens
-                                    + " threads=" + threads + " t=" + t + " r=" + r);
-                        }
-                    }
-                }
-            }
+            decodeMatchesStackedRows(w, a, b, 150, cols, c0, n);
         }
     }
 
