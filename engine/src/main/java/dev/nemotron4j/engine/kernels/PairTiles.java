@@ -43,21 +43,18 @@ final class PairTiles {
     private PairTiles() {
     }
 
-    /** {@code tokens} rounded up to whole vectors of 16: the tokens {@link #transpose} lays out. */
+    /** {@code tokens} rounded up to whole vectors of 16: the tokens {@link #quantize} lays out. */
     static int padded(int tokens) {
         return (tokens + 15) / 16 * 16;
     }
-
-    /** Round to nearest by adding and removing 1.5·2²³ (exact for |v| &lt; 2²²; ties to even), as {@link Int8Activations}. */
-    private static final float ROUNDER = 0x1.8p23f;
 
     /**
      * The activations of {@code tokens} rows of {@code cols} values ({@code x}, row {@code t} at {@code t·cols})
      * rounded to int8 per 32-value block, as {@link Int8Activations} does for decode ({@code q = round(x·127/amax)},
      * scale {@code amax/127}), and laid out for the tiles with tokens in the lanes: slab {@code k} holds tokens
      * {@code [t0, t0 + sw)} ({@code t0 = SPAN·k}, {@code sw} = {@link #SPAN} or, in the last slab, the tokens left
-     * rounded up to 16); step {@code s = 4i + v} of block {@code b} is the pair {@code (q[a] << 16) + q[a + 2]} with
-     * {@code a = 4i + (0, 16, 1, 17)[v]} (the pairs {@link Repacked#toPairs} gives the weights in), at
+     * rounded up to 16); step {@code s} of block {@code b} is the pair {@link Int8Activations#q4Pairs} rounds for decode
+     * (the pairs {@link Repacked#toPairs} gives the weights in), at
      * {@code xt[t0·cols/2 + (16b + s)·sw + j]} for token {@code t0 + j}, the block's scale at {@code xst[t0·cols/32 +
      * b·sw + j]}. Lanes past {@code tokens} repeat the last token (lanes never mix, and {@link #panel} drops their
      * sums). Per block and 16 tokens: two 16 × 16 transposes in registers ({@link BroadcastTiles#block16}), then the
@@ -104,22 +101,7 @@ final class PairTiles {
         for (int k = 0; k < 32; k++) amax = amax.max(FloatVector.fromArray(F, block, 16 * k).abs());
         amax.div(127f).intoArray(xst, s0);
         FloatVector inv = FloatVector.broadcast(F, 127f).div(amax).blend(0f, amax.eq(0f));
-        for (int i = 0; i < 4; i++) {
-            int a = 4 * i, d = d0 + 4 * i * sw;
-            pair(block, a, inv, xt, d);
-            pair(block, a + 16, inv, xt, d + sw);
-            pair(block, a + 1, inv, xt, d + 2 * sw);
-            pair(block, a + 17, inv, xt, d + 3 * sw);
-        }
-    }
-
-    /** {@code xt[d ‥ d+16) = (q[a] << 16) + q[a + 2]} for the 16 lanes' values {@code a} and {@code a + 2}. */
-    private static void pair(float[] block, int a, FloatVector inv, int[] xt, int d) {
-        IntVector qa = (IntVector) FloatVector.fromArray(F, block, 16 * a).mul(inv).add(ROUNDER).sub(ROUNDER)
-                .convert(VectorOperators.F2I, 0);
-        IntVector qb = (IntVector) FloatVector.fromArray(F, block, 16 * a + 32).mul(inv).add(ROUNDER).sub(ROUNDER)
-                .convert(VectorOperators.F2I, 0);
-        qa.lanewise(VectorOperators.LSHL, 16).add(qb).intoArray(xt, d);
+        Int8Activations.q4Pairs(block, inv, xt, d0, sw);
     }
 
     /**
