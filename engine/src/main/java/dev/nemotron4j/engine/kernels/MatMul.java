@@ -35,6 +35,13 @@ public final class MatMul {
     /** A/B switch for measurements: every token through the row-major 4×4 tiles instead of {@link BroadcastTiles}. */
     private static final boolean ROW_TILES = Boolean.getBoolean("n4j.rowTiles");
 
+    /**
+     * A/B switch for measurements: Q4_0 prefill without reading the next panel's bytes ahead ({@link Repacked#touch}).
+     */
+    private static final boolean TOUCH = !Boolean.getBoolean("n4j.noTouch");
+    /** Where the bytes {@link Repacked#touch} reads go, so that the loads are not dropped as dead code. */
+    private static long touched;
+
     private MatMul() {
     }
 
@@ -233,7 +240,8 @@ public final class MatMul {
      * Prefill with a repacked Q4_0 matrix in integers: activations rounded to int8 once per call (as decode does) and
      * laid out for {@link PairTiles} (tokens in the vector lanes), a panel of rows widened into value pairs once, then
      * four rows × up to 48 tokens per tile (the rows past the panel's last in its last tile are whatever the scratch
-     * holds, their sums dropped).
+     * holds, their sums dropped). The tiles store their sums: {@code out} is not zeroed first (a pass that cost ≈ 3 %
+     * of a prefill; bench/NOTES.md, step 36).
      */
     private static void panelledPairs(Repacked rp, int rows, int cols, float[] x, int tokens, float[] out, WorkerPool pool) {
         int half = cols / 2, blocks = cols / 32, padded = PairTiles.padded(tokens);
@@ -241,13 +249,14 @@ public final class MatMul {
         float[] xst = floats(PAIR_SCALES_TRANSPOSED, padded * blocks);
         PairTiles.quantize(x, tokens, cols, xt, xst, pool);
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
-            for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
             int[] panel = ints(PAIRS, PANEL_ROWS * half);
             float[] ps = floats(PAIR_SCALES, PANEL_ROWS * blocks);
             float[] acc = floats(PAIR_SUMS, PANEL_ROWS * PairTiles.SPAN);
             for (int p0 = r0; p0 < r1; p0 += PANEL_ROWS) {
                 int p1 = Math.min(r1, p0 + PANEL_ROWS), live = p1 - p0, height = (live + 3) & ~3;
                 for (int r = p0; r < p1; r++) rp.toPairs(r, panel, (r - p0) * half, ps, (r - p0) * blocks);
+                // the next panel's bytes asked for now, while this one's tiles run, rather than when they are widened
+                if (TOUCH) touched += rp.touch(p1, Math.min(r1, p1 + PANEL_ROWS));
                 PairTiles.panel(panel, ps, height, live, xt, xst, tokens, cols, acc, out, p0, rows);
             }
         });

@@ -107,8 +107,9 @@ final class PairTiles {
     /**
      * Rows {@code [0, height)} of a pair panel ({@code height} a multiple of 4; row {@code r}'s pairs at
      * {@code r·cols/2}, its block scales over 2¹⁶ at {@code ps[r·cols/32]}) times the {@link #quantize}d activations of
-     * every token; the products of panel rows {@code [0, live)} and tokens {@code [0, tokens)} are added to
-     * {@code out[t·rows + r0 + r]}. {@code acc} is scratch of at least {@code height·SPAN} floats.
+     * every token; the products of panel rows {@code [0, live)} and tokens {@code [0, tokens)} are stored to
+     * {@code out[t·rows + r0 + r]} (each written once: no pass to zero {@code out} first). {@code acc} is scratch of
+     * at least {@code height·SPAN} floats.
      */
     static void panel(int[] panel, float[] ps, int height, int live, int[] xt, float[] xst, int tokens, int cols,
                       float[] acc, float[] out, int r0, int rows) {
@@ -127,16 +128,16 @@ final class PairTiles {
                     }
                 }
             }
-            addSums(acc, t0, Math.min(tokens, t0 + sw) - t0, live, out, r0, rows);
+            storeSums(acc, t0, Math.min(tokens, t0 + sw) - t0, live, out, r0, rows);
         }
     }
 
     /**
-     * {@code out[(t0 + a)·rows + r0 + r] += acc[r·SPAN + a]} for {@code a < count}, {@code r < live}: blocks of 16 rows ×
-     * 16 tokens transposed in registers ({@link BroadcastTiles#block16}) and added a vector at a time, the rest one by
+     * {@code out[(t0 + a)·rows + r0 + r] = acc[r·SPAN + a]} for {@code a < count}, {@code r < live}: blocks of 16 rows ×
+     * 16 tokens transposed in registers ({@link BroadcastTiles#block16}) and stored a vector at a time, the rest one by
      * one (rows inner: consecutive in out).
      */
-    private static void addSums(float[] acc, int t0, int count, int live, float[] out, int r0, int rows) {
+    private static void storeSums(float[] acc, int t0, int count, int live, float[] out, int r0, int rows) {
         float[] block = BLOCK.get();
         int rFull = live & ~15, aFull = count & ~15;
         for (int a0 = 0; a0 < aFull; a0 += 16) {
@@ -144,17 +145,17 @@ final class PairTiles {
                 BroadcastTiles.block16(acc, rb * SPAN, SPAN, block, a0, -16 * a0, 16, null, 0);   // block[16k + j]: token a0+k, row rb+j
                 for (int k = 0; k < 16; k++) {
                     int o = (t0 + a0 + k) * rows + r0 + rb;
-                    FloatVector.fromArray(F, block, 16 * k).add(FloatVector.fromArray(F, out, o)).intoArray(out, o);
+                    FloatVector.fromArray(F, block, 16 * k).intoArray(out, o);
                 }
             }
             for (int a = a0; a < a0 + 16; a++) {
                 int o = (t0 + a) * rows + r0;
-                for (int r = rFull; r < live; r++) out[o + r] += acc[r * SPAN + a];
+                for (int r = rFull; r < live; r++) out[o + r] = acc[r * SPAN + a];
             }
         }
         for (int a = aFull; a < count; a++) {
             int o = (t0 + a) * rows + r0;
-            for (int r = 0; r < live; r++) out[o + r] += acc[r * SPAN + a];
+            for (int r = 0; r < live; r++) out[o + r] = acc[r * SPAN + a];
         }
     }
 

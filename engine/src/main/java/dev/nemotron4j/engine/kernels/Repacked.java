@@ -277,6 +277,21 @@ final class Repacked {
         }
     }
 
+    /**
+     * Reads one long per 64 bytes of Q4_0 rows {@code [r0, r1)} (whole stored pairs), in every slab, and returns their
+     * sum: a prefill part asks for its next panel's bytes this way before the current panel's tiles, so that they come
+     * from DRAM while the tiles run (Java has no prefetch instruction; bench/NOTES.md, step 36).
+     */
+    long touch(int r0, int r1) {
+        long sum = 0;
+        if (r1 <= r0) return 0;
+        for (int s = 0; s < slabs; s++) {
+            long a = slabBase[s] + (long) (r0 >> 1) * 2 * slabRowBytes[s], b = slabBase[s] + (long) ((r1 + 1) >> 1) * 2 * slabRowBytes[s];
+            for (long o = a; o < b; o += 64) sum += data.get(ValueLayout.JAVA_LONG_UNALIGNED, o);
+        }
+        return sum;
+    }
+
     /** The repacked copy of an {@link #eligible} matrix, or null where its values do not fit the layout. */
     static Repacked of(WeightMatrix w, WorkerPool pool) {
         if (w.dtype() == DType.BF16) return quads(w, pool);

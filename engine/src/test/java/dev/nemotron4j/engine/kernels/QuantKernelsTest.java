@@ -225,6 +225,7 @@ class QuantKernelsTest {
                         : repacked && MatMul.integerPrefill(type);
                 float[] xs = random(tokens * n), out = new float[tokens * rows];
                 xs[5] = 40;   // an outlier: its group's int8 step grows, the others keep theirs
+                java.util.Arrays.fill(out, Float.NaN);   // apply overwrites out: nothing may be added to what was there
                 MatMul.apply(m, xs, tokens, out, pool);
                 for (int t = 0; t < tokens; t++) {
                     for (int r = 0; r < rows; r++) {
