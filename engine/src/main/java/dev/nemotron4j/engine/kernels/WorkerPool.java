@@ -5,8 +5,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The threads one model computes with. Each model owns its pool (no global state); work is split into a few contiguous parts per
- * thread, claimed from a shared counter; the calling thread works too.
+ * The threads one model computes with. Each model owns its pool (no global state); work is split into contiguous parts
+ * claimed from a shared counter, large first and smaller as the work runs out; the calling thread works too.
  *
  * <p>Dispatch allocates nothing and costs about a microsecond: a dispatch publishes the task and bumps an epoch;
  * workers spin briefly for the next epoch (decode issues ~80 dispatches per token, back to back) and park when idle;
@@ -25,6 +25,13 @@ public final class WorkerPool implements AutoCloseable {
      * decode 3.44 / 3.30 → 4.15 / 3.84 tok/s; bench/NOTES.md, step 17).
      */
     static final int PARTS_PER_THREAD = Integer.getInteger("n4j.parts", 16);
+    /**
+     * Parts shrink as the work runs out ("guided"): each claim takes the items left over twice the threads, but no
+     * fewer than half a part of the fixed split above; so the first parts are large (fewer claims, fewer passes over
+     * shared inputs) and the last ones, which decide how long one thread waits for the other, are half as long as
+     * before (bench/NOTES.md, step 37). {@code -Dn4j.guided=false} restores the fixed parts, for measurements.
+     */
+    private static final boolean GUIDED = !"false".equals(System.getProperty("n4j.guided"));
 
     @FunctionalInterface
     public interface RangeTask {
@@ -42,6 +49,9 @@ public final class WorkerPool implements AutoCloseable {
     private volatile int items;
     private volatile int chunks;
     private final AtomicInteger nextPart = new AtomicInteger();
+    /** Guided parts: the first item not yet claimed; part sizes are multiples of {@link #granule}, at least {@link #smallest}. */
+    private final AtomicInteger nextItem = new AtomicInteger();
+    private volatile int granule, smallest;
     private volatile Throwable failure;
     private volatile Thread caller;
     private volatile boolean closed;
@@ -75,8 +85,11 @@ public final class WorkerPool implements AutoCloseable {
             this.task = task;
             this.items = items;
             this.chunks = (int) Math.min((long) threads * PARTS_PER_THREAD, items);
+            this.granule = items >= chunks * 64 ? 16 : 1;
+            this.smallest = GUIDED ? Math.max(granule, items / (2 * chunks) / granule * granule) : 0;
             this.failure = null;
             nextPart.set(0);
+            nextItem.set(0);
             this.caller = Thread.currentThread();
             pending.set(workers.length);
             epoch.incrementAndGet(); // publishes the fields above to the workers
@@ -123,6 +136,15 @@ public final class WorkerPool implements AutoCloseable {
     }
 
     private void runParts(int thread, RangeTask t, int items, int parts) {
+        int least = smallest;
+        if (least > 0) {
+            int g = granule, share = 2 * threads;
+            for (int lo; (lo = nextItem.get()) < items; ) {
+                int size = Math.max(least, (items - lo) / share / g * g), hi = items - lo <= size ? items : lo + size;
+                if (nextItem.compareAndSet(lo, hi)) t.run(thread, lo, hi);
+            }
+            return;
+        }
         for (int p; (p = nextPart.getAndIncrement()) < parts; ) t.run(thread, bound(items, parts, p), bound(items, parts, p + 1));
     }
 

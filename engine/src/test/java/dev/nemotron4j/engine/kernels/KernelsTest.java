@@ -484,6 +484,28 @@ class KernelsTest {
     }
 
     @Test
+    void workerPoolPartsStartOnMultiplesOf16AndShrinkTowardsTheEnd() {
+        try (WorkerPool pool = new WorkerPool(2)) {
+            for (int items : new int[]{4096, 4999}) {
+                java.util.List<int[]> parts = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+                pool.forRange(items, 1 << 20, (chunk, s, e) -> parts.add(new int[]{s, e}));
+                parts.sort(java.util.Comparator.comparingInt(p -> p[0]));
+                int next = 0, first = parts.get(0)[1] - parts.get(0)[0], smallest = Integer.MAX_VALUE;
+                for (int[] p : parts) {
+                    assertEquals(next, p[0], "parts are contiguous and disjoint");
+                    assertEquals(0, p[0] % 16, "part start " + p[0]);
+                    smallest = Math.min(smallest, p[1] - p[0]);
+                    next = p[1];
+                }
+                assertEquals(items, next, "every item once");
+                // guided: the first part takes a quarter of the items (two threads), the last ones a 64th at most
+                assertEquals(items / 4 / 16 * 16, first, "first part");
+                assertTrue(smallest <= items / 64, "smallest part " + smallest);
+            }
+        }
+    }
+
+    @Test
     void workerPoolCoversEveryItemOnceAndReportsFailures() {
         try (WorkerPool pool = new WorkerPool(3)) {
             int[] hits = new int[1000];
