@@ -69,20 +69,18 @@ final class PairTiles {
             for (int v = v0; v < v1; v++) {
                 int first = 16 * v, t0 = first / SPAN * SPAN, u = first - t0, sw = Math.min(SPAN, padded - t0);
                 int live = Math.min(16, tokens - first);
-                {
-                    for (int b = 0; b < blocks; b++) {
-                        // 16 tokens × 32 values transposed in registers into the scratch, value k's lanes at 16k; a
-                        // last, partial vector first copied into 16 rows of 32 (its last token repeated)
-                        if (live == 16) {
-                            BroadcastTiles.block16(x, first * cols, cols, block, 32 * b, -512 * b, 16, null, 0);
-                            BroadcastTiles.block16(x, first * cols, cols, block, 32 * b + 16, -512 * b, 16, null, 0);
-                        } else {
-                            for (int j = 0; j < 16; j++) System.arraycopy(x, (first + Math.min(j, live - 1)) * cols + 32 * b, rows, 32 * j, 32);
-                            BroadcastTiles.block16(rows, 0, 32, block, 0, 0, 16, null, 0);
-                            BroadcastTiles.block16(rows, 0, 32, block, 16, 0, 16, null, 0);
-                        }
-                        quantizeBlock(block, xt, t0 * half + 16 * b * sw + u, sw, xst, t0 * blocks + b * sw + u);
+                for (int b = 0; b < blocks; b++) {
+                    // 16 tokens × 32 values transposed in registers into the scratch, value k's lanes at 16k; a
+                    // last, partial vector first copied into 16 rows of 32 (its last token repeated)
+                    if (live == 16) {
+                        BroadcastTiles.block16(x, first * cols, cols, block, 32 * b, -512 * b, 16, null, 0);
+                        BroadcastTiles.block16(x, first * cols, cols, block, 32 * b + 16, -512 * b, 16, null, 0);
+                    } else {
+                        for (int j = 0; j < 16; j++) System.arraycopy(x, (first + Math.min(j, live - 1)) * cols + 32 * b, rows, 32 * j, 32);
+                        BroadcastTiles.block16(rows, 0, 32, block, 0, 0, 16, null, 0);
+                        BroadcastTiles.block16(rows, 0, 32, block, 16, 0, 16, null, 0);
                     }
+                    quantizeBlock(block, xt, t0 * half + 16 * b * sw + u, sw, xst, t0 * blocks + b * sw + u);
                 }
             }
         });

@@ -286,8 +286,9 @@ final class Repacked {
         long sum = 0;
         if (r1 <= r0) return 0;
         for (int s = 0; s < slabs; s++) {
-            long a = slabBase[s] + (long) (r0 >> 1) * 2 * slabRowBytes[s], b = slabBase[s] + (long) ((r1 + 1) >> 1) * 2 * slabRowBytes[s];
-            for (long o = a; o < b; o += 64) sum += data.get(ValueLayout.JAVA_LONG_UNALIGNED, o);
+            // from the first row's pair to the end of the last row's (an even row starts its pair)
+            long end = row((r1 + 1) & ~1, s);
+            for (long o = row(r0 & ~1, s); o < end; o += 64) sum += data.get(ValueLayout.JAVA_LONG_UNALIGNED, o);
         }
         return sum;
     }

@@ -85,7 +85,7 @@ public final class WorkerPool implements AutoCloseable {
             this.task = task;
             this.items = items;
             this.chunks = (int) Math.min((long) threads * PARTS_PER_THREAD, items);
-            this.granule = items >= chunks * 64 ? 16 : 1;
+            this.granule = granule(items, chunks);
             this.smallest = GUIDED ? Math.max(granule, items / (2 * chunks) / granule * granule) : 0;
             this.failure = null;
             nextPart.set(0);
@@ -152,7 +152,12 @@ public final class WorkerPool implements AutoCloseable {
     private static int bound(int items, int parts, int p) {
         if (p >= parts) return items;
         int b = (int) ((long) items * p / parts);
-        return items >= parts * 64 ? b & ~15 : b;
+        return b / granule(items, parts) * granule(items, parts);
+    }
+
+    /** What part boundaries are multiples of: 16 when the fixed parts would be large, so row tiles of 4 stay whole. */
+    private static int granule(int items, int parts) {
+        return items >= parts * 64 ? 16 : 1;
     }
 
     @Override
