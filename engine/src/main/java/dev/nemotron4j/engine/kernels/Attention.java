@@ -4,6 +4,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 import static dev.nemotron4j.engine.kernels.VectorDot.F;
 import static dev.nemotron4j.engine.kernels.VectorDot.LANES;
@@ -30,6 +31,25 @@ public final class Attention {
     /** Byte offset, from a KV head's base, of dimension {@code dim} of position {@code position}'s key. */
     public static long keyOffset(int position, int dim, int headDim) {
         return 4L * ((long) (position / KEY_BLOCK) * KEY_BLOCK * headDim + (long) dim * KEY_BLOCK + position % KEY_BLOCK);
+    }
+
+    /** Whether {@link #storeKeyBlock} works here: 16 float lanes and a head dimension of whole vectors. */
+    public static boolean blockStores(int headDim) {
+        return LANES == KEY_BLOCK && headDim % KEY_BLOCK == 0;
+    }
+
+    /**
+     * The keys of the {@link #KEY_BLOCK} positions from {@code position0} (a multiple of it) into one KV head's history
+     * ({@code keys} from {@code headBase}), position {@code position0 + k}'s read from {@code src[off + k·stride ‥ +
+     * headDim)}. A whole block is contiguous in the cache ({@link #keyOffset}), so its keys are transposed in registers
+     * into {@code scratch} ({@code KEY_BLOCK·headDim} floats) and copied in one go, instead of one scattered store per
+     * element (a cache line apart each; bench/NOTES.md, step 39). Only where {@link #blockStores}.
+     */
+    public static void storeKeyBlock(MemorySegment keys, long headBase, int position0, float[] src, int off, int stride,
+                                     int headDim, float[] scratch) {
+        for (int d = 0; d < headDim; d += KEY_BLOCK) BroadcastTiles.block16(src, off, stride, scratch, d, 0, KEY_BLOCK, null, 0);
+        MemorySegment.copy(scratch, 0, keys, ValueLayout.JAVA_FLOAT_UNALIGNED, headBase + keyOffset(position0, 0, headDim),
+                KEY_BLOCK * headDim);
     }
 
     /** Positions to allocate per KV head for {@code positions}: whole key blocks. */

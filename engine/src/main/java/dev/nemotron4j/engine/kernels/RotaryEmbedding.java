@@ -1,6 +1,10 @@
 package dev.nemotron4j.engine.kernels;
 
 import dev.nemotron4j.loader.config.RopeScaling;
+import jdk.incubator.vector.FloatVector;
+
+import static dev.nemotron4j.engine.kernels.VectorDot.F;
+import static dev.nemotron4j.engine.kernels.VectorDot.LANES;
 
 /**
  * Rotary embedding over the first {@code rotaryDim} dims of each head; the rest pass through. Pair j turns by
@@ -55,9 +59,17 @@ public final class RotaryEmbedding {
             }
             return;
         }
+        int vectors = half / LANES * LANES;
         for (int h = 0; h < heads; h++) {
             int base = off + h * headDim;
-            for (int j = 0; j < half; j++) {
+            // whole vectors first: the same multiplies and subtraction per lane as the scalar loop (same results)
+            for (int j = 0; j < vectors; j += LANES) {
+                FloatVector a = FloatVector.fromArray(F, x, base + j), b = FloatVector.fromArray(F, x, base + j + half);
+                FloatVector c = FloatVector.fromArray(F, cos, csOff + j), s = FloatVector.fromArray(F, sin, csOff + j);
+                a.mul(c).sub(b.mul(s)).intoArray(x, base + j);
+                b.mul(c).add(a.mul(s)).intoArray(x, base + j + half);
+            }
+            for (int j = vectors; j < half; j++) {
                 float a = x[base + j], b = x[base + j + half];
                 float c = cos[csOff + j], s = sin[csOff + j];
                 x[base + j] = a * c - b * s;

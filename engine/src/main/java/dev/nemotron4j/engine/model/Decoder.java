@@ -130,21 +130,39 @@ public final class Decoder {
         else pool.forRange(T, h, (chunk, t0, t1) -> Activations.addInPlace(x, t0 * h, y, t0 * h, (t1 - t0) * h));
     }
 
-    /** Rotary embedding of each token's q and k at its position, and its k and v into the cache. */
+    /**
+     * Rotary embedding of each token's q and k at its position, and its k and v into the cache. A batch goes over the
+     * pool by key blocks of the cache ({@link Attention#KEY_BLOCK} positions): a block the batch fills is stored whole
+     * ({@link KvCache#storeBlock}), the partial ones at the batch's ends position by position.
+     */
     private void positionTokens(int layer, int T, int start, KvCache cache, ForwardBuffers buf) {
-        if (T == 1) positionToken(layer, 0, start, cache, buf);
-        else pool.forRange(T, 4L * plan.heads() * config.headDim(), (chunk, t0, t1) -> {
-            for (int t = t0; t < t1; t++) positionToken(layer, t, start, cache, buf);
+        if (T == 1) {
+            positionToken(layer, 0, start, cache, buf, true);
+            return;
+        }
+        int kb = Attention.KEY_BLOCK, b0 = start / kb, b1 = (start + T - 1) / kb + 1;
+        int hd = config.headDim(), qDim = plan.heads() * hd, kvDim = plan.kvHeads() * hd, stride = qDim + 2 * kvDim;
+        pool.forRange(b1 - b0, 4L * kb * plan.heads() * hd, (chunk, i0, i1) -> {
+            for (int i = i0; i < i1; i++) {
+                int p0 = Math.max(start, (b0 + i) * kb), p1 = Math.min(start + T, (b0 + i + 1) * kb);
+                boolean whole = p1 - p0 == kb && cache.blockStores();
+                for (int p = p0; p < p1; p++) positionToken(layer, p - start, start, cache, buf, !whole);
+                if (whole) {
+                    int base = (p0 - start) * stride;
+                    cache.storeBlock(layer, p0, buf.qkv, base + qDim, base + qDim + kvDim, stride);
+                }
+            }
         });
     }
 
-    private void positionToken(int layer, int t, int start, KvCache cache, ForwardBuffers buf) {
+    /** Token {@code t}'s rotary embedding, and its k and v into the cache when {@code store}. */
+    private void positionToken(int layer, int t, int start, KvCache cache, ForwardBuffers buf, boolean store) {
         int hd = config.headDim(), heads = plan.heads(), kvHeads = plan.kvHeads();
         int qDim = heads * hd, kvDim = kvHeads * hd, base = t * (qDim + 2 * kvDim);
         int cs = t * (rope.rotaryDim() / 2);
         rope.apply(buf.qkv, base, heads, hd, buf.cos, buf.sin, cs);
         rope.apply(buf.qkv, base + qDim, kvHeads, hd, buf.cos, buf.sin, cs);
-        cache.store(layer, start + t, buf.qkv, base + qDim, base + qDim + kvDim);
+        if (store) cache.store(layer, start + t, buf.qkv, base + qDim, base + qDim + kvDim);
     }
 
     /**

@@ -70,6 +70,33 @@ public final class KvCache implements AutoCloseable {
         }
     }
 
+    /** Whether {@link #storeBlock} may be used (see {@link Attention#blockStores}). */
+    public boolean blockStores() {
+        return Attention.blockStores(headDim);
+    }
+
+    /**
+     * Stores the k and v of every local KV head of the {@link Attention#KEY_BLOCK} positions from {@code position0} (a
+     * multiple of it), position {@code position0 + k}'s read from {@code src} at {@code kOff + k·stride} and
+     * {@code vOff + k·stride}: the keys a whole block at a time ({@link Attention#storeKeyBlock}). Only where
+     * {@link #blockStores}.
+     */
+    public void storeBlock(int layer, int position0, float[] src, int kOff, int vOff, int stride) {
+        float[] scratch = BLOCK_SCRATCH.get();
+        if (scratch.length < Attention.KEY_BLOCK * headDim) BLOCK_SCRATCH.set(scratch = new float[Attention.KEY_BLOCK * headDim]);
+        for (int g = 0; g < kvHeads; g++) {
+            long head = headBase(g);
+            Attention.storeKeyBlock(keys[layer], head, position0, src, kOff + g * headDim, stride, headDim, scratch);
+            for (int k = 0; k < Attention.KEY_BLOCK; k++) {
+                MemorySegment.copy(src, vOff + k * stride + g * headDim, values[layer], ValueLayout.JAVA_FLOAT_UNALIGNED,
+                        head + 4L * (position0 + k) * headDim, headDim);
+            }
+        }
+    }
+
+    /** Per thread: one key block transposed ({@link #storeBlock}). */
+    private static final ThreadLocal<float[]> BLOCK_SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+
     public long byteSize() {
         return 2L * keys.length * 4L * kvHeads * slots * headDim;
     }

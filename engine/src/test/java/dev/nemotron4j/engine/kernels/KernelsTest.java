@@ -1,12 +1,15 @@
 package dev.nemotron4j.engine.kernels;
 
+import dev.nemotron4j.engine.model.KvCache;
 import dev.nemotron4j.loader.config.RopeScaling;
 import dev.nemotron4j.loader.tensor.DType;
 import dev.nemotron4j.loader.tensor.Tensor;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -19,6 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Every SIMD kernel against a naive scalar double oracle, on random sizes including ones no vector length divides. */
 class KernelsTest {
@@ -374,9 +378,11 @@ class KernelsTest {
         }
     }
 
-    @Test
-    void rotaryRotatesTheFirstHalfPairsAndLeavesTheRestAlone() {
-        int hd = 12, rot = 6, heads = 2, pos = 37;
+    /** Head dims and rotary dims: pairs fewer than a vector, whole vectors, and whole vectors plus a scalar tail. */
+    @ParameterizedTest
+    @CsvSource({"12, 6", "128, 64", "96, 40"})
+    void rotaryRotatesTheFirstHalfPairsAndLeavesTheRestAlone(int hd, int rot) {
+        int heads = 2, pos = 37;
         RotaryEmbedding rope = new RotaryEmbedding(rot, 10000, RopeScaling.linear(2));
         float[] v = randomVector(heads * hd);
         float[] orig = v.clone();
@@ -391,6 +397,26 @@ class KernelsTest {
                 close(orig[i1] * Math.cos(a) + orig[i0] * Math.sin(a), v[i1], 1, "rot b");
             }
             for (int j = rot; j < hd; j++) assertEquals(orig[h * hd + j], v[h * hd + j], "pass-through dim " + j);
+        }
+    }
+
+    /** A whole key block stored at once leaves the cache exactly as storing its positions one by one does. */
+    @ParameterizedTest
+    @ValueSource(ints = {16, 128})
+    void aKeyBlockStoredWholeEqualsItsPositionsStoredOneByOne(int hd) {
+        int kvHeads = 2, stride = 3 * kvHeads * hd + 5, kOff = 7, vOff = kOff + kvHeads * hd, position0 = 32;
+        try (KvCache whole = new KvCache(2, kvHeads, hd, 64); KvCache single = new KvCache(2, kvHeads, hd, 64)) {
+            assumeTrue(whole.blockStores(), "block stores need 16 float lanes");
+            float[] src = randomVector(Attention.KEY_BLOCK * stride + vOff + kvHeads * hd);
+            whole.storeBlock(1, position0, src, kOff, vOff, stride);
+            for (int k = 0; k < Attention.KEY_BLOCK; k++) {
+                single.store(1, position0 + k, src, kOff + k * stride, vOff + k * stride);
+            }
+            assertEquals(-1, whole.keys(1).mismatch(single.keys(1)), "keys");
+            assertEquals(-1, whole.values(1).mismatch(single.values(1)), "values");
+            // and the block really holds the keys (a cache never written is all zeros)
+            assertEquals(src[kOff + 3 * stride + hd + 5], whole.keys(1).get(ValueLayout.JAVA_FLOAT_UNALIGNED,
+                    whole.headBase(1) + Attention.keyOffset(position0 + 3, 5, hd)));
         }
     }
 
