@@ -82,6 +82,10 @@ public final class KvCache implements AutoCloseable {
      * {@link #blockStores}.
      */
     public void storeBlock(int layer, int position0, float[] src, int kOff, int vOff, int stride) {
+        if (position0 % Attention.KEY_BLOCK != 0 || position0 < 0 || position0 + Attention.KEY_BLOCK > capacity) {
+            throw new IllegalArgumentException("a key block starts at a multiple of " + Attention.KEY_BLOCK
+                    + " and ends within the capacity " + capacity + "; got position " + position0);
+        }
         float[] scratch = BLOCK_SCRATCH.get();
         if (scratch.length < Attention.KEY_BLOCK * headDim) BLOCK_SCRATCH.set(scratch = new float[Attention.KEY_BLOCK * headDim]);
         for (int g = 0; g < kvHeads; g++) {

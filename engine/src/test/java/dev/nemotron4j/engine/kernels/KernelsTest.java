@@ -21,6 +21,7 @@ import java.util.SplittableRandom;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -414,6 +415,8 @@ class KernelsTest {
             }
             assertEquals(-1, whole.keys(1).mismatch(single.keys(1)), "keys");
             assertEquals(-1, whole.values(1).mismatch(single.values(1)), "values");
+            assertThrows(IllegalArgumentException.class, () -> whole.storeBlock(1, 8, src, kOff, vOff, stride), "a block not on a boundary");
+            assertThrows(IllegalArgumentException.class, () -> whole.storeBlock(1, 64, src, kOff, vOff, stride), "a block past the capacity");
             // and the block really holds the keys (a cache never written is all zeros)
             assertEquals(src[kOff + 3 * stride + hd + 5], whole.keys(1).get(ValueLayout.JAVA_FLOAT_UNALIGNED,
                     whole.headBase(1) + Attention.keyOffset(position0 + 3, 5, hd)));
