@@ -42,15 +42,20 @@ public final class Attention {
      * The keys of the {@link #KEY_BLOCK} positions from {@code position0} (a multiple of it) into one KV head's history
      * ({@code keys} from {@code headBase}), position {@code position0 + k}'s read from {@code src[off + k·stride ‥ +
      * headDim)}. A whole block is contiguous in the cache ({@link #keyOffset}), so its keys are transposed in registers
-     * into {@code scratch} ({@code KEY_BLOCK·headDim} floats) and copied in one go, instead of one scattered store per
-     * element (a cache line apart each; bench/NOTES.md, step 39). Only where {@link #blockStores}.
+     * into a per-thread scratch and copied in one go, instead of one scattered store per element (a cache line apart
+     * each; bench/NOTES.md, step 39). Only where {@link #blockStores}.
      */
     public static void storeKeyBlock(MemorySegment keys, long headBase, int position0, float[] src, int off, int stride,
-                                     int headDim, float[] scratch) {
+                                     int headDim) {
+        float[] scratch = KEY_BLOCK_SCRATCH.get();
+        if (scratch.length < KEY_BLOCK * headDim) KEY_BLOCK_SCRATCH.set(scratch = new float[KEY_BLOCK * headDim]);
         for (int d = 0; d < headDim; d += KEY_BLOCK) BroadcastTiles.block16(src, off, stride, scratch, d, 0, KEY_BLOCK, null, 0);
         MemorySegment.copy(scratch, 0, keys, ValueLayout.JAVA_FLOAT_UNALIGNED, headBase + keyOffset(position0, 0, headDim),
                 KEY_BLOCK * headDim);
     }
+
+    /** Per thread: one key block transposed ({@link #storeKeyBlock}), grown to the largest head dimension seen. */
+    private static final ThreadLocal<float[]> KEY_BLOCK_SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
 
     /** Positions to allocate per KV head for {@code positions}: whole key blocks. */
     public static int slots(int positions) {

@@ -65,8 +65,7 @@ public final class KvCache implements AutoCloseable {
             for (int d = 0; d < headDim; d++) {
                 k.set(ValueLayout.JAVA_FLOAT_UNALIGNED, head + Attention.keyOffset(position, d, headDim), src[kOff + g * headDim + d]);
             }
-            MemorySegment.copy(src, vOff + g * headDim, values[layer], ValueLayout.JAVA_FLOAT_UNALIGNED,
-                    head + 4L * position * headDim, headDim);
+            storeValue(layer, g, position, src, vOff + g * headDim);
         }
     }
 
@@ -86,20 +85,17 @@ public final class KvCache implements AutoCloseable {
             throw new IllegalArgumentException("a key block starts at a multiple of " + Attention.KEY_BLOCK
                     + " and ends within the capacity " + capacity + "; got position " + position0);
         }
-        float[] scratch = BLOCK_SCRATCH.get();
-        if (scratch.length < Attention.KEY_BLOCK * headDim) BLOCK_SCRATCH.set(scratch = new float[Attention.KEY_BLOCK * headDim]);
         for (int g = 0; g < kvHeads; g++) {
-            long head = headBase(g);
-            Attention.storeKeyBlock(keys[layer], head, position0, src, kOff + g * headDim, stride, headDim, scratch);
-            for (int k = 0; k < Attention.KEY_BLOCK; k++) {
-                MemorySegment.copy(src, vOff + k * stride + g * headDim, values[layer], ValueLayout.JAVA_FLOAT_UNALIGNED,
-                        head + 4L * (position0 + k) * headDim, headDim);
-            }
+            Attention.storeKeyBlock(keys[layer], headBase(g), position0, src, kOff + g * headDim, stride, headDim);
+            for (int k = 0; k < Attention.KEY_BLOCK; k++) storeValue(layer, g, position0 + k, src, vOff + k * stride + g * headDim);
         }
     }
 
-    /** Per thread: one key block transposed ({@link #storeBlock}). */
-    private static final ThreadLocal<float[]> BLOCK_SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+    /** KV head {@code g}'s value for {@code position}, read from {@code src[from ‥ from + headDim)}. */
+    private void storeValue(int layer, int g, int position, float[] src, int from) {
+        MemorySegment.copy(src, from, values[layer], ValueLayout.JAVA_FLOAT_UNALIGNED,
+                headBase(g) + 4L * position * headDim, headDim);
+    }
 
     public long byteSize() {
         return 2L * keys.length * 4L * kvHeads * slots * headDim;
