@@ -2,21 +2,12 @@ package dev.nemotron4j.bench;
 
 import dev.nemotron4j.engine.model.KvCache;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Storing the keys and values of one cache block of 16 positions (one layer, every KV head), single thread: whole
@@ -26,13 +17,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>java --add-modules jdk.incubator.vector -jar bench/target/benchmarks.jar KvStoreBench</pre>
  */
-@State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
-public class KvStoreBench {
+public class KvStoreBench extends KernelBench {
     @Param({"block", "positions"})
     public String mode;
 
