@@ -428,18 +428,19 @@ final class PackedIntDot {
      * Q4_0 {@link Repacked} group as signed value pairs for {@link PairTiles}: word {@code i} shifted by {@code 4v}
      * gives, in lane {@code j}, the nibble pair that {@link #dotQ4Repacked} multiplies by activation int
      * {@code 64i + 16v + j} of the group; here the +8 the nibbles carry is removed (giving {@code wa + wb·2¹⁶} with
-     * signed values) and the pair goes to {@code dst[o + 64i + 16v + j]}. The 16 scales go to
+     * signed values) and the pair goes to {@code dst[o + vs·(4i + v) + j]}: the group's 16 vectors of pairs {@code vs}
+     * ints apart (16: one after the other; 64: a row's vectors between those of three other rows). The 16 scales go to
      * {@code scales[s ‥ s+16)}, divided by 2¹⁶ (the pair products sit in the upper half of an int).
      */
-    static void pairsQ4Group(MemorySegment d, long scaleOff, long words, int[] dst, int o, float[] scales, int s) {
+    static void pairsQ4Group(MemorySegment d, long scaleOff, long words, int[] dst, int o, int vs, float[] scales, int s) {
         halves(d, scaleOff).mul(HALF_UNSCALE * INV_65536).intoArray(scales, s);
         for (int i = 0; i < 4; i++) {
             IntVector x = IntVector.fromMemorySegment(I, d, words + 64L * i, LE);
-            int p = o + 64 * i;
+            int p = o + 4 * vs * i;
             x.and(0x000F000F).sub(0x00080008).intoArray(dst, p);
-            x.lanewise(LSHR, 4).and(0x000F000F).sub(0x00080008).intoArray(dst, p + 16);
-            x.lanewise(LSHR, 8).and(0x000F000F).sub(0x00080008).intoArray(dst, p + 32);
-            x.lanewise(LSHR, 12).and(0x000F000F).sub(0x00080008).intoArray(dst, p + 48);
+            x.lanewise(LSHR, 4).and(0x000F000F).sub(0x00080008).intoArray(dst, p + vs);
+            x.lanewise(LSHR, 8).and(0x000F000F).sub(0x00080008).intoArray(dst, p + 2 * vs);
+            x.lanewise(LSHR, 12).and(0x000F000F).sub(0x00080008).intoArray(dst, p + 3 * vs);
         }
     }
 

@@ -22,7 +22,10 @@ import static dev.nemotron4j.engine.kernels.VectorDot.I;
  * <p>The activations are first rounded to int8 and transposed ({@link #quantize}) into slabs of up to {@link #SPAN}
  * tokens: per block and step, the slab's tokens side by side, padded to whole vectors. A tile of four weight rows × up to
  * three token vectors keeps 12 int and 12 float accumulators and the token vectors in registers; the weights come as
- * four broadcasts per step. Blocks go in chunks of {@link #CHUNK_BLOCKS} so that a chunk of transposed activations
+ * four broadcasts per step, from one base: a panel holds its rows in quads, the four rows' vectors of pairs
+ * interleaved ({@code Repacked#toPairs} with a vector stride of 64), so that C2 needs one address register for them
+ * instead of four (with four it ran out and kept the array's address in a vector register, a round trip per step;
+ * 4–6 % faster, bench/NOTES.md step 40). Blocks go in chunks of {@link #CHUNK_BLOCKS} so that a chunk of transposed activations
  * (24 KB) stays in L1 while every row of the panel passes over it; the float accumulators pass between chunks through
  * a small per-thread scratch. A panel's rows are taken in whole four-row tiles: the rows past its last (whatever the
  * scratch panel holds there) give sums that {@link #panel} drops, as it drops those of the padding tokens.
@@ -104,8 +107,8 @@ final class PairTiles {
     }
 
     /**
-     * Rows {@code [0, height)} of a pair panel ({@code height} a multiple of 4; row {@code r}'s pairs at
-     * {@code r·cols/2}, its block scales over 2¹⁶ at {@code ps[r·cols/32]}) times the {@link #quantize}d activations of
+     * Rows {@code [0, height)} of a pair panel ({@code height} a multiple of 4; vector {@code m} of row {@code r}'s
+     * pairs at {@code (r & ~3)·cols/2 + 64m + 16·(r & 3)}, its block scales over 2¹⁶ at {@code ps[r·cols/32]}) times the {@link #quantize}d activations of
      * every token; the products of panel rows {@code [0, live)} and tokens {@code [0, tokens)} are stored to
      * {@code out[t·rows + r0 + r]} (each written once: no pass to zero {@code out} first). {@code acc} is scratch of
      * at least {@code height·SPAN} floats.
@@ -121,9 +124,9 @@ final class PairTiles {
                 for (int r = 0; r < height; r += 4) {
                     int w0 = r * half, p0 = r * blocks, a0 = r * SPAN;
                     switch (sw) {
-                        case 48 -> tile4x3(panel, w0, half, ps, p0, blocks, xt, xBase, xst, sBase, c, nb, acc, a0, first);
-                        case 32 -> tile4x2(panel, w0, half, ps, p0, blocks, xt, xBase, xst, sBase, c, nb, acc, a0, first);
-                        default -> tile4x1(panel, w0, half, ps, p0, blocks, xt, xBase, xst, sBase, c, nb, acc, a0, first);
+                        case 48 -> tile4x3(panel, w0, ps, p0, blocks, xt, xBase, xst, sBase, c, nb, acc, a0, first);
+                        case 32 -> tile4x2(panel, w0, ps, p0, blocks, xt, xBase, xst, sBase, c, nb, acc, a0, first);
+                        default -> tile4x1(panel, w0, ps, p0, blocks, xt, xBase, xst, sBase, c, nb, acc, a0, first);
                     }
                 }
             }
@@ -159,13 +162,13 @@ final class PairTiles {
     }
 
     /**
-     * Four panel rows (at {@code w0 + k·wStride}, scales at {@code p0 + k·pStride}) times the three token vectors of a
+     * The quad of panel rows at {@code w0} (row {@code k}'s vector {@code m} at {@code w0 + 64m + 16k}, its scales at
+     * {@code p0 + k·pStride}) times the three token vectors of a
      * full slab (at {@code xBase}, scales at {@code sBase}) over blocks {@code [blk0, blk0 + nb)}; the 12 sums go to /
      * come from {@code acc[a0 + k·SPAN + 16v]}.
      */
-    static void tile4x3(int[] w, int w0, int wStride, float[] ps, int p0, int pStride, int[] xt, int xBase, float[] xst,
+    static void tile4x3(int[] w, int w0, float[] ps, int p0, int pStride, int[] xt, int xBase, float[] xst,
                         int sBase, int blk0, int nb, float[] acc, int a0, boolean first) {
-        int w1 = w0 + wStride, w2 = w1 + wStride, w3 = w2 + wStride;
         int a1 = a0 + SPAN, a2 = a1 + SPAN, a3 = a2 + SPAN;
         FloatVector f00, f01, f02, f10, f11, f12, f20, f21, f22, f30, f31, f32;
         if (first) {
@@ -183,18 +186,18 @@ final class PairTiles {
         for (int b = blk0; b < blk0 + nb; b++) {
             IntVector c00 = IntVector.zero(I), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
             IntVector c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
-            int wb = 256 * (b >> 4) + (b & 15), xb = xBase + 16 * SPAN * b;
+            int wb = w0 + 1024 * (b >> 4) + (b & 15), xb = xBase + 16 * SPAN * b;
             for (int s = 0; s < 16; s++) {
-                int xi = xb + SPAN * s, wi = wb + 16 * s;
+                int xi = xb + SPAN * s, wi = wb + 64 * s;
                 IntVector v0 = IntVector.fromArray(I, xt, xi), v1 = IntVector.fromArray(I, xt, xi + 16);
                 IntVector v2 = IntVector.fromArray(I, xt, xi + 32);
-                IntVector q = IntVector.broadcast(I, w[w0 + wi]);
+                IntVector q = IntVector.broadcast(I, w[wi]);
                 c00 = c00.add(q.mul(v0)); c01 = c01.add(q.mul(v1)); c02 = c02.add(q.mul(v2));
-                q = IntVector.broadcast(I, w[w1 + wi]);
+                q = IntVector.broadcast(I, w[wi + 16]);
                 c10 = c10.add(q.mul(v0)); c11 = c11.add(q.mul(v1)); c12 = c12.add(q.mul(v2));
-                q = IntVector.broadcast(I, w[w2 + wi]);
+                q = IntVector.broadcast(I, w[wi + 32]);
                 c20 = c20.add(q.mul(v0)); c21 = c21.add(q.mul(v1)); c22 = c22.add(q.mul(v2));
-                q = IntVector.broadcast(I, w[w3 + wi]);
+                q = IntVector.broadcast(I, w[wi + 48]);
                 c30 = c30.add(q.mul(v0)); c31 = c31.add(q.mul(v1)); c32 = c32.add(q.mul(v2));
             }
             int sb = sBase + SPAN * b;
@@ -224,9 +227,8 @@ final class PairTiles {
     }
 
     /** As {@link #tile4x3} for a slab of two token vectors (32 tokens: the last slab of some prompts). */
-    static void tile4x2(int[] w, int w0, int wStride, float[] ps, int p0, int pStride, int[] xt, int xBase, float[] xst,
+    static void tile4x2(int[] w, int w0, float[] ps, int p0, int pStride, int[] xt, int xBase, float[] xst,
                         int sBase, int blk0, int nb, float[] acc, int a0, boolean first) {
-        int w1 = w0 + wStride, w2 = w1 + wStride, w3 = w2 + wStride;
         int a1 = a0 + SPAN, a2 = a1 + SPAN, a3 = a2 + SPAN;
         FloatVector f00, f01, f10, f11, f20, f21, f30, f31;
         if (first) {
@@ -239,17 +241,17 @@ final class PairTiles {
         }
         for (int b = blk0; b < blk0 + nb; b++) {
             IntVector c00 = IntVector.zero(I), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-            int wb = 256 * (b >> 4) + (b & 15), xb = xBase + 16 * 32 * b;
+            int wb = w0 + 1024 * (b >> 4) + (b & 15), xb = xBase + 16 * 32 * b;
             for (int s = 0; s < 16; s++) {
-                int xi = xb + 32 * s, wi = wb + 16 * s;
+                int xi = xb + 32 * s, wi = wb + 64 * s;
                 IntVector v0 = IntVector.fromArray(I, xt, xi), v1 = IntVector.fromArray(I, xt, xi + 16);
-                IntVector q = IntVector.broadcast(I, w[w0 + wi]);
+                IntVector q = IntVector.broadcast(I, w[wi]);
                 c00 = c00.add(q.mul(v0)); c01 = c01.add(q.mul(v1));
-                q = IntVector.broadcast(I, w[w1 + wi]);
+                q = IntVector.broadcast(I, w[wi + 16]);
                 c10 = c10.add(q.mul(v0)); c11 = c11.add(q.mul(v1));
-                q = IntVector.broadcast(I, w[w2 + wi]);
+                q = IntVector.broadcast(I, w[wi + 32]);
                 c20 = c20.add(q.mul(v0)); c21 = c21.add(q.mul(v1));
-                q = IntVector.broadcast(I, w[w3 + wi]);
+                q = IntVector.broadcast(I, w[wi + 48]);
                 c30 = c30.add(q.mul(v0)); c31 = c31.add(q.mul(v1));
             }
             int sb = sBase + 32 * b;
@@ -274,9 +276,8 @@ final class PairTiles {
     }
 
     /** As {@link #tile4x3} for a slab of one token vector (16 tokens: the last slab of some prompts). */
-    static void tile4x1(int[] w, int w0, int wStride, float[] ps, int p0, int pStride, int[] xt, int xBase, float[] xst,
+    static void tile4x1(int[] w, int w0, float[] ps, int p0, int pStride, int[] xt, int xBase, float[] xst,
                         int sBase, int blk0, int nb, float[] acc, int a0, boolean first) {
-        int w1 = w0 + wStride, w2 = w1 + wStride, w3 = w2 + wStride;
         int a1 = a0 + SPAN, a2 = a1 + SPAN, a3 = a2 + SPAN;
         FloatVector f0, f1, f2, f3;
         if (first) {
@@ -287,14 +288,14 @@ final class PairTiles {
         }
         for (int b = blk0; b < blk0 + nb; b++) {
             IntVector c0 = IntVector.zero(I), c1 = c0, c2 = c0, c3 = c0;
-            int wb = 256 * (b >> 4) + (b & 15), xb = xBase + 16 * 16 * b;
+            int wb = w0 + 1024 * (b >> 4) + (b & 15), xb = xBase + 16 * 16 * b;
             for (int s = 0; s < 16; s++) {
-                int wi = wb + 16 * s;
+                int wi = wb + 64 * s;
                 IntVector v = IntVector.fromArray(I, xt, xb + 16 * s);
-                c0 = c0.add(IntVector.broadcast(I, w[w0 + wi]).mul(v));
-                c1 = c1.add(IntVector.broadcast(I, w[w1 + wi]).mul(v));
-                c2 = c2.add(IntVector.broadcast(I, w[w2 + wi]).mul(v));
-                c3 = c3.add(IntVector.broadcast(I, w[w3 + wi]).mul(v));
+                c0 = c0.add(IntVector.broadcast(I, w[wi]).mul(v));
+                c1 = c1.add(IntVector.broadcast(I, w[wi + 16]).mul(v));
+                c2 = c2.add(IntVector.broadcast(I, w[wi + 32]).mul(v));
+                c3 = c3.add(IntVector.broadcast(I, w[wi + 48]).mul(v));
             }
             FloatVector t = FloatVector.fromArray(F, xst, sBase + 16 * b);
             f0 = ((FloatVector) c0.convert(VectorOperators.I2F, 0)).fma(t.mul(ps[p0 + b]), f0);

@@ -264,15 +264,17 @@ final class Repacked {
     }
 
     /**
-     * Row {@code r} of a Q4_0 copy as signed value pairs (per group 256 ints in the order {@link Int8Activations}
-     * lays out repacked activations) and its block scales over 2¹⁶, for {@link PairTiles}.
+     * Row {@code r} of a Q4_0 copy as signed value pairs and its block scales over 2¹⁶, for {@link PairTiles}: per
+     * group 16 vectors of 16 pairs in the order {@link Int8Activations} lays out repacked activations, vector
+     * {@code m} of the row (group {@code m/16}) at {@code dst[off + vs·m ‥ +16)} ({@code vs} ≥ 16, see {@link
+     * PackedIntDot#pairsQ4Group}); the scales at {@code scales[sOff ‥ +cols/32)}.
      */
-    void toPairs(int r, int[] dst, int off, float[] scales, int sOff) {
+    void toPairs(int r, int[] dst, int off, int vs, float[] scales, int sOff) {
         for (int s = 0; s < slabs; s++) {
             long row = row(r, s);
             for (int g = 0, n = slabGroups(s); g < n; g++) {
                 int k = slabStart(s) + g;
-                PackedIntDot.pairsQ4Group(data, row + q4Scales(g), row + q4Words(r, g), dst, off + 256 * k, scales, sOff + 16 * k);
+                PackedIntDot.pairsQ4Group(data, row + q4Scales(g), row + q4Words(r, g), dst, off + 16 * vs * k, vs, scales, sOff + 16 * k);
             }
         }
     }
