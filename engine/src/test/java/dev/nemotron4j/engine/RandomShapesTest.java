@@ -85,6 +85,32 @@ class RandomShapesTest {
         }
     }
 
+    /**
+     * A prompt whose last token's logits alone are asked for: the last layer carries only that token on past its
+     * cache stores, in every chunk of the prompt; its logits, and decode after it (which reads the last layer's cache
+     * of every prompt token), still match the oracle.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("shapes")
+    void aPromptWhoseLastLogitsAloneAreAskedForMatchesTheOracle(String label, ModelConfig config, DType dtype, long seed) throws Exception {
+        Path dir = RandomCheckpoint.write(tmp.resolve("m"), config, dtype, seed);
+        int[] ids = randomIds(config.vocabSize(), 23, seed + 7);
+        double[][] want;
+        try (Checkpoint ck = CheckpointLoader.open(dir)) {
+            want = new ReferenceDecoder(ck.config(), ck.tensors()).logits(ids);
+        }
+        for (int threads : new int[]{1, 2}) {
+            for (int batch : new int[]{5, 17}) {
+                try (NemotronModel model = NemotronModel.load(dir, LoadOptions.defaults().withThreads(threads).withPrefillBatch(batch));
+                     InferenceSession s = model.newSession()) {
+                    String where = label + " threads " + threads + " batch " + batch;
+                    assertLogitsClose(want[16], s.prefill(java.util.Arrays.copyOf(ids, 17)), 0, where + " prompt");
+                    for (int t = 17; t < ids.length; t++) assertLogitsClose(want[t], s.decode(ids[t]), 0, where + " decode " + t);
+                }
+            }
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("shapes")
     void greedyContinuationMatchesTheOracle(String label, ModelConfig config, DType dtype, long seed) throws Exception {
@@ -138,6 +164,8 @@ class RandomShapesTest {
             for (int t = 0; t < ids.length; t++) {
                 assertLogitsClose(want[t], batch, t * config.vocabSize(), label + " position " + t);
             }
+            s.reset();
+            assertLogitsClose(want[ids.length - 1], s.prefill(ids), 0, label + " last position alone");
         }
     }
 

@@ -23,6 +23,9 @@ import dev.nemotron4j.loader.config.ModelConfig;
  * logits = Wlm · norm_final(x)
  * </pre>
  *
+ * When only the last token's logits are asked for, the last layer carries only that token on after its cache stores
+ * (attention, Wo and the MLP for one token, not T: the others' outputs are never read).
+ *
  * Stateless apart from its weights: the KV cache and scratch buffers belong to the caller's session.
  */
 public final class Decoder {
@@ -84,26 +87,36 @@ public final class Decoder {
             rope.angles(start + t, buf.cos, buf.sin, t * (rope.rotaryDim() / 2));
         }
 
-        for (int l = 0; l < weights.layers().size(); l++) {
+        int layers = weights.layers().size(), n = T;
+        for (int l = 0; l < layers; l++) {
             LayerWeights lw = weights.layers().get(l);
-            normTokens(lw.attnNorm(), buf.x, buf.a, T);
-            MatMul.apply(lw.qkv(), buf.a, T, buf.qkv, pool);
-            positionTokens(l, T, start, cache, buf);
-            attention(l, T, start, cache, buf, qkvDim);
-            MatMul.apply(lw.out(), buf.attn, T, buf.o, pool);
-            collective.allReduceSum(buf.o, 0, T * h);
-            addTokens(buf.x, buf.o, T);
+            normTokens(lw.attnNorm(), buf.x, buf.a, n);
+            MatMul.apply(lw.qkv(), buf.a, n, buf.qkv, pool);
+            positionTokens(l, n, start, cache, buf);
+            // the last layer past the cache stores only matters for the tokens whose logits are asked for: without
+            // allPositions, the last token alone goes on (as llama.cpp's output ids do), moved to row 0
+            int carried = l == layers - 1 && !allPositions ? n - 1 : 0;
+            attention(l, carried, n, start, cache, buf, qkvDim);
+            if (carried > 0) {
+                int qDim = plan.heads() * config.headDim();
+                System.arraycopy(buf.attn, carried * qDim, buf.attn, 0, qDim);
+                System.arraycopy(buf.x, carried * h, buf.x, 0, h);
+                n = 1;
+            }
+            MatMul.apply(lw.out(), buf.attn, n, buf.o, pool);
+            collective.allReduceSum(buf.o, 0, n * h);
+            addTokens(buf.x, buf.o, n);
 
-            normTokens(lw.mlpNorm(), buf.x, buf.a, T);
-            MatMul.apply(lw.upGate(), buf.a, T, buf.ff, pool);
-            MatMul.apply(lw.down(), activateTokens(T, buf), T, buf.o, pool);
-            collective.allReduceSum(buf.o, 0, T * h);
-            addTokens(buf.x, buf.o, T);
+            normTokens(lw.mlpNorm(), buf.x, buf.a, n);
+            MatMul.apply(lw.upGate(), buf.a, n, buf.ff, pool);
+            MatMul.apply(lw.down(), activateTokens(n, buf), n, buf.o, pool);
+            collective.allReduceSum(buf.o, 0, n * h);
+            addTokens(buf.x, buf.o, n);
         }
 
-        int first = allPositions ? 0 : T - 1;
-        int rows = T - first;
-        for (int t = first; t < T; t++) weights.finalNorm().apply(buf.x, t * h, buf.a, (t - first) * h);
+        int first = allPositions ? 0 : n - 1;
+        int rows = n - first;
+        for (int t = first; t < n; t++) weights.finalNorm().apply(buf.x, t * h, buf.a, (t - first) * h);
         float[] logits = allPositions || buf.logits == null ? new float[rows * config.vocabSize()] : buf.logits;
         if (!allPositions) buf.logits = logits;
         MatMul.apply(weights.lmHead(), buf.a, rows, logits, pool);
@@ -188,19 +201,20 @@ public final class Decoder {
         }
     }
 
-    private void attention(int layer, int T, int start, KvCache cache, ForwardBuffers buf, int qkvDim) {
+    /** Attention of the queries of tokens {@code [from, T)} over the cache up to each one's position. */
+    private void attention(int layer, int from, int T, int start, KvCache cache, ForwardBuffers buf, int qkvDim) {
         int hd = config.headDim(), group = config.groupSize(), kvHeads = plan.kvHeads();
-        int qDim = plan.heads() * hd;
+        int qDim = plan.heads() * hd, queries = T - from;
         // a tile: query heads of one KV head for up to ATTENTION_TILE tokens, so each cached row is read once per
         // tile (bench/NOTES.md, step 24); a KV head's query heads are split only where there would be fewer tiles
         // than threads (decode with one or two KV heads per rank)
-        int tiles = (T + ATTENTION_TILE - 1) / ATTENTION_TILE;
+        int tiles = (queries + ATTENTION_TILE - 1) / ATTENTION_TILE;
         int split = Math.min(group, Math.max(1, (pool.threads() + tiles * kvHeads - 1) / (tiles * kvHeads)));
         int items = tiles * kvHeads * split;
-        long work = (long) (start + T) * hd * 2 * Math.min(T, ATTENTION_TILE) * group / split;
+        long work = (long) (start + T) * hd * 2 * Math.min(queries, ATTENTION_TILE) * group / split;
         pool.forRange(items, work, (chunk, i0, i1) -> {
             for (int i = i0; i < i1; i++) {
-                int part = i % split, g = i / split % kvHeads, t0 = i / split / kvHeads * ATTENTION_TILE;
+                int part = i % split, g = i / split % kvHeads, t0 = from + i / split / kvHeads * ATTENTION_TILE;
                 int h0 = g * group + part * group / split, heads = g * group + (part + 1) * group / split - h0;
                 int tokens = Math.min(ATTENTION_TILE, T - t0);
                 float[] scores = buf.scores(chunk, Attention.scratchSize(heads * tokens, start + t0 + tokens));
