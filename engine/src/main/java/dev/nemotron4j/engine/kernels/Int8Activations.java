@@ -94,6 +94,14 @@ final class Int8Activations {
         return Math.round(x[i] * inv);
     }
 
+    /**
+     * The bits of |v| are those of v with the sign cleared, and for |v| (NaN included) the integer order of the bits is
+     * the float order: so a block's maximum |v| is taken as an integer maximum of these ({@code vpmaxsd}, one cycle),
+     * the same value as {@code FloatVector.max} of the absolute values, which C2 emits as a compare-and-blend sequence
+     * for Java's NaN and −0 rules (bench/NOTES.md, step 42).
+     */
+    static final int ABS_BITS = 0x7fffffff;
+
     /** Lane {@code j} reads value {@code 32j}: one vector gathers the same position of 16 consecutive blocks. */
     private static final int[] BLOCK_STRIDE = new int[16];
     /** Round to nearest by adding and removing 1.5·2²³ (exact for |v| &lt; 2²²; ties to even). */
@@ -113,12 +121,13 @@ final class Int8Activations {
     private void quantizeRepacked(DType dtype, float[] x, int gg) {
         float[] t = TRANSPOSED.get();
         int x0 = 512 * gg;
-        FloatVector amax = FloatVector.zero(F);
+        IntVector bits = IntVector.zero(I);
         for (int k = 0; k < 32; k++) {
             FloatVector v = FloatVector.fromArray(F, x, x0 + k, BLOCK_STRIDE, 0);
             v.intoArray(t, 16 * k);
-            amax = amax.max(v.abs());
+            bits = bits.max(v.reinterpretAsInts().and(ABS_BITS));
         }
+        FloatVector amax = bits.reinterpretAsFloats();
         amax.div(127f).intoArray(scale, 16 * gg);
         FloatVector inv = FloatVector.broadcast(F, 127f).div(amax).blend(0f, amax.eq(0f));
         int base = 256 * gg;
