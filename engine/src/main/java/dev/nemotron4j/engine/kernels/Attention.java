@@ -105,9 +105,7 @@ public final class Attention {
         }
         for (int j = 0; j < n; j++) {
             int len = length(j, heads, start), s0 = j * stride;
-            float max = Float.NEGATIVE_INFINITY;
-            for (int p = s0; p < s0 + len; p++) max = Math.max(max, scores[p]);
-            float inv = 1f / expInPlace(scores, s0, len, max);
+            float inv = 1f / expInPlace(scores, s0, len, maxOf(scores, s0, len));
             for (int p = s0; p < s0 + len; p++) scores[p] *= inv;
             java.util.Arrays.fill(scores, s0 + len, s0 + stride, 0f); // later positions weigh nothing
         }
@@ -325,6 +323,28 @@ public final class Attention {
     }
 
     /** s[i] = exp(s[i] − max) for i in {@code [from, from + n)}; returns their sum. */
+    /**
+     * The largest of {@code s[from ‥ from+n)}, as {@code Math.max} over them gives it (NaN wins), 16 at a time: a
+     * scalar {@code Math.max} chain costs several cycles per score (C2 keeps Java's NaN and −0 rules with a
+     * compare-and-blend sequence), one per position and query in decode at depth (bench/NOTES.md, step 43).
+     */
+    static float maxOf(float[] s, int from, int n) {
+        FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY), m1 = m, m2 = m, m3 = m;
+        int i = from, end = from + n;
+        // four chains: FloatVector.max is a sequence too, ≈ 14 cycles deep
+        for (int bound = end - 4 * LANES; i <= bound; i += 4 * LANES) {
+            m = m.max(FloatVector.fromArray(F, s, i));
+            m1 = m1.max(FloatVector.fromArray(F, s, i + LANES));
+            m2 = m2.max(FloatVector.fromArray(F, s, i + 2 * LANES));
+            m3 = m3.max(FloatVector.fromArray(F, s, i + 3 * LANES));
+        }
+        m = m.max(m1).max(m2.max(m3));
+        for (int bound = end - LANES; i <= bound; i += LANES) m = m.max(FloatVector.fromArray(F, s, i));
+        float max = m.reduceLanes(VectorOperators.MAX);
+        for (; i < end; i++) max = Math.max(max, s[i]);
+        return max;
+    }
+
     static float expInPlace(float[] s, int from, int n, float max) {
         FloatVector vmax = FloatVector.broadcast(F, max);
         FloatVector acc = FloatVector.zero(F);

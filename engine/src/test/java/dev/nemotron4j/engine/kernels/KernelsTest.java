@@ -65,6 +65,26 @@ class KernelsTest {
     }
 
     @Test
+    void theLargestScoreIsMathMaxOverThem() {
+        SplittableRandom r = new SplittableRandom(8);
+        float[] s = new float[300];
+        for (int i = 0; i < s.length; i++) s[i] = (float) (r.nextGaussian() * 10);
+        for (int from : new int[]{0, 3, 17}) {
+            for (int n = 1; n <= 200; n++) {
+                float want = Float.NEGATIVE_INFINITY;
+                for (int i = from; i < from + n; i++) want = Math.max(want, s[i]);
+                assertEquals(want, Attention.maxOf(s, from, n), "from " + from + " n " + n);
+            }
+        }
+        s[150] = Float.NaN;
+        assertEquals(Float.NaN, Attention.maxOf(s, 0, 200));
+        assertEquals(Float.NaN, Attention.maxOf(s, 150, 1));
+        java.util.Arrays.fill(s, -0f);
+        s[40] = 0f;
+        assertEquals(0f, Attention.maxOf(s, 0, 100));
+    }
+
+    @Test
     void theVectorWidthIsTheOneThisRunAskedFor() {
         // the second surefire run (engine/pom.xml) caps vectors at 256 bits to test the AVX2 code paths
         String max = System.getProperty("n4j.test.maxLanes");
