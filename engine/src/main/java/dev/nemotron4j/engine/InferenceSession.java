@@ -53,6 +53,15 @@ public final class InferenceSession implements AutoCloseable {
         return run(new int[]{id}, false);
     }
 
+    /**
+     * Runs {@code ids} (at most the capacity) from position 0 through the first {@code layers} layers and forgets them:
+     * for {@link NemotronModel#warmUpKernels}.
+     */
+    void warmUpLayers(int[] ids, int layers) {
+        decoder.forward(ids, 0, ids.length, 0, cache, buffers, false, layers);
+        length = 0;
+    }
+
     /** Forgets everything (keeps the allocated cache). */
     public void reset() {
         length = 0;

@@ -125,8 +125,9 @@ public final class NemotronModel implements AutoCloseable {
     }
 
     /**
-     * Runs one token, then a short prompt and one decoded token, through scratch sessions, so the JIT compiles the
-     * decode and prefill kernels before the first real prompt. Until then they run interpreted, where every vector
+     * Runs one token, then long prompts through the first layer ({@link #warmUpLongPrompts}), then a short prompt and
+     * one decoded token, through scratch sessions, so the JIT compiles the decode and prefill kernels before the first
+     * real prompt. Until then they run interpreted, where every vector
      * operation allocates (bench/NOTES.md, step 19). Call after {@link #prepareWeights}; the caches it used are
      * discarded.
      */
@@ -139,10 +140,50 @@ public final class NemotronModel implements AutoCloseable {
         try (InferenceSession s = newSession(1)) {
             s.prefill(new int[]{ids[0]});
         }
+        warmUpLongPrompts();
         // then two tiles' worth of tokens on the prefill path (4×3 tiles and the leftover kernels) and one decode step
         try (InferenceSession s = newSession(ids.length + 1)) {
             float[] logits = s.prefill(ids);
             s.decode(Greedy.argmax(logits, 0, v));
+        }
+    }
+
+    /** Prompt lengths {@link #warmUpLongPrompts} alternates: slabs of 48 + 32 and 48 + 16 tokens, every Q4_0 tile. */
+    private static final int[] WARM_UP_PROMPTS = {80, 64};
+    /** Time {@link #warmUpLongPrompts} may take once its passes are past their minimum, in nanoseconds. */
+    private static final long WARM_UP_BUDGET = 3_000_000_000L;
+    /**
+     * Passes at least: C2 takes a method once it has been called ≈ 600 times with many loop iterations (attention runs
+     * 80 times a pass), and a short run of C1-compiled passes looks settled too.
+     */
+    private static final int MIN_PASSES = 40;
+
+    /**
+     * Long prompts through the first layer, again and again until their time settles (at least {@link #MIN_PASSES}
+     * passes, at most twice that, or the budget once past half the minimum): every prefill step (the integer and float
+     * tiles of every variant, attention over 4-token tiles, whole key blocks, the per-token steps over the pool) gets
+     * compiled, at the cost of one layer per pass. The short prompt of {@link #warmUpKernels} reaches few of them:
+     * `bench`'s first pp128 after it ran at ≈ 65 tok/s and its second at ≈ 320, against ≈ 600 later (bench/NOTES.md,
+     * step 44).
+     */
+    private void warmUpLongPrompts() {
+        int v = config().vocabSize(), longest = Math.min(WARM_UP_PROMPTS[0], contextLength);
+        if (longest < 2 * MatMul.WIDEN_MIN_TOKENS) return;
+        try (InferenceSession s = newSession(longest)) {
+            long[] best = new long[WARM_UP_PROMPTS.length];
+            Arrays.fill(best, Long.MAX_VALUE);
+            long start = System.nanoTime();
+            for (int pass = 0, settled = 0; pass < 2 * MIN_PASSES && (pass < MIN_PASSES || settled < 4); pass++) {
+                int k = pass % WARM_UP_PROMPTS.length, n = Math.min(WARM_UP_PROMPTS[k], longest);
+                int[] ids = new int[n];
+                for (int i = 0; i < n; i++) ids[i] = (31 * i + 7 * pass + 5) % v;
+                long t0 = System.nanoTime();
+                s.warmUpLayers(ids, 1);
+                long dt = System.nanoTime() - t0;
+                best[k] = Math.min(best[k], dt);
+                settled = dt <= best[k] + best[k] / 4 ? settled + 1 : 0;
+                if (pass >= MIN_PASSES / 2 && System.nanoTime() - start > WARM_UP_BUDGET) break;
+            }
         }
     }
 

@@ -70,6 +70,16 @@ public final class Decoder {
      */
     public float[] forward(int[] tokens, int from, int count, int start, KvCache cache, ForwardBuffers buf,
                            boolean allPositions) {
+        return forward(tokens, from, count, start, cache, buf, allPositions, Integer.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #forward(int[], int, int, int, KvCache, ForwardBuffers, boolean)} through the first {@code layerCount}
+     * layers only, returning null (no logits) when that is fewer than all: a warm-up runs long prompts this way
+     * through a layer or two, so that every prefill step gets compiled at little cost on any size of model.
+     */
+    public float[] forward(int[] tokens, int from, int count, int start, KvCache cache, ForwardBuffers buf,
+                           boolean allPositions, int layerCount) {
         if (start + count > cache.capacity()) {
             throw new IllegalArgumentException("positions up to " + (start + count) + " exceed the KV cache capacity "
                     + cache.capacity());
@@ -87,8 +97,8 @@ public final class Decoder {
             rope.angles(start + t, buf.cos, buf.sin, t * (rope.rotaryDim() / 2));
         }
 
-        int layers = weights.layers().size(), n = T;
-        for (int l = 0; l < layers; l++) {
+        int layers = weights.layers().size(), n = T, run = Math.min(layers, layerCount);
+        for (int l = 0; l < run; l++) {
             LayerWeights lw = weights.layers().get(l);
             normTokens(lw.attnNorm(), buf.x, buf.a, n);
             MatMul.apply(lw.qkv(), buf.a, n, buf.qkv, pool);
@@ -114,6 +124,7 @@ public final class Decoder {
             addTokens(buf.x, buf.o, n);
         }
 
+        if (run < layers) return null;
         int first = allPositions ? 0 : n - 1;
         int rows = n - first;
         for (int t = first; t < n; t++) weights.finalNorm().apply(buf.x, t * h, buf.a, (t - first) * h);
