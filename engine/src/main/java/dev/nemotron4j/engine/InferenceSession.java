@@ -55,7 +55,7 @@ public final class InferenceSession implements AutoCloseable {
 
     /**
      * Runs {@code ids} (at most the capacity) from position 0 through the first {@code layers} layers and forgets them:
-     * for {@link NemotronModel#warmUpKernels}.
+     * for the warm-up of {@link NemotronModel#warmUpKernels}.
      */
     void warmUpLayers(int[] ids, int layers) {
         decoder.forward(ids, 0, ids.length, 0, cache, buffers, false, layers);

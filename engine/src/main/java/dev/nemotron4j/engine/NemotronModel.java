@@ -173,7 +173,8 @@ public final class NemotronModel implements AutoCloseable {
             long[] best = new long[WARM_UP_PROMPTS.length];
             Arrays.fill(best, Long.MAX_VALUE);
             long start = System.nanoTime();
-            for (int pass = 0, settled = 0; pass < 2 * MIN_PASSES && (pass < MIN_PASSES || settled < 4); pass++) {
+            float[] stop = new float[1];
+            for (int pass = 0, settled = 0; ; pass++) {
                 int k = pass % WARM_UP_PROMPTS.length, n = Math.min(WARM_UP_PROMPTS[k], longest);
                 int[] ids = new int[n];
                 for (int i = 0; i < n; i++) ids[i] = (31 * i + 7 * pass + 5) % v;
@@ -182,7 +183,12 @@ public final class NemotronModel implements AutoCloseable {
                 long dt = System.nanoTime() - t0;
                 best[k] = Math.min(best[k], dt);
                 settled = dt <= best[k] + best[k] / 4 ? settled + 1 : 0;
-                if (pass >= MIN_PASSES / 2 && System.nanoTime() - start > WARM_UP_BUDGET) break;
+                boolean done = pass + 1 >= 2 * MIN_PASSES || (pass + 1 >= MIN_PASSES && settled >= 4)
+                        || (pass + 1 >= MIN_PASSES / 2 && System.nanoTime() - start > WARM_UP_BUDGET);
+                // tensor-parallel ranks run the passes' collectives in step, so they stop together: when any is done
+                stop[0] = done ? 1 : 0;
+                if (options.collective().worldSize() > 1) options.collective().allReduceSum(stop, 0, 1);
+                if (stop[0] > 0) break;
             }
         }
     }

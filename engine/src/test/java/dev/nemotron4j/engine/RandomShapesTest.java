@@ -181,8 +181,11 @@ class RandomShapesTest {
         Path dir = RandomCheckpoint.write(tmp.resolve("tp"), config, DType.BF16, 21);
         int[] ids = randomIds(config.vocabSize(), 12, 5);
         float[][] single;
-        try (NemotronModel m = NemotronModel.load(dir, LoadOptions.defaults().withThreads(1))) {
+        float[] singleLast;
+        try (NemotronModel m = NemotronModel.load(dir, LoadOptions.defaults().withThreads(1));
+             InferenceSession s = m.newSession()) {
             single = m.logitsAll(ids);
+            singleLast = s.prefill(ids);
         }
         List<Collective> ranks = LocalCollective.group(2);
         ExecutorService ex = Executors.newFixedThreadPool(2);
@@ -191,13 +194,21 @@ class RandomShapesTest {
             for (Collective c : ranks) {
                 outs.add(ex.submit(() -> {
                     try (NemotronModel m = NemotronModel.load(dir, LoadOptions.defaults().withThreads(1).withCollective(c))) {
-                        return m.logitsAll(ids);
+                        // the warm-up's passes run collectives: the ranks must run as many of them, in step
+                        m.warmUpKernels();
+                        float[][] all = m.logitsAll(ids);
+                        try (InferenceSession s = m.newSession()) {
+                            float[][] withLast = java.util.Arrays.copyOf(all, all.length + 1);
+                            withLast[all.length] = s.prefill(ids);   // the last layer for the last token alone
+                            return withLast;
+                        }
                     }
                 }));
             }
             for (Future<float[][]> f : outs) {
-                float[][] got = f.get();
+                float[][] got = f.get(120, java.util.concurrent.TimeUnit.SECONDS);
                 for (int t = 0; t < ids.length; t++) assertLogitsClose(single[t], got[t], 0, "tp rank position " + t);
+                assertLogitsClose(singleLast, got[ids.length], 0, "tp rank, last position alone");
             }
         } finally {
             ex.shutdownNow();

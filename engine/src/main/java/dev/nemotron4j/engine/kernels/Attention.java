@@ -322,7 +322,6 @@ public final class Attention {
         }
     }
 
-    /** s[i] = exp(s[i] − max) for i in {@code [from, from + n)}; returns their sum. */
     /**
      * The largest of {@code s[from ‥ from+n)}, as {@code Math.max} over them gives it (NaN wins), 16 at a time: a
      * scalar {@code Math.max} chain costs several cycles per score (C2 keeps Java's NaN and −0 rules with a
@@ -345,6 +344,7 @@ public final class Attention {
         return max;
     }
 
+    /** s[i] = exp(s[i] − max) for i in {@code [from, from + n)}; returns their sum. */
     static float expInPlace(float[] s, int from, int n, float max) {
         FloatVector vmax = FloatVector.broadcast(F, max);
         FloatVector acc = FloatVector.zero(F);

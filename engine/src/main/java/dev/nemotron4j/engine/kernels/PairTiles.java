@@ -23,7 +23,7 @@ import static dev.nemotron4j.engine.kernels.VectorDot.I;
  * tokens: per block and step, the slab's tokens side by side, padded to whole vectors. A tile of four weight rows × up to
  * three token vectors keeps 12 int and 12 float accumulators and the token vectors in registers; the weights come as
  * four broadcasts per step, from one base: a panel holds its rows in quads, the four rows' vectors of pairs
- * interleaved ({@code Repacked#toPairs} with a vector stride of 64), so that C2 needs one address register for them
+ * interleaved ({@link Repacked#toPairs} with a vector stride of 64), so that C2 needs one address register for them
  * instead of four (with four it ran out and kept the array's address in a vector register, a round trip per step;
  * 4–6 % faster, bench/NOTES.md step 40). Blocks go in chunks of {@link #CHUNK_BLOCKS} so that a chunk of transposed activations
  * (24 KB) stays in L1 while every row of the panel passes over it; the float accumulators pass between chunks through
