@@ -3,6 +3,7 @@ package dev.nemotron4j.engine.kernels;
 import dev.nemotron4j.loader.gguf.QuantCodec;
 import dev.nemotron4j.loader.tensor.DType;
 import dev.nemotron4j.loader.tensor.Tensor;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -261,5 +262,38 @@ class QuantKernelsTest {
             }
         }
         return new Expected(exact, mag, bound, onInt8);
+    }
+
+    /**
+     * The prefill rounding's block scales are amax/127 with amax the {@code Math.max} of |x| over the block, for blocks
+     * of zeros, of −0, with the largest value negative, with an infinity and with a NaN (taken on the bits, step 42).
+     */
+    @Test
+    void prefillBlockScalesAreTheLargestMagnitudeOver127() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(VectorDot.LANES == 16, "the integer prefill needs 16 float lanes");
+        int tokens = 70, cols = 128, blocks = cols / 32, padded = PairTiles.padded(tokens);
+        float[] x = new float[tokens * cols];
+        SplittableRandom r = new SplittableRandom(12);
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        for (int c = 0; c < 32; c++) {
+            x[3 * cols + c] = 0f;                         // token 3, block 0: zeros
+            x[5 * cols + 32 + c] = c % 2 == 0 ? -0f : 0f; // token 5, block 1: signed zeros
+        }
+        x[7 * cols + 64 + 9] = -50f;                      // token 7, block 2: the largest magnitude negative
+        x[8 * cols + 96 + 1] = Float.POSITIVE_INFINITY;   // token 8, block 3
+        x[60 * cols + 3] = Float.NaN;                     // token 60 (third slab), block 0
+        int[] xt = new int[padded * cols / 2];
+        float[] xst = new float[padded * blocks];
+        try (WorkerPool pool = new WorkerPool(2)) {
+            PairTiles.quantize(x, tokens, cols, xt, xst, pool);
+        }
+        for (int t = 0; t < tokens; t++) {
+            int t0 = t / PairTiles.SPAN * PairTiles.SPAN, sw = Math.min(PairTiles.SPAN, padded - t0);
+            for (int b = 0; b < blocks; b++) {
+                float amax = 0;
+                for (int c = 0; c < 32; c++) amax = Math.max(amax, Math.abs(x[t * cols + 32 * b + c]));
+                assertEquals(amax / 127f, xst[t0 * blocks + b * sw + (t - t0)], "token " + t + " block " + b);
+            }
+        }
     }
 }
