@@ -67,6 +67,25 @@ class SamplerTest {
         assertDistribution(new double[]{0.4 / 0.7, 0.3 / 0.7, 0, 0, 0}, frequencies(plain().withTopK(2), LOGITS, new int[0]));
     }
 
+    /**
+     * Top-k over a large vocabulary (the vectorised scan where no id is excluded, the listed one where one is): ties
+     * go to the lower id, as in the small case.
+     */
+    @Test
+    void topKOverALargeVocabularyBreaksTiesByTheLowerId() {
+        float[] logits = new float[1003];
+        java.util.Arrays.fill(logits, 1f);
+        logits[500] = 2f;
+        logits[700] = 2f;
+        for (boolean excludeOne : new boolean[]{false, true}) {
+            int[] forbidden = excludeOne ? new int[]{1002} : new int[0];
+            Sampler s = new Sampler(plain().withTopK(3).withSeed(9));
+            java.util.Set<Integer> picked = new java.util.TreeSet<>();
+            for (int i = 0; i < 300; i++) picked.add(s.sample(logits, logits.length, new int[0], 0, forbidden));
+            assertEquals(java.util.Set.of(0, 500, 700), picked, excludeOne ? "one id excluded" : "every id a candidate");
+        }
+    }
+
     @Test
     void topPKeepsTheSmallestSetReachingP() {
         // cumulative 0.4, 0.7, 0.85: p = 0.8 keeps three tokens
