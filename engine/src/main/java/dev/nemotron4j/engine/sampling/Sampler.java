@@ -206,12 +206,7 @@ public final class Sampler {
             for (int i = 0; i < n; i++) {
                 int id = order[i];
                 if (size == k && !better(w, id, top[k - 1])) continue;
-                int j = size < k ? size++ : k - 1;
-                while (j > 0 && better(w, id, top[j - 1])) {
-                    top[j] = top[j - 1];
-                    j--;
-                }
-                top[j] = id;
+                size = insert(w, top, size, k, id);
             }
             System.arraycopy(top, 0, order, 0, k);
             return k;
