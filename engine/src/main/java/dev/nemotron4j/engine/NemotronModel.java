@@ -150,7 +150,7 @@ public final class NemotronModel implements AutoCloseable {
 
     /** Prompt lengths {@link #warmUpLongPrompts} alternates: slabs of 48 + 32 and 48 + 16 tokens, every Q4_0 tile. */
     private static final int[] WARM_UP_PROMPTS = {80, 64};
-    /** Time {@link #warmUpLongPrompts} may take once its passes are past their minimum, in nanoseconds. */
+    /** Time {@link #warmUpLongPrompts} may take (from its second pass on), in nanoseconds. */
     private static final long WARM_UP_BUDGET = 3_000_000_000L;
     /**
      * Passes at least: C2 takes a method once it has been called ≈ 600 times with many loop iterations (attention runs
@@ -160,7 +160,8 @@ public final class NemotronModel implements AutoCloseable {
 
     /**
      * Long prompts through the first layer, again and again until their time settles (at least {@link #MIN_PASSES}
-     * passes, at most twice that, or the budget once past half the minimum): every prefill step (the integer and float
+     * passes, at most twice that, or two passes and the budget: one layer of a 70B or 340B model takes seconds a pass,
+     * and its first real prompt is long enough for the JIT anyway): every prefill step (the integer and float
      * tiles of every variant, attention over 4-token tiles, whole key blocks, the per-token steps over the pool) gets
      * compiled, at the cost of one layer per pass. The short prompt of {@link #warmUpKernels} reaches few of them:
      * `bench`'s first pp128 after it ran at ≈ 65 tok/s and its second at ≈ 320, against ≈ 600 later (bench/NOTES.md,
@@ -184,7 +185,7 @@ public final class NemotronModel implements AutoCloseable {
                 best[k] = Math.min(best[k], dt);
                 settled = dt <= best[k] + best[k] / 4 ? settled + 1 : 0;
                 boolean done = pass + 1 >= 2 * MIN_PASSES || (pass + 1 >= MIN_PASSES && settled >= 4)
-                        || (pass + 1 >= MIN_PASSES / 2 && System.nanoTime() - start > WARM_UP_BUDGET);
+                        || (pass + 1 >= 2 && System.nanoTime() - start > WARM_UP_BUDGET);
                 // tensor-parallel ranks run the passes' collectives in step, so they stop together: when any is done
                 stop[0] = done ? 1 : 0;
                 if (options.collective().worldSize() > 1) options.collective().allReduceSum(stop, 0, 1);
