@@ -254,10 +254,8 @@ public final class MatMul {
             float[] acc = floats(PAIR_SUMS, PANEL_ROWS * PairTiles.SPAN);
             for (int p0 = r0; p0 < r1; p0 += PANEL_ROWS) {
                 int p1 = Math.min(r1, p0 + PANEL_ROWS), live = p1 - p0, height = (live + 3) & ~3;
-                // rows in quads, interleaved vector by vector (the layout PairTiles.panel reads)
                 for (int r = p0; r < p1; r++) {
-                    int k = r - p0;
-                    rp.toPairs(r, panel, (k & ~3) * half + 16 * (k & 3), 64, ps, k * blocks);
+                    rp.toPairs(r, panel, PairTiles.rowStart(r - p0, half), PairTiles.QUAD_STRIDE, ps, (r - p0) * blocks);
                 }
                 // the next panel's bytes asked for now, while this one's tiles run, rather than when they are widened
                 if (TOUCH) touched += rp.touch(p1, Math.min(r1, p1 + PANEL_ROWS));

@@ -23,7 +23,7 @@ import static dev.nemotron4j.engine.kernels.VectorDot.I;
  * tokens: per block and step, the slab's tokens side by side, padded to whole vectors. A tile of four weight rows × up to
  * three token vectors keeps 12 int and 12 float accumulators and the token vectors in registers; the weights come as
  * four broadcasts per step, from one base: a panel holds its rows in quads, the four rows' vectors of pairs
- * interleaved ({@link Repacked#toPairs} with a vector stride of 64), so that C2 needs one address register for them
+ * interleaved ({@link #rowStart}), so that C2 needs one address register for them
  * instead of four (with four it ran out and kept the array's address in a vector register, a round trip per step;
  * 4–6 % faster, bench/NOTES.md step 40). Blocks go in chunks of {@link #CHUNK_BLOCKS} so that a chunk of transposed activations
  * (24 KB) stays in L1 while every row of the panel passes over it; the float accumulators pass between chunks through
@@ -44,6 +44,18 @@ final class PairTiles {
     static final int CHUNK_BLOCKS = 8;
 
     private PairTiles() {
+    }
+
+    /** Ints between a panel row's consecutive vectors of 16 pairs: the four rows of a quad interleaved. */
+    static final int QUAD_STRIDE = 64;
+
+    /**
+     * Where row {@code k} of a panel of rows of {@code half} pairs starts: its quad's four rows hold their vectors of 16
+     * pairs interleaved ({@link Repacked#toPairs} with a vector stride of {@link #QUAD_STRIDE}), the layout the tiles
+     * read.
+     */
+    static int rowStart(int k, int half) {
+        return (k & ~3) * half + 16 * (k & 3);
     }
 
     /** {@code tokens} rounded up to whole vectors of 16: the tokens {@link #quantize} lays out. */
@@ -111,10 +123,10 @@ final class PairTiles {
 
     /**
      * Rows {@code [0, height)} of a pair panel ({@code height} a multiple of 4; vector {@code m} of row {@code r}'s
-     * pairs at {@code (r & ~3)·cols/2 + 64m + 16·(r & 3)}, its block scales over 2¹⁶ at {@code ps[r·cols/32]}) times the {@link #quantize}d activations of
-     * every token; the products of panel rows {@code [0, live)} and tokens {@code [0, tokens)} are stored to
-     * {@code out[t·rows + r0 + r]} (each written once: no pass to zero {@code out} first). {@code acc} is scratch of
-     * at least {@code height·SPAN} floats.
+     * pairs at {@code rowStart(r, cols/2) + 64m}, its block scales over 2¹⁶ at {@code ps[r·cols/32]}) times the
+     * {@link #quantize}d activations of every token; the products of panel rows {@code [0, live)} and tokens
+     * {@code [0, tokens)} are stored to {@code out[t·rows + r0 + r]} (each written once: no pass to zero {@code out}
+     * first). {@code acc} is scratch of at least {@code height·SPAN} floats.
      */
     static void panel(int[] panel, float[] ps, int height, int live, int[] xt, float[] xst, int tokens, int cols,
                       float[] acc, float[] out, int r0, int rows) {
@@ -189,9 +201,9 @@ final class PairTiles {
         for (int b = blk0; b < blk0 + nb; b++) {
             IntVector c00 = IntVector.zero(I), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
             IntVector c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
-            int wb = w0 + 1024 * (b >> 4) + (b & 15), xb = xBase + 16 * SPAN * b;
+            int wb = w0 + 16 * QUAD_STRIDE * (b >> 4) + (b & 15), xb = xBase + 16 * SPAN * b;
             for (int s = 0; s < 16; s++) {
-                int xi = xb + SPAN * s, wi = wb + 64 * s;
+                int xi = xb + SPAN * s, wi = wb + QUAD_STRIDE * s;
                 IntVector v0 = IntVector.fromArray(I, xt, xi), v1 = IntVector.fromArray(I, xt, xi + 16);
                 IntVector v2 = IntVector.fromArray(I, xt, xi + 32);
                 IntVector q = IntVector.broadcast(I, w[wi]);
@@ -244,9 +256,9 @@ final class PairTiles {
         }
         for (int b = blk0; b < blk0 + nb; b++) {
             IntVector c00 = IntVector.zero(I), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-            int wb = w0 + 1024 * (b >> 4) + (b & 15), xb = xBase + 16 * 32 * b;
+            int wb = w0 + 16 * QUAD_STRIDE * (b >> 4) + (b & 15), xb = xBase + 16 * 32 * b;
             for (int s = 0; s < 16; s++) {
-                int xi = xb + 32 * s, wi = wb + 64 * s;
+                int xi = xb + 32 * s, wi = wb + QUAD_STRIDE * s;
                 IntVector v0 = IntVector.fromArray(I, xt, xi), v1 = IntVector.fromArray(I, xt, xi + 16);
                 IntVector q = IntVector.broadcast(I, w[wi]);
                 c00 = c00.add(q.mul(v0)); c01 = c01.add(q.mul(v1));
@@ -291,9 +303,9 @@ final class PairTiles {
         }
         for (int b = blk0; b < blk0 + nb; b++) {
             IntVector c0 = IntVector.zero(I), c1 = c0, c2 = c0, c3 = c0;
-            int wb = w0 + 1024 * (b >> 4) + (b & 15), xb = xBase + 16 * 16 * b;
+            int wb = w0 + 16 * QUAD_STRIDE * (b >> 4) + (b & 15), xb = xBase + 16 * 16 * b;
             for (int s = 0; s < 16; s++) {
-                int wi = wb + 64 * s;
+                int wi = wb + QUAD_STRIDE * s;
                 IntVector v = IntVector.fromArray(I, xt, xb + 16 * s);
                 c0 = c0.add(IntVector.broadcast(I, w[wi]).mul(v));
                 c1 = c1.add(IntVector.broadcast(I, w[wi + 16]).mul(v));
