@@ -167,21 +167,18 @@ public final class Sampler {
      */
     private static int keepTopOfAll(float[] w, int vocab, int[] order, int k) {
         int[] top = new int[k];
-        int size = 0, i = 0;
+        int size = 0, len = F.length();
         float bound = Float.NEGATIVE_INFINITY; // below or at it nothing gets in, once the window is full
-        for (int end = vocab - vocab % F.length(); i < end; i += F.length()) {
-            FloatVector v = FloatVector.fromArray(F, w, i);
-            if (size == k && !v.compare(VectorOperators.GT, bound).anyTrue()) continue;
-            for (int j = i; j < i + F.length(); j++) {
+        for (int i = 0; i < vocab; i += len) {
+            int end = Math.min(vocab, i + len);
+            // a whole vector with nothing above the bound is skipped at once (the last, partial one is not tested)
+            if (size == k && end - i == len
+                    && !FloatVector.fromArray(F, w, i).compare(VectorOperators.GT, bound).anyTrue()) continue;
+            for (int j = i; j < end; j++) {
                 if (size == k && !(w[j] > bound)) continue;
                 size = insert(w, top, size, k, j);
                 if (size == k) bound = w[top[k - 1]];
             }
-        }
-        for (; i < vocab; i++) {
-            if (size == k && !(w[i] > bound)) continue;
-            size = insert(w, top, size, k, i);
-            if (size == k) bound = w[top[k - 1]];
         }
         System.arraycopy(top, 0, order, 0, size);
         return size;
