@@ -141,7 +141,8 @@ public final class NemotronModel implements AutoCloseable {
             s.prefill(new int[]{ids[0]});
         }
         warmUpLongPrompts();
-        // then two tiles' worth of tokens on the prefill path (4×3 tiles and the leftover kernels) and one decode step
+        // then a short prompt through every layer (the last layer for its last token, the output layer) and one
+        // decode step after it: the long prompts above stop at the first layer
         try (InferenceSession s = newSession(ids.length + 1)) {
             float[] logits = s.prefill(ids);
             s.decode(Greedy.argmax(logits, 0, v));
