@@ -18,7 +18,9 @@ import java.lang.invoke.MethodHandle;
  */
 final class NativeBuffers {
     private static final MethodHandle MEMALIGN, FREE, MADVISE;
-    private static final long HUGE = 2L << 20, HUGE_FROM = 32L << 20;
+    private static final long HUGE = 2L << 20;
+    /** Buffers from this size on are aligned to 2 MB and advised {@code MADV_HUGEPAGE}. */
+    static final long HUGE_FROM = 32L << 20;
     private static final int MADV_HUGEPAGE = 14;
 
     static {

@@ -14,7 +14,9 @@ import java.util.List;
  * A 2-D weight {@code [rows, cols]} (PyTorch {@code [out, in]}) read in place. It is a set of rectangular
  * blocks, each row-major in mapped memory with its own row stride; that one shape covers a plain
  * safetensors matrix (one block), zarr chunks, the query rows of a fused QKV weight, row slices and
- * column slices for tensor parallelism, and q/k/v stacked into one matrix — all without copying bytes.
+ * column slices for tensor parallelism, and q/k/v stacked into one matrix — all without copying bytes. Before
+ * the first token, {@link #prepare} may give the kernels a copy instead: a {@link Repacked} layout, or the same
+ * layout in huge pages.
  */
 public final class WeightMatrix {
 
@@ -27,14 +29,18 @@ public final class WeightMatrix {
     private final DType dtype;
     private final int rows;
     private final int cols;
-    private final Block[] blocks;
+    /** The blocks as bound, in the checkpoint's memory. */
+    private final Block[] original;
+    /** The blocks the kernels read: {@link #original}, or their {@link #resident} copy. */
+    private volatile Block[] blocks;
 
     public WeightMatrix(String name, DType dtype, int rows, int cols, List<Block> blocks) {
         this.name = name;
         this.dtype = dtype;
         this.rows = rows;
         this.cols = cols;
-        this.blocks = blocks.toArray(Block[]::new);
+        this.original = blocks.toArray(Block[]::new);
+        this.blocks = original;
         if (!dtype.isFloatWeight()) {
             throw new CheckpointException("tensor '" + name + "' has dtype " + dtype + "; expected F32, F16 or BF16");
         }
@@ -109,21 +115,67 @@ public final class WeightMatrix {
 
     /**
      * Makes the kernels' own copy now rather than on first use (for Q4_0/Q8_0/BF16 matrices the decode kernels can
-     * take), reading the source ahead first; returns whether the matrix is served from such a copy, in which case
-     * the memory of {@link #sources} is no longer read.
+     * take), reading the source ahead first, or else, for a mapped matrix of {@link #RESIDENT_MIN_BYTES} and more
+     * (a Q6_K output layer), a {@link #resident} copy in huge pages; returns whether the matrix is served from a copy,
+     * in which case the memory of {@link #sources} is no longer read.
      */
     public boolean prepare(WorkerPool pool) {
-        return repacked(pool, true) != null;
+        return repacked(pool, true) != null || resident(pool, RESIDENT_MIN_BYTES);
     }
 
-    /** The memory each block reads from (the checkpoint's tensor data these rows came from). */
+    /**
+     * Mapped matrices from this size on that no {@link Repacked} layout takes get a {@link #resident} copy: the size
+     * from which {@link NativeBuffers} gives huge pages.
+     */
+    static final long RESIDENT_MIN_BYTES = NativeBuffers.HUGE_FROM;
+
+    /**
+     * Copies the rows of a matrix that lives wholly in file mappings, of {@code minBytes} and more, into one buffer of
+     * huge pages, in the same layout (rows packed, column slices compacted), and serves the kernels from it; the
+     * mapped pages are released, as after a {@link Repacked} copy. Returns whether the matrix is served from such a
+     * copy. Why: a file mapping is in 4 KB pages, and right after a prefill the Q6_K output layer of the small model
+     * (215 MB, 52 500 pages) took 17–20 ms where it takes 8 in decode, in huge pages 9.6–10 (bench/NOTES.md, step 46):
+     * the page walks of the first pass after other work, not the bytes. Skipped where memory is short
+     * ({@link RepackBudget}), like the repacked copies, and with {@code -Dn4j.noRepack=true}.
+     */
+    synchronized boolean resident(WorkerPool pool, long minBytes) {
+        if (blocks != original) return true;
+        long bytes = 0;
+        for (Block b : original) {
+            if (!b.data.isMapped()) return false;
+            bytes += b.rows * dtype.bytesFor(b.cols);
+        }
+        if (bytes < minBytes || Boolean.getBoolean("n4j.noRepack") || !RepackBudget.allows(bytes)) return false;
+        mappedSources().forEach(MemorySegment::load);   // large sequential reads rather than a fault per page
+        MemorySegment copy = NativeBuffers.allocateUninitialized(bytes, 64);
+        Block[] out = new Block[original.length];
+        long at = 0;
+        for (int i = 0; i < original.length; i++) {
+            Block b = original[i];
+            long rowBytes = dtype.bytesFor(b.cols), base = at;
+            pool.forRange(b.rows, rowBytes, (chunk, r0, r1) -> {
+                if (b.rowStride == rowBytes) {
+                    MemorySegment.copy(b.data, b.offset + r0 * rowBytes, copy, base + r0 * rowBytes, (r1 - r0) * rowBytes);
+                } else {
+                    for (long r = r0; r < r1; r++) MemorySegment.copy(b.data, b.offset + r * b.rowStride, copy, base + r * rowBytes, rowBytes);
+                }
+            });
+            out[i] = new Block(b.rowStart, b.rows, b.colStart, b.cols, copy, base, rowBytes);
+            at += b.rows * rowBytes;
+        }
+        blocks = out;
+        mappedSources().forEach(MemorySegment::unload);
+        return true;
+    }
+
+    /** The memory each block was bound to (the checkpoint's tensor data these rows came from), copied or not. */
     public List<MemorySegment> sources() {
-        return Arrays.stream(blocks).map(Block::data).toList();
+        return Arrays.stream(original).map(Block::data).toList();
     }
 
     /** The bytes of each block that come from a file mapping. */
     private List<MemorySegment> mappedSources() {
-        return Arrays.stream(blocks).filter(b -> b.data.isMapped())
+        return Arrays.stream(original).filter(b -> b.data.isMapped())
                 .map(b -> b.data.asSlice(b.offset, (b.rows - 1L) * b.rowStride + dtype.bytesFor(b.cols))).toList();
     }
 

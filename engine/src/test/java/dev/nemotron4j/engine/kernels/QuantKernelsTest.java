@@ -177,6 +177,46 @@ class QuantKernelsTest {
     }
 
     @org.junit.jupiter.api.Test
+    void aMappedQ6_KMatrixServedFromItsResidentCopyGivesTheSameProducts(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws java.io.IOException {
+        // WeightMatrix.resident copies a mapped matrix into huge pages in the same layout (a column slice compacted):
+        // every product and row read must be the very same floats
+        int rows = 37, cols = 1024;
+        ByteBuffer q = quantized(DType.Q6_K, rows, cols);
+        java.nio.file.Path file = dir.resolve("q6k.bin");
+        java.nio.file.Files.write(file, java.util.Arrays.copyOf(q.array(), q.limit()));
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file);
+             java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared();
+             WorkerPool pool = new WorkerPool(2)) {
+            MemorySegment mapped = ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, q.limit(), arena);
+            WeightMatrix whole = WeightMatrix.of(Tensor.contiguous("q", DType.Q6_K, new long[]{rows, cols}, mapped, "test"));
+            for (WeightMatrix m : new WeightMatrix[]{whole, whole.sliceCols(256, 512)}) {
+                int n = m.cols();
+                float[] xs = random(2 * n);
+                float[][] before = {new float[rows], new float[2 * rows], new float[n]};
+                MatMul.apply(m, xs, 1, before[0], pool);
+                MatMul.apply(m, xs, 2, before[1], pool);
+                m.readRow(rows - 1, before[2], 0);
+                assertTrue(!m.resident(pool, m.byteSize() + 1), "below the size asked for: no copy");
+                assertTrue(m.blocks()[0].data().isMapped(), "still mapped");
+                assertTrue(m.resident(pool, 0), "copied");
+                assertTrue(!m.blocks()[0].data().isMapped(), "served from the copy");
+                assertEquals(java.util.List.of(mapped), m.sources(), "sources are what the matrix was bound to");
+                float[][] after = {new float[rows], new float[2 * rows], new float[n]};
+                MatMul.apply(m, xs, 1, after[0], pool);
+                MatMul.apply(m, xs, 2, after[1], pool);
+                m.readRow(rows - 1, after[2], 0);
+                for (int i = 0; i < 3; i++) org.junit.jupiter.api.Assertions.assertArrayEquals(before[i], after[i], m + " result " + i);
+            }
+        }
+        // memory that is not a file mapping is not copied again
+        WeightMatrix inHeap = WeightMatrix.of(Tensor.contiguous("q", DType.Q6_K, new long[]{rows, cols}, MemorySegment.ofArray(q.array()), "test"));
+        try (WorkerPool pool = new WorkerPool(1)) {
+            assertTrue(!inHeap.resident(pool, 0), "heap matrix not copied");
+        }
+    }
+
+    @org.junit.jupiter.api.Test
     void aQ8_0PairTheRepackedLayoutCannotHoldKeepsTheGgufKernel() {
         int rows = 3, n = 512;
         ByteBuffer q = quantized(DType.Q8_0, rows, n);
