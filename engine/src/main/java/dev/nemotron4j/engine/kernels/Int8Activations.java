@@ -132,9 +132,9 @@ final class Int8Activations {
         FloatVector inv = FloatVector.broadcast(F, 127f).div(amax).blend(0f, amax.eq(0f));
         int base = 256 * gg;
         if (dtype == DType.Q8_0) {
-            for (int s = 0; s < 16; s++) pair(t, 2 * s, 2 * s + 1, inv, packed, base + 16 * s);
+            for (int s = 0; s < 16; s++) pair(t, 32 * s, 32 * s + 16, inv, packed, base + 16 * s);
         } else {
-            q4Pairs(t, inv, packed, base, 16);
+            q4Pairs(t, 0, 16, inv, packed, base, 16);
             // lane j: Σ q over block j, read back from the 16 pairs (q[a] << 16) + q[b] just stored: with |q[b]| ≤
             // 127, (v + 2¹⁵) >> 16 is q[a] and v − (q[a] << 16) is q[b]. (Returning the sums from pair() made it
             // return a vector; where C2 did not inline it, past its node-count cutoff, every call boxed one.)
@@ -153,26 +153,27 @@ final class Int8Activations {
     private static final float Q4_OFFSET = 8f * 65536f;
 
     /**
-     * The 16 Q4_0 pair steps of a transposed block of 16 lanes ({@code t[16k + j]} is value {@code k} of lane
-     * {@code j}, {@code inv} each lane's 127/amax): step {@code s = 4i + v} is the pair {@code (a, a + 2)} with
+     * The 16 Q4_0 pair steps of a transposed block of 16 lanes ({@code t[t0 + tStride·k + j]} is value {@code k} of
+     * lane {@code j}, {@code inv} each lane's 127/amax): step {@code s = 4i + v} is the pair {@code (a, a + 2)} with
      * {@code a = 4i + (0, 16, 1, 17)[v]}, the order {@link Repacked}'s Q4_0 words hold their nibble pairs in, stored at
-     * {@code dst[d0 + s·stride ‥ +16)}. Lanes are blocks here (decode) and tokens in {@link PairTiles#quantize}.
+     * {@code dst[d0 + s·stride ‥ +16)}. Lanes are blocks here (decode) and tokens in {@link PairTiles#quantize} and
+     * {@link PairTiles#panelActivated}.
      */
-    static void q4Pairs(float[] t, FloatVector inv, int[] dst, int d0, int stride) {
+    static void q4Pairs(float[] t, int t0, int tStride, FloatVector inv, int[] dst, int d0, int stride) {
         for (int i = 0; i < 4; i++) {
-            int a = 4 * i, d = d0 + 4 * i * stride;
-            pair(t, a, a + 2, inv, dst, d);
-            pair(t, a + 16, a + 18, inv, dst, d + stride);
-            pair(t, a + 1, a + 3, inv, dst, d + 2 * stride);
-            pair(t, a + 17, a + 19, inv, dst, d + 3 * stride);
+            int a = t0 + tStride * 4 * i, d = d0 + 4 * i * stride;
+            pair(t, a, a + 2 * tStride, inv, dst, d);
+            pair(t, a + 16 * tStride, a + 18 * tStride, inv, dst, d + stride);
+            pair(t, a + tStride, a + 3 * tStride, inv, dst, d + 2 * stride);
+            pair(t, a + 17 * tStride, a + 19 * tStride, inv, dst, d + 3 * stride);
         }
     }
 
-    /** {@code dst[p ‥ p+16) = (q[a] << 16) + q[b]} for the 16 lanes of a transposed block, {@code q = round(t·inv)}. */
+    /** {@code dst[p ‥ p+16) = (q[a] << 16) + q[b]}, {@code q = round(t·inv)} of the lanes at {@code t[a]}, {@code t[b]}. */
     private static void pair(float[] t, int a, int b, FloatVector inv, int[] dst, int p) {
-        IntVector qa = (IntVector) FloatVector.fromArray(F, t, 16 * a).mul(inv).add(ROUNDER).sub(ROUNDER)
+        IntVector qa = (IntVector) FloatVector.fromArray(F, t, a).mul(inv).add(ROUNDER).sub(ROUNDER)
                 .convert(VectorOperators.F2I, 0);
-        IntVector qb = (IntVector) FloatVector.fromArray(F, t, 16 * b).mul(inv).add(ROUNDER).sub(ROUNDER)
+        IntVector qb = (IntVector) FloatVector.fromArray(F, t, b).mul(inv).add(ROUNDER).sub(ROUNDER)
                 .convert(VectorOperators.F2I, 0);
         qa.lanewise(VectorOperators.LSHL, 16).add(qb).intoArray(dst, p);
     }

@@ -248,20 +248,71 @@ public final class MatMul {
         int[] xt = ints(PAIRS_TRANSPOSED, padded * half);
         float[] xst = floats(PAIR_SCALES_TRANSPOSED, padded * blocks);
         PairTiles.quantize(x, tokens, cols, xt, xst, pool);
+        pairPanels(rp, rows, cols, xt, xst, tokens, out, pool);
+    }
+
+    /** The {@link PairTiles} product of {@code rp} with activations already {@link PairTiles#quantize}d. */
+    private static void pairPanels(Repacked rp, int rows, int cols, int[] xt, float[] xst, int tokens, float[] out, WorkerPool pool) {
+        int half = cols / 2, blocks = cols / 32;
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
             int[] panel = ints(PAIRS, PANEL_ROWS * half);
             float[] ps = floats(PAIR_SCALES, PANEL_ROWS * blocks);
             float[] acc = floats(PAIR_SUMS, PANEL_ROWS * PairTiles.SPAN);
             for (int p0 = r0; p0 < r1; p0 += PANEL_ROWS) {
                 int p1 = Math.min(r1, p0 + PANEL_ROWS), live = p1 - p0, height = (live + 3) & ~3;
-                for (int r = p0; r < p1; r++) {
-                    rp.toPairs(r, panel, PairTiles.rowStart(r - p0, half), PairTiles.QUAD_STRIDE, ps, (r - p0) * blocks);
-                }
-                // the next panel's bytes asked for now, while this one's tiles run, rather than when they are widened
-                if (TOUCH) touched += rp.touch(p1, Math.min(r1, p1 + PANEL_ROWS));
+                widen(rp, p0, p1, half, panel, ps, blocks, r1);
                 PairTiles.panel(panel, ps, height, live, xt, xst, tokens, cols, acc, out, p0, rows);
             }
         });
+    }
+
+    /** Rows {@code [p0, p1)} of {@code rp} into a pair panel, then the next panel's bytes (up to {@code end}) asked for. */
+    private static void widen(Repacked rp, int p0, int p1, int half, int[] panel, float[] ps, int blocks, int end) {
+        for (int r = p0; r < p1; r++) {
+            rp.toPairs(r, panel, PairTiles.rowStart(r - p0, half), PairTiles.QUAD_STRIDE, ps, (r - p0) * blocks);
+        }
+        // the next panel's bytes asked for now, while this one's tiles run, rather than when they are widened
+        if (TOUCH) touched += rp.touch(p1, Math.min(end, p1 + PANEL_ROWS));
+    }
+
+    /** A/B switch for measurements: a squared-ReLU MLP's two products one after the other, not {@link #squaredReluMlp}. */
+    private static final boolean UNCHAINED_MLP = Boolean.getBoolean("n4j.unchainedMlp");
+    /** The calling thread's activated up projection as {@link PairTiles} input of the down projection. */
+    private static final ThreadLocal<int[]> ACTIVATED_PAIRS = ThreadLocal.withInitial(() -> new int[0]);
+    private static final ThreadLocal<float[]> ACTIVATED_SCALES = ThreadLocal.withInitial(() -> new float[0]);
+
+    /**
+     * A squared-ReLU MLP of a batch, {@code out = down · max(up · x, 0)²}, with the up projection's sums activated
+     * and rounded to the down projection's int8 pairs where they are computed ({@link PairTiles#panelActivated}),
+     * instead of stored as floats, activated, and transposed and rounded again: the same values as {@link #apply}
+     * twice around {@link Activations#squaredRelu}. Returns false, having done nothing, where the two do not chain:
+     * fewer than {@link #WIDEN_MIN_TOKENS} tokens, either matrix without a repacked Q4_0 copy, or a hidden width
+     * ({@code up}'s rows, {@code down}'s columns) that is not whole Q4_0 blocks.
+     */
+    public static boolean squaredReluMlp(WeightMatrix up, WeightMatrix down, float[] x, int tokens, float[] out, WorkerPool pool) {
+        if (tokens < WIDEN_MIN_TOKENS || UNCHAINED_MLP || up.rows() != down.cols() || up.rows() % 32 != 0) return false;
+        Repacked ru = up.repacked(pool), rd = down.repacked(pool);
+        if (ru == null || rd == null || !integerPrefill(ru.dtype) || !integerPrefill(rd.dtype)) return false;
+        int cols = up.cols(), ffn = up.rows(), half = cols / 2, blocks = cols / 32, padded = PairTiles.padded(tokens);
+        int[] xt = ints(PAIRS_TRANSPOSED, padded * half);
+        float[] xst = floats(PAIR_SCALES_TRANSPOSED, padded * blocks);
+        PairTiles.quantize(x, tokens, cols, xt, xst, pool);
+        int[] xt2 = ints(ACTIVATED_PAIRS, padded * ffn / 2);
+        float[] xst2 = floats(ACTIVATED_SCALES, padded * ffn / 32);
+        // parts of whole 32-row blocks: a block's rows are one int8 group of the down projection's input
+        pool.forRange(ffn / 32, 32L * cols * tokens, (chunk, b0, b1) -> {
+            int[] panel = ints(PAIRS, PANEL_ROWS * half);
+            float[] ps = floats(PAIR_SCALES, PANEL_ROWS * blocks);
+            float[] acc = floats(PAIR_SUMS, PANEL_ROWS * PairTiles.SPAN);
+            int r1 = 32 * b1;
+            for (int p0 = 32 * b0; p0 < r1; p0 += PANEL_ROWS) {
+                int p1 = Math.min(r1, p0 + PANEL_ROWS);
+                widen(ru, p0, p1, half, panel, ps, blocks, r1);
+                PairTiles.panelActivated(panel, ps, p1 - p0, xt, xst, tokens, cols, acc, xt2, xst2, p0 / 32, ffn);
+            }
+        });
+        pairPanels(rd, down.rows(), ffn, xt2, xst2, tokens, out, pool);
+        return true;
     }
 
     /**

@@ -118,7 +118,7 @@ final class PairTiles {
         FloatVector amax = bits.reinterpretAsFloats();
         amax.div(127f).intoArray(xst, s0);
         FloatVector inv = FloatVector.broadcast(F, 127f).div(amax).blend(0f, amax.eq(0f));
-        Int8Activations.q4Pairs(block, inv, xt, d0, sw);
+        Int8Activations.q4Pairs(block, 0, 16, inv, xt, d0, sw);
     }
 
     /**
@@ -130,23 +130,73 @@ final class PairTiles {
      */
     static void panel(int[] panel, float[] ps, int height, int live, int[] xt, float[] xst, int tokens, int cols,
                       float[] acc, float[] out, int r0, int rows) {
-        int half = cols / 2, blocks = cols / 32, padded = padded(tokens);
+        int padded = padded(tokens);
         for (int t0 = 0; t0 < padded; t0 += SPAN) {
-            int sw = Math.min(SPAN, padded - t0), xBase = t0 * half, sBase = t0 * blocks;
-            for (int c = 0; c < blocks; c += CHUNK_BLOCKS) {
-                int nb = Math.min(CHUNK_BLOCKS, blocks - c);
-                boolean first = c == 0;
-                for (int r = 0; r < height; r += 4) {
-                    int w0 = r * half, p0 = r * blocks, a0 = r * SPAN;
-                    switch (sw) {
-                        case 48 -> tile4x3(panel, w0, ps, p0, blocks, xt, xBase, xst, sBase, c, nb, acc, a0, first);
-                        case 32 -> tile4x2(panel, w0, ps, p0, blocks, xt, xBase, xst, sBase, c, nb, acc, a0, first);
-                        default -> tile4x1(panel, w0, ps, p0, blocks, xt, xBase, xst, sBase, c, nb, acc, a0, first);
-                    }
-                }
-            }
+            int sw = Math.min(SPAN, padded - t0);
+            slab(panel, ps, height, xt, xst, cols, t0, sw, acc);
             storeSums(acc, t0, Math.min(tokens, t0 + sw) - t0, live, out, r0, rows);
         }
+    }
+
+    /**
+     * As {@link #panel}, for the up projection of a squared-ReLU MLP whose down projection runs next: rather than
+     * stored, each slab's sums are activated ({@code max(v, 0)²}, as {@link Activations#squaredRelu}) and rounded to
+     * int8 pairs, straight into the layout {@link #quantize} would give the down projection's input of {@code cols2}
+     * columns ({@code xt2}, {@code xst2}); the panel's rows are that input's columns from {@code 32·b0} on, and
+     * {@code height} is a multiple of 32. The same values as storing, activating and {@link #quantize}-ing, without
+     * the two transposes and the float round trip through memory in between (bench/NOTES.md, step 47).
+     */
+    static void panelActivated(int[] panel, float[] ps, int height, int[] xt, float[] xst, int tokens, int cols,
+                               float[] acc, int[] xt2, float[] xst2, int b0, int cols2) {
+        int padded = padded(tokens), half2 = cols2 / 2, blocks2 = cols2 / 32;
+        for (int t0 = 0; t0 < padded; t0 += SPAN) {
+            int sw = Math.min(SPAN, padded - t0);
+            slab(panel, ps, height, xt, xst, cols, t0, sw, acc);
+            for (int blk = 0; blk < height / 32; blk++) {
+                int b = b0 + blk;
+                for (int u = 0; u < sw; u += 16) {
+                    activateBlock(acc, 32 * blk * SPAN + u, xt2, t0 * half2 + 16 * b * sw + u, sw, xst2, t0 * blocks2 + b * sw + u);
+                }
+            }
+        }
+    }
+
+    /** The tiles of one slab of {@code sw} tokens from {@code t0}: every row of the panel, sums to {@code acc}. */
+    private static void slab(int[] panel, float[] ps, int height, int[] xt, float[] xst, int cols, int t0, int sw,
+                             float[] acc) {
+        int half = cols / 2, blocks = cols / 32, xBase = t0 * half, sBase = t0 * blocks;
+        for (int c = 0; c < blocks; c += CHUNK_BLOCKS) {
+            int nb = Math.min(CHUNK_BLOCKS, blocks - c);
+            boolean first = c == 0;
+            for (int r = 0; r < height; r += 4) {
+                int w0 = r * half, p0 = r * blocks, a0 = r * SPAN;
+                switch (sw) {
+                    case 48 -> tile4x3(panel, w0, ps, p0, blocks, xt, xBase, xst, sBase, c, nb, acc, a0, first);
+                    case 32 -> tile4x2(panel, w0, ps, p0, blocks, xt, xBase, xst, sBase, c, nb, acc, a0, first);
+                    default -> tile4x1(panel, w0, ps, p0, blocks, xt, xBase, xst, sBase, c, nb, acc, a0, first);
+                }
+            }
+        }
+    }
+
+    /**
+     * One block of 32 panel rows × 16 tokens of a slab's sums ({@code acc[a + k·SPAN + j]}: row {@code k}, token
+     * {@code j}), already laid out as {@link #quantizeBlock} wants its input save for the stride: activated in place,
+     * then its scales to {@code xst2[s0 ‥ +16)} and pairs to {@code xt2[d0 + s·sw ‥ +16)}.
+     */
+    private static void activateBlock(float[] acc, int a, int[] xt2, int d0, int sw, float[] xst2, int s0) {
+        FloatVector zero = FloatVector.zero(F);
+        IntVector bits = IntVector.zero(I);
+        for (int k = 0; k < 32; k++) {
+            FloatVector v = FloatVector.fromArray(F, acc, a + k * SPAN).max(zero);
+            v = v.mul(v);
+            v.intoArray(acc, a + k * SPAN);
+            bits = bits.max(v.reinterpretAsInts().and(Int8Activations.ABS_BITS));
+        }
+        FloatVector amax = bits.reinterpretAsFloats();
+        amax.div(127f).intoArray(xst2, s0);
+        FloatVector inv = FloatVector.broadcast(F, 127f).div(amax).blend(0f, amax.eq(0f));
+        Int8Activations.q4Pairs(acc, a, SPAN, inv, xt2, d0, sw);
     }
 
     /**

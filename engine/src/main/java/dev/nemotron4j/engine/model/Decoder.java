@@ -118,8 +118,12 @@ public final class Decoder {
             addTokens(buf.x, buf.o, n);
 
             normTokens(lw.mlpNorm(), buf.x, buf.a, n);
-            MatMul.apply(lw.upGate(), buf.a, n, buf.ff, pool);
-            MatMul.apply(lw.down(), activateTokens(n, buf), n, buf.o, pool);
+            // a squared-ReLU MLP's batch may go through both Q4_0 products in one (the up's sums rounded for the down
+            // where they are computed); otherwise, and for SwiGLU, up (and gate), the activation, then down
+            if (config.activation().gated() || !MatMul.squaredReluMlp(lw.upGate(), lw.down(), buf.a, n, buf.o, pool)) {
+                MatMul.apply(lw.upGate(), buf.a, n, buf.ff, pool);
+                MatMul.apply(lw.down(), activateTokens(n, buf), n, buf.o, pool);
+            }
             collective.allReduceSum(buf.o, 0, n * h);
             addTokens(buf.x, buf.o, n);
         }

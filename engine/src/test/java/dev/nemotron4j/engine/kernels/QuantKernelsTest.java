@@ -217,6 +217,34 @@ class QuantKernelsTest {
     }
 
     @org.junit.jupiter.api.Test
+    void aSquaredReluMlpChainedThroughInt8PairsGivesTheSameFloatsAsItsTwoProducts() {
+        // MatMul.squaredReluMlp rounds the up projection's sums for the down projection where the tiles leave them
+        // (PairTiles.panelActivated): it must give exactly what apply, squaredRelu and apply give. 1536 hidden rows
+        // are 48 blocks of 32, so two threads' parts end on odd blocks and some panels have 32 rows
+        int hidden = 512, ffn = 1536;
+        WeightMatrix up = WeightMatrix.of(Tensor.contiguous("up", DType.Q4_0, new long[]{ffn, hidden},
+                MemorySegment.ofArray(quantized(DType.Q4_0, ffn, hidden).array()), "test"));
+        WeightMatrix down = WeightMatrix.of(Tensor.contiguous("down", DType.Q4_0, new long[]{hidden, ffn},
+                MemorySegment.ofArray(quantized(DType.Q4_0, hidden, ffn).array()), "test"));
+        for (int threads : new int[]{1, 2}) {
+            try (WorkerPool pool = new WorkerPool(threads)) {
+                boolean chains = up.repacked(pool) != null && down.repacked(pool) != null;
+                for (int tokens : new int[]{3, 4, 37, 80, 128}) {
+                    float[] x = random(tokens * hidden), ff = new float[tokens * ffn];
+                    x[7] = -30;   // an outlier
+                    float[] want = new float[tokens * hidden], got = new float[tokens * hidden];
+                    MatMul.apply(up, x, tokens, ff, pool);
+                    Activations.squaredRelu(ff, 0, ff.length);
+                    MatMul.apply(down, ff, tokens, want, pool);
+                    boolean chained = MatMul.squaredReluMlp(up, down, x, tokens, got, pool);
+                    assertEquals(chains && tokens >= MatMul.WIDEN_MIN_TOKENS, chained, tokens + " tokens chained");
+                    if (chained) org.junit.jupiter.api.Assertions.assertArrayEquals(want, got, threads + " threads, " + tokens + " tokens");
+                }
+            }
+        }
+    }
+
+    @org.junit.jupiter.api.Test
     void aQ8_0PairTheRepackedLayoutCannotHoldKeepsTheGgufKernel() {
         int rows = 3, n = 512;
         ByteBuffer q = quantized(DType.Q8_0, rows, n);
