@@ -140,7 +140,7 @@ public final class NemotronModel implements AutoCloseable {
         try (InferenceSession s = newSession(1)) {
             s.prefill(new int[]{ids[0]});
         }
-        warmUpLongPrompts();
+        warmUpModelPasses(warmUpLongPrompts());
         // then a short prompt through every layer (the last layer for its last token, the output layer) and one
         // decode step after it: the long prompts above stop at the first layer
         try (InferenceSession s = newSession(ids.length + 1)) {
@@ -168,9 +168,9 @@ public final class NemotronModel implements AutoCloseable {
      * `bench`'s first pp128 after it ran at ≈ 65 tok/s and its second at ≈ 320, against ≈ 600 later (bench/NOTES.md,
      * step 44).
      */
-    private void warmUpLongPrompts() {
+    private long warmUpLongPrompts() {
         int v = config().vocabSize(), longest = Math.min(WARM_UP_PROMPTS[0], contextLength);
-        if (longest < 2 * MatMul.WIDEN_MIN_TOKENS) return;
+        if (longest < 2 * MatMul.WIDEN_MIN_TOKENS) return Long.MAX_VALUE;
         try (InferenceSession s = newSession(longest)) {
             long[] best = new long[WARM_UP_PROMPTS.length];
             Arrays.fill(best, Long.MAX_VALUE);
@@ -192,6 +192,60 @@ public final class NemotronModel implements AutoCloseable {
                 if (options.collective().worldSize() > 1) options.collective().allReduceSum(stop, 0, 1);
                 if (stop[0] > 0) break;
             }
+            return best[0];
+        }
+    }
+
+    /** The longest a model-wide warm-up pass may be expected to take, in nanoseconds. */
+    private static final long MODEL_PASS_LIMIT = 500_000_000L;
+    /** Model-wide warm-up passes at most. */
+    private static final int MODEL_PASSES = 3;
+
+    /**
+     * The first long prompt through every layer, {@link #MODEL_PASSES} times, where one layer's best pass
+     * ({@code layerNanos}) times the layers stays within {@link #MODEL_PASS_LIMIT}; then a wait for the JIT to finish
+     * what they queued. After the first-layer passes the methods called once per layer or per dispatch part had still
+     * been called too few times for C2: `bench`'s first two full prefills of the small model took 240–340 ms against
+     * 165–200 ms later, 175–210 ms after these passes (bench/NOTES.md, step 48). Larger models skip the passes (their
+     * prompts are long enough for the JIT to settle within the first), not the wait.
+     */
+    private void warmUpModelPasses(long layerNanos) {
+        int layers = config().numLayers(), n = Math.min(WARM_UP_PROMPTS[0], contextLength);
+        float[] expected = {layerNanos == Long.MAX_VALUE ? Float.MAX_VALUE : (float) layerNanos * layers};
+        // tensor-parallel ranks decide together: the passes run collectives
+        if (options.collective().worldSize() > 1) options.collective().allReduceSum(expected, 0, 1);
+        if (expected[0] <= (float) MODEL_PASS_LIMIT * options.collective().worldSize()) {
+            int v = config().vocabSize();
+            int[] ids = new int[n];
+            for (int i = 0; i < n; i++) ids[i] = (17 * i + 3) % v;
+            try (InferenceSession s = newSession(n)) {
+                for (int pass = 0; pass < MODEL_PASSES; pass++) s.warmUpLayers(ids, layers);
+            }
+        }
+        awaitQuietCompiler();
+    }
+
+    /** How long {@link #awaitQuietCompiler} waits at most, and how long the compilers must stay idle, in milliseconds. */
+    private static final long COMPILER_WAIT_MS = 1000, COMPILER_QUIET_MS = 100;
+
+    /**
+     * Sleeps until the JIT's total compilation time has not moved for {@link #COMPILER_QUIET_MS} (at most
+     * {@link #COMPILER_WAIT_MS}): compiles the warm-up queued then finish with both cores to themselves, instead of
+     * beside the first prompt. Returns at once where the JVM does not report compilation time.
+     */
+    private static void awaitQuietCompiler() {
+        java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        if (jit == null || !jit.isCompilationTimeMonitoringSupported()) return;
+        long deadline = System.nanoTime() + COMPILER_WAIT_MS * 1_000_000L, last = jit.getTotalCompilationTime();
+        try {
+            while (System.nanoTime() < deadline) {
+                Thread.sleep(COMPILER_QUIET_MS);
+                long now = jit.getTotalCompilationTime();
+                if (now == last) return;
+                last = now;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
