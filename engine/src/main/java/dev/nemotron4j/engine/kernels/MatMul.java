@@ -144,9 +144,13 @@ public final class MatMul {
             });
             return;
         }
-        // Q4_0: the two rows of a stored pair together where the part holds both; one token runs all the part's whole
-        // pairs of a slab in one loop (PackedIntDot.dotQ4Pairs), more tokens take each pair for every token in turn
-        pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
+        // Q4_0: the two rows of a stored pair together; one token runs all the part's whole pairs of a slab in one
+        // loop (PackedIntDot.dotQ4Pairs), more tokens take each pair for every token in turn. Parts are whole pairs:
+        // where a part began or ended on an odd row, that row went alone through dotQ4Repacked, which then ran a few
+        // times per product, too rarely for C2, so its vector operations stayed C1-compiled and boxed (a few such
+        // rows in each 1024-row product; bench/NOTES.md, step 49). Only a matrix of odd rows still has a row alone.
+        pool.forRange((rows + 1) / 2, 2L * cols * tokens, (chunk, q0, q1) -> {
+            int r0 = 2 * q0, r1 = Math.min(rows, 2 * q1);
             for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
             for (int s = 0; s < rp.slabs; s++) {
                 int x0 = Repacked.GROUP * rp.slabStart(s), n = rp.slabGroups(s);
