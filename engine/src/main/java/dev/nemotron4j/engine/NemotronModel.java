@@ -141,13 +141,31 @@ public final class NemotronModel implements AutoCloseable {
             s.prefill(new int[]{ids[0]});
         }
         warmUpModelPasses(warmUpLongPrompts());
-        // then a short prompt through every layer (the last layer for its last token, the output layer) and one
-        // decode step after it: the long prompts above stop at the first layer
-        try (InferenceSession s = newSession(ids.length + 1)) {
+        // then a short prompt through every layer (the last layer for its last token, the output layer) and decode
+        // steps after it: the long prompts above stop at the first layer
+        int steps = Math.max(1, Math.min(DECODE_STEPS, contextLength - ids.length));
+        try (InferenceSession s = newSession(ids.length + steps)) {
             float[] logits = s.prefill(ids);
-            s.decode(Greedy.argmax(logits, 0, v));
+            long start = System.nanoTime();
+            float[] stop = new float[1];
+            for (int i = 0; i < steps; i++) {
+                logits = s.decode(Greedy.argmax(logits, 0, v));
+                stop[0] = System.nanoTime() - start > DECODE_BUDGET ? 1 : 0;
+                // tensor-parallel ranks decode in step (every step runs collectives), so they stop together
+                if (options.collective().worldSize() > 1) options.collective().allReduceSum(stop, 0, 1);
+                if (stop[0] > 0) break;
+            }
         }
     }
+
+    /**
+     * Decode steps {@link #warmUpKernels} takes after its short prompt at most, and the time they may take: kernels
+     * that run once per product, such as the int8 rounding of decode's activations, take this many calls before C2
+     * compiles them. A prefill-only `bench` otherwise left that rounding C1-compiled (its vector operations boxed:
+     * 72 MB allocated per 6 s) for the last layer's token of every prompt (bench/NOTES.md, step 50).
+     */
+    private static final int DECODE_STEPS = 12;
+    private static final long DECODE_BUDGET = 1_000_000_000L;
 
     /** Prompt lengths {@link #warmUpLongPrompts} alternates: slabs of 48 + 32 and 48 + 16 tokens, every Q4_0 tile. */
     private static final int[] WARM_UP_PROMPTS = {80, 64};
