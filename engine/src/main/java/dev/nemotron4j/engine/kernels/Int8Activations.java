@@ -129,7 +129,7 @@ final class Int8Activations {
         }
         FloatVector amax = bits.reinterpretAsFloats();
         amax.div(127f).intoArray(scale, 16 * gg);
-        FloatVector inv = FloatVector.broadcast(F, 127f).div(amax).blend(0f, amax.eq(0f));
+        FloatVector inv = FloatVector.broadcast(F, 127f).div(amax);   // ∞ for a block of zeros (see q4Pairs)
         int base = 256 * gg;
         if (dtype == DType.Q8_0) {
             for (int s = 0; s < 16; s++) pair(t, 32 * s, 32 * s + 16, inv, packed, base + 16 * s);
@@ -158,6 +158,11 @@ final class Int8Activations {
      * {@code a = 4i + (0, 16, 1, 17)[v]}, the order {@link Repacked}'s Q4_0 words hold their nibble pairs in, stored at
      * {@code dst[d0 + s·stride ‥ +16)}. Lanes are blocks here (decode) and tokens in {@link PairTiles#quantize} and
      * {@link PairTiles#panelActivated}.
+     *
+     * <p>A block of zeros has amax 0 and {@code inv} ∞: 0·∞ is NaN, which the conversion to int turns into 0 (Java's
+     * cast, which the Vector API keeps), so it rounds to zeros, its scale 0. The callers used to replace that ∞ by 0
+     * with {@code blend(0f, amax.eq(0f))}, which C2 at times left un-inlined in the large methods around it, boxing a
+     * vector per block (bench/NOTES.md, step 51).
      */
     static void q4Pairs(float[] t, int t0, int tStride, FloatVector inv, int[] dst, int d0, int stride) {
         for (int i = 0; i < 4; i++) {

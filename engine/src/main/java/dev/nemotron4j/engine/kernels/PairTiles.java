@@ -117,7 +117,7 @@ final class PairTiles {
         for (int k = 0; k < 32; k++) bits = bits.max(FloatVector.fromArray(F, block, 16 * k).reinterpretAsInts().and(Int8Activations.ABS_BITS));
         FloatVector amax = bits.reinterpretAsFloats();
         amax.div(127f).intoArray(xst, s0);
-        FloatVector inv = FloatVector.broadcast(F, 127f).div(amax).blend(0f, amax.eq(0f));
+        FloatVector inv = FloatVector.broadcast(F, 127f).div(amax);   // ∞ for a block of zeros (see q4Pairs)
         Int8Activations.q4Pairs(block, 0, 16, inv, xt, d0, sw);
     }
 
@@ -195,7 +195,7 @@ final class PairTiles {
         }
         FloatVector amax = bits.reinterpretAsFloats();
         amax.div(127f).intoArray(xst2, s0);
-        FloatVector inv = FloatVector.broadcast(F, 127f).div(amax).blend(0f, amax.eq(0f));
+        FloatVector inv = FloatVector.broadcast(F, 127f).div(amax);   // ∞ for a block of zeros (see q4Pairs)
         Int8Activations.q4Pairs(acc, a, SPAN, inv, xt2, d0, sw);
     }
 

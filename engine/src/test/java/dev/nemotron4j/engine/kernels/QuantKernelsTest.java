@@ -294,6 +294,7 @@ class QuantKernelsTest {
                         : repacked && MatMul.integerPrefill(type);
                 float[] xs = random(tokens * n), out = new float[tokens * rows];
                 xs[5] = 40;   // an outlier: its group's int8 step grows, the others keep theirs
+                java.util.Arrays.fill(xs, 64, 96, 0f);   // a block of zeros: it rounds to zeros, scale 0
                 java.util.Arrays.fill(out, Float.NaN);   // apply overwrites out: nothing may be added to what was there
                 MatMul.apply(m, xs, tokens, out, pool);
                 for (int t = 0; t < tokens; t++) {
@@ -361,6 +362,9 @@ class QuantKernelsTest {
                 float amax = 0;
                 for (int c = 0; c < 32; c++) amax = Math.max(amax, Math.abs(x[t * cols + 32 * b + c]));
                 assertEquals(amax / 127f, xst[t0 * blocks + b * sw + (t - t0)], "token " + t + " block " + b);
+                if (amax == 0) {   // zeros round to zero pairs (127/amax is ∞ there, and 0·∞ = NaN converts to 0)
+                    for (int s = 0; s < 16; s++) assertEquals(0, xt[t0 * cols / 2 + (16 * b + s) * sw + (t - t0)], "token " + t + " block " + b + " pair " + s);
+                }
             }
         }
     }
