@@ -95,7 +95,7 @@ final class PairTiles {
                         BroadcastTiles.block16(rows, 0, 32, block, 0, 0, 16, null, 0);
                         BroadcastTiles.block16(rows, 0, 32, block, 16, 0, 16, null, 0);
                     }
-                    quantizeBlock(block, xt, t0 * half + 16 * b * sw + u, sw, xst, t0 * blocks + b * sw + u);
+                    quantizeBlock(block, 0, 16, xt, t0 * half + 16 * b * sw + u, sw, xst, t0 * blocks + b * sw + u);
                 }
             }
         });
@@ -107,18 +107,19 @@ final class PairTiles {
     private static final ThreadLocal<float[]> PARTIAL = ThreadLocal.withInitial(() -> new float[512]);
 
     /**
-     * One block of 16 tokens, transposed ({@code block[16k + j]} is value {@code k} of lane {@code j}): its scales to
+     * One block of 16 tokens, transposed ({@code t[a + tStride·k + j]} is value {@code k} of lane {@code j}; a stride
+     * of 16 for {@link #quantize}'s scratch, {@link #SPAN} for a slab's sums in {@link #activateBlock}): its scales to
      * {@code xst[s0 ‥ s0+16)}, its 16 pair steps to {@code xt[d0 + s·sw ‥ +16)}.
      */
-    private static void quantizeBlock(float[] block, int[] xt, int d0, int sw, float[] xst, int s0) {
+    private static void quantizeBlock(float[] t, int a, int tStride, int[] xt, int d0, int sw, float[] xst, int s0) {
         // the maximum of |x| on the bits (Int8Activations.ABS_BITS): FloatVector.max keeps Java's NaN and −0
         // ordering, a compare-and-blend sequence per step of a 32-step chain that took as long as the rest together
         IntVector bits = IntVector.zero(I);
-        for (int k = 0; k < 32; k++) bits = bits.max(FloatVector.fromArray(F, block, 16 * k).reinterpretAsInts().and(Int8Activations.ABS_BITS));
+        for (int k = 0; k < 32; k++) bits = bits.max(FloatVector.fromArray(F, t, a + tStride * k).reinterpretAsInts().and(Int8Activations.ABS_BITS));
         FloatVector amax = bits.reinterpretAsFloats();
         amax.div(127f).intoArray(xst, s0);
         FloatVector inv = FloatVector.broadcast(F, 127f).div(amax);   // ∞ for a block of zeros (see q4Pairs)
-        Int8Activations.q4Pairs(block, 0, 16, inv, xt, d0, sw);
+        Int8Activations.q4Pairs(t, a, tStride, inv, xt, d0, sw);
     }
 
     /**
@@ -181,22 +182,16 @@ final class PairTiles {
 
     /**
      * One block of 32 panel rows × 16 tokens of a slab's sums ({@code acc[a + k·SPAN + j]}: row {@code k}, token
-     * {@code j}), already laid out as {@link #quantizeBlock} wants its input save for the stride: activated in place,
-     * then its scales to {@code xst2[s0 ‥ +16)} and pairs to {@code xt2[d0 + s·sw ‥ +16)}.
+     * {@code j}), already laid out as {@link #quantizeBlock} takes its input: squared in place ({@code max(v, 0)²}),
+     * then rounded, its scales to {@code xst2[s0 ‥ +16)} and pairs to {@code xt2[d0 + s·sw ‥ +16)}.
      */
     private static void activateBlock(float[] acc, int a, int[] xt2, int d0, int sw, float[] xst2, int s0) {
         FloatVector zero = FloatVector.zero(F);
-        IntVector bits = IntVector.zero(I);
         for (int k = 0; k < 32; k++) {
             FloatVector v = FloatVector.fromArray(F, acc, a + k * SPAN).max(zero);
-            v = v.mul(v);
-            v.intoArray(acc, a + k * SPAN);
-            bits = bits.max(v.reinterpretAsInts().and(Int8Activations.ABS_BITS));
+            v.mul(v).intoArray(acc, a + k * SPAN);
         }
-        FloatVector amax = bits.reinterpretAsFloats();
-        amax.div(127f).intoArray(xst2, s0);
-        FloatVector inv = FloatVector.broadcast(F, 127f).div(amax);   // ∞ for a block of zeros (see q4Pairs)
-        Int8Activations.q4Pairs(acc, a, SPAN, inv, xt2, d0, sw);
+        quantizeBlock(acc, a, SPAN, xt2, d0, sw, xst2, s0);
     }
 
     /**
