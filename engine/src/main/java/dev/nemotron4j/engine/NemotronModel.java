@@ -125,9 +125,9 @@ public final class NemotronModel implements AutoCloseable {
     }
 
     /**
-     * Runs one token, then long prompts through the first layer ({@link #warmUpLongPrompts}), then a short prompt and
-     * one decoded token, through scratch sessions, so the JIT compiles the decode and prefill kernels before the first
-     * real prompt. Until then they run interpreted, where every vector
+     * Runs one token, then long prompts through the first layer ({@link #warmUpLongPrompts}) and through every layer
+     * ({@link #warmUpModelPasses}), then a short prompt and up to {@link #DECODE_STEPS} decoded tokens, through scratch
+     * sessions, so the JIT compiles the decode and prefill kernels before the first real prompt. Until then they run interpreted, where every vector
      * operation allocates (bench/NOTES.md, step 19). Call after {@link #prepareWeights}; the caches it used are
      * discarded.
      */
@@ -147,13 +147,9 @@ public final class NemotronModel implements AutoCloseable {
         try (InferenceSession s = newSession(ids.length + steps)) {
             float[] logits = s.prefill(ids);
             long start = System.nanoTime();
-            float[] stop = new float[1];
             for (int i = 0; i < steps; i++) {
                 logits = s.decode(Greedy.argmax(logits, 0, v));
-                stop[0] = System.nanoTime() - start > DECODE_BUDGET ? 1 : 0;
-                // tensor-parallel ranks decode in step (every step runs collectives), so they stop together
-                if (options.collective().worldSize() > 1) options.collective().allReduceSum(stop, 0, 1);
-                if (stop[0] > 0) break;
+                if (anyRank(System.nanoTime() - start > DECODE_BUDGET)) break;
             }
         }
     }
@@ -193,7 +189,6 @@ public final class NemotronModel implements AutoCloseable {
             long[] best = new long[WARM_UP_PROMPTS.length];
             Arrays.fill(best, Long.MAX_VALUE);
             long start = System.nanoTime();
-            float[] stop = new float[1];
             for (int pass = 0, settled = 0; ; pass++) {
                 int k = pass % WARM_UP_PROMPTS.length, n = Math.min(WARM_UP_PROMPTS[k], longest);
                 int[] ids = new int[n];
@@ -205,13 +200,21 @@ public final class NemotronModel implements AutoCloseable {
                 settled = dt <= best[k] + best[k] / 4 ? settled + 1 : 0;
                 boolean done = pass + 1 >= 2 * MIN_PASSES || (pass + 1 >= MIN_PASSES && settled >= 4)
                         || (pass + 1 >= 2 && System.nanoTime() - start > WARM_UP_BUDGET);
-                // tensor-parallel ranks run the passes' collectives in step, so they stop together: when any is done
-                stop[0] = done ? 1 : 0;
-                if (options.collective().worldSize() > 1) options.collective().allReduceSum(stop, 0, 1);
-                if (stop[0] > 0) break;
+                if (anyRank(done)) break;
             }
             return best[0];
         }
+    }
+
+    /**
+     * Whether {@code done} holds on any tensor-parallel rank (on this one, alone): the warm-up loops run collectives
+     * every pass or step, so the ranks must stop after the same one, and each stops when any would.
+     */
+    private boolean anyRank(boolean done) {
+        if (options.collective().worldSize() == 1) return done;
+        float[] flag = {done ? 1 : 0};
+        options.collective().allReduceSum(flag, 0, 1);
+        return flag[0] > 0;
     }
 
     /** The longest a model-wide warm-up pass may be expected to take, in nanoseconds. */
