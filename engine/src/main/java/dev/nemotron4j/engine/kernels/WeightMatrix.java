@@ -116,18 +116,19 @@ public final class WeightMatrix {
     /**
      * Makes the kernels' own copy now rather than on first use (for Q4_0/Q8_0/BF16 matrices the decode kernels can
      * take), reading the source ahead first, or else, for a mapped matrix of {@link #RESIDENT_MIN_BYTES} and more
-     * (a Q6_K output layer), a {@link #resident} copy in huge pages; returns whether the matrix is served from a copy,
-     * in which case the memory of {@link #sources} is no longer read.
+     * (a Q6_K output layer, BF16 rows too short for quads), a {@link #resident} copy in huge pages; returns whether
+     * the matrix is served from a copy, in which case the memory of {@link #sources} is no longer read.
      */
     public boolean prepare(WorkerPool pool) {
         return repacked(pool, true) != null || resident(pool, RESIDENT_MIN_BYTES);
     }
 
     /**
-     * Mapped matrices from this size on that no {@link Repacked} layout takes get a {@link #resident} copy: the size
-     * from which {@link NativeBuffers} gives huge pages.
+     * Mapped matrices from this size on that no {@link Repacked} layout takes get a {@link #resident} copy: every
+     * projection of a real model (the smallest, a Q4_0 Wo of the small shape, is 0.56 MB and repacked anyway); the
+     * tiny ones of test checkpoints stay on the mapped bytes.
      */
-    static final long RESIDENT_MIN_BYTES = NativeBuffers.HUGE_FROM;
+    static final long RESIDENT_MIN_BYTES = 1L << 20;
 
     /**
      * Copies the rows of a matrix that lives wholly in file mappings, of {@code minBytes} and more, into one buffer of
@@ -135,7 +136,8 @@ public final class WeightMatrix {
      * mapped pages are released, as after a {@link Repacked} copy. Returns whether the matrix is served from such a
      * copy. Why: a file mapping is in 4 KB pages, and right after a prefill the Q6_K output layer of the small model
      * (215 MB, 52 500 pages) took 17–20 ms where it takes 8 in decode, in huge pages 9.6–10 (bench/NOTES.md, step 46):
-     * the page walks of the first pass after other work, not the bytes. Skipped where memory is short
+     * the page walks of the first pass after other work, not the bytes. In decode the small BF16 model's projections
+     * (2–8 MB each, rows of 2 KB) streamed 12–18 % faster from such copies (step 52). Skipped where memory is short
      * ({@link RepackBudget}), like the repacked copies, and with {@code -Dn4j.noRepack=true}.
      */
     synchronized boolean resident(WorkerPool pool, long minBytes) {
