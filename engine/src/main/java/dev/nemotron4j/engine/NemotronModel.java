@@ -9,6 +9,7 @@ import dev.nemotron4j.engine.sampling.SamplingParams;
 import dev.nemotron4j.tokenizer.Tokenizer;
 import dev.nemotron4j.engine.generate.TokenListener;
 import dev.nemotron4j.engine.kernels.MatMul;
+import dev.nemotron4j.engine.kernels.ReadBandwidth;
 import dev.nemotron4j.engine.kernels.WeightMatrix;
 import dev.nemotron4j.engine.kernels.WorkerPool;
 import dev.nemotron4j.engine.model.Decoder;
@@ -26,6 +27,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.BiConsumer;
 
@@ -268,6 +270,15 @@ public final class NemotronModel implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * A probe of this machine's memory read bandwidth as the model's threads see it, over {@code bytes} ({@link
+     * ReadBandwidth}): with {@link #bytesPerToken}, decode's roofline. Empty where its buffer would not leave enough
+     * memory free.
+     */
+    public Optional<ReadBandwidth> readBandwidth(long bytes) {
+        return ReadBandwidth.over(pool, bytes);
     }
 
     /** Bytes of weights read per decoded token: the memory-bandwidth bound on decode speed. */

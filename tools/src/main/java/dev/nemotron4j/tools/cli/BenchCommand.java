@@ -3,6 +3,7 @@ package dev.nemotron4j.tools.cli;
 import dev.nemotron4j.engine.InferenceSession;
 import dev.nemotron4j.engine.NemotronModel;
 import dev.nemotron4j.engine.generate.Greedy;
+import dev.nemotron4j.engine.kernels.ReadBandwidth;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -11,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 
@@ -23,7 +25,11 @@ import java.util.concurrent.Callable;
                 "Reports tokens/s as mean ± std and min/median/max, bytes of weights read per decoded token, and the "
                         + "memory bandwidth that decode achieved (its roofline is bandwidth ÷ bytes per token). Both "
                         + "count weights only: with -d each decoded token also reads the cached keys and values (see "
-                        + "'inspect')."})
+                        + "'inspect').",
+                "After a decode test it also measures this machine's read bandwidth right away (a plain vector sum "
+                        + "on the same threads over as many bytes as a token reads, at most 1 GB; the host's speed "
+                        + "drifts, so the two are taken together) and reports decode's roofline, bandwidth ÷ bytes per "
+                        + "token, and the share of it reached."})
 final class BenchCommand implements Callable<Integer> {
     @picocli.CommandLine.ParentCommand
     Cli parent;
@@ -51,6 +57,19 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--json", description = "Print one JSON object.")
     boolean json;
+
+    @Option(names = "--no-roofline", description = "Skip the read-bandwidth measurement after the decode test.")
+    boolean noRoofline;
+
+    /**
+     * The read bandwidth is measured over as many bytes as a decoded token reads, up to this: so a model that fits in
+     * the caches is compared with the caches' rate, and a large one with memory's.
+     */
+    private static final long BANDWIDTH_MAX_BYTES = 1L << 30;
+    private static final int BANDWIDTH_PASSES = 3;
+    /** The read bandwidth after each decode run (GB/s), or null where it was not measured, and its buffer's size. */
+    private double[] bandwidth;
+    private long bandwidthBytes;
 
     record Stats(String test, double[] tps) {
         double mean() {
@@ -119,6 +138,10 @@ final class BenchCommand implements Callable<Integer> {
                 }
                 if (genTokens > 0) {
                     double[] tps = new double[reps];
+                    // the probe's buffer is written before the decode runs, each of which it then follows at once
+                    Optional<ReadBandwidth> probe = noRoofline ? Optional.empty()
+                            : m.readBandwidth(Math.min(m.bytesPerToken(), BANDWIDTH_MAX_BYTES));
+                    bandwidth = probe.isPresent() ? new double[reps] : null;
                     for (int r = -1; r < reps; r++) {
                         s.truncate(depth);
                         float[] logits = s.prefill(new int[]{prompt[0]});
@@ -126,12 +149,21 @@ final class BenchCommand implements Callable<Integer> {
                         for (int i = 0; i < genTokens; i++) logits = s.decode(Greedy.argmax(logits, 0, vocab));
                         long dt = System.nanoTime() - t0;
                         if (r >= 0) tps[r] = genTokens / (dt / 1e9);
+                        if (r >= 0 && bandwidth != null) bandwidth[r] = probe.get().gigabytesPerSecond(BANDWIDTH_PASSES);
                         progress("tg" + genTokens + at, r);
                     }
+                    bandwidthBytes = probe.map(ReadBandwidth::bytes).orElse(0L);
                     results.add(new Stats("tg" + genTokens + at, tps));
                 }
             }
             long bpt = m.bytesPerToken();
+            // decode's share of the roofline: each run against the bandwidth measured right after it
+            double share = 0, readGbs = 0;
+            if (bandwidth != null) {
+                Stats tg = results.get(results.size() - 1);
+                for (int r = 0; r < reps; r++) share += tg.tps()[r] * bpt / 1e9 / bandwidth[r] / reps;
+                readGbs = new Stats("read", bandwidth).median();
+            }
             if (json) {
                 try (Json j = new Json(parent.out)) {
                     var g = j.g;
@@ -139,6 +171,7 @@ final class BenchCommand implements Callable<Integer> {
                     g.writeStringField("model", modelOptions.model.toString());
                     g.writeNumberField("threads", m.threads());
                     g.writeNumberField("bytes_per_token", bpt);
+                    if (bandwidth != null) g.writeNumberField("read_gigabytes_per_second", readGbs);
                     g.writeArrayFieldStart("results");
                     for (Stats s : results) {
                         g.writeStartObject();
@@ -150,7 +183,10 @@ final class BenchCommand implements Callable<Integer> {
                         g.writeNumberField("median", s.median());
                         g.writeNumberField("max", s.sorted()[s.tps().length - 1]);
                         g.writeEndObject();
-                        if (s.test().startsWith("tg")) g.writeNumberField("gigabytes_per_second", s.mean() * bpt / 1e9);
+                        if (s.test().startsWith("tg")) {
+                            g.writeNumberField("gigabytes_per_second", s.mean() * bpt / 1e9);
+                            if (bandwidth != null) g.writeNumberField("roofline_fraction", share);
+                        }
                         g.writeEndObject();
                     }
                     g.writeEndArray();
@@ -166,6 +202,14 @@ final class BenchCommand implements Callable<Integer> {
                     out.printf(Locale.ROOT, "| " + name + " | %8.2f ± %5.2f | %8.2f | %8.2f | %8.2f | %10s |%n", s.test(), s.mean(), s.std(),
                             s.sorted()[0], s.median(), s.sorted()[s.tps().length - 1],
                             s.test().startsWith("tg") ? String.format(Locale.ROOT, "%.1f", s.mean() * bpt / 1e9) : "");
+                }
+                if (bandwidth != null) {
+                    out.printf(Locale.ROOT, "read bandwidth %.1f GB/s (median; %d threads, a plain vector sum over %.0f MB, "
+                            + "best of %d passes after each decode run): decode roofline %.1f tokens/s; decode reached %.0f %% "
+                            + "of the bandwidth measured after each run%n", readGbs, m.threads(), bandwidthBytes / 1e6,
+                            BANDWIDTH_PASSES, readGbs * 1e9 / bpt, 100 * share);
+                } else if (genTokens > 0 && !noRoofline) {
+                    out.println("read bandwidth not measured: too little free memory for its buffer");
                 }
             }
         }

@@ -102,6 +102,13 @@ class CliTest {
                     && tps.get("median").asDouble() <= tps.get("max").asDouble(), t.toString());
             assertTrue(tps.get("std").asDouble() >= 0, t.toString());
         }
+        // the roofline: the read bandwidth measured after each decode run, and decode's share of it
+        assertTrue(j.get("read_gigabytes_per_second").asDouble() > 0, j.toString());
+        double share = j.get("results").get(1).get("roofline_fraction").asDouble();
+        assertTrue(share > 0 && Double.isFinite(share), j.toString());
+        assertTrue(!j.get("results").get(0).has("roofline_fraction"), "prefill has no roofline share");
+        JsonNode without = run("bench", "--model", model("nemotron-gqa-f32"), "-p", "0", "-n", "2", "-r", "1", "--no-roofline", "--json").json();
+        assertTrue(!without.has("read_gigabytes_per_second") && !without.get("results").get(0).has("roofline_fraction"), without.toString());
 
         JsonNode deep = run("bench", "--model", model("nemotron-gqa-f32"), "-p", "6", "-n", "3", "-r", "1", "-d", "40", "--json").json();
         assertEquals("pp6 @ d40", deep.get("results").get(0).get("test").asText());
