@@ -24,8 +24,9 @@ class ReadBandwidthTest {
     @Test
     void aProbeOverThePoolMeasuresAFiniteRateOverItsWholeBuffer() {
         try (WorkerPool pool = new WorkerPool(2)) {
-            ReadBandwidth probe = ReadBandwidth.over(pool, (4L << 20) + 100).orElseThrow();
-            assertEquals(4L << 20, probe.bytes(), "whole steps of the two threads' shares");
+            ReadBandwidth probe = ReadBandwidth.over(pool, (6L << 20) + 100).orElseThrow();
+            assertEquals(6L << 20, probe.bytes(), "whole 2 MB pieces");
+            assertEquals(4L << 20, ReadBandwidth.over(pool, 1).orElseThrow().bytes(), "at least a piece per thread");
             double gbs = probe.gigabytesPerSecond(2);
             assertTrue(gbs > 0 && Double.isFinite(gbs), "rate " + gbs);
         }
