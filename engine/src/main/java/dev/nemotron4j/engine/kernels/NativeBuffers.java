@@ -64,11 +64,11 @@ final class NativeBuffers {
      * where it has too little left).
      */
     static MemorySegment allocateUninitialized(long bytes, long align) {
-        if (bytes <= 0 || bytes >= CHUNK / 2 || MADVISE == null) return allocate(bytes, align, true);
+        if (bytes <= 0 || bytes >= CHUNK / 2 || MADVISE == null) return allocate(bytes, align);
         synchronized (NativeBuffers.class) {
             long at = chunk == null ? 0 : (chunkUsed + align - 1) / align * align;
             if (chunk == null || at + bytes > chunk.byteSize()) {
-                chunk = allocate(CHUNK, HUGE, true);
+                chunk = allocate(CHUNK, HUGE);
                 at = 0;
             }
             chunkUsed = at + bytes;
@@ -76,11 +76,12 @@ final class NativeBuffers {
         }
     }
 
-    private static MemorySegment allocate(long bytes, long align, boolean huge) {
+    /** {@code bytes} of their own, aligned to 2 MB and advised huge pages where {@code madvise} is there. */
+    private static MemorySegment allocate(long bytes, long align) {
         if (MEMALIGN != null && bytes > 0) {
             try (Arena tmp = Arena.ofConfined()) {
                 MemorySegment out = tmp.allocate(ValueLayout.ADDRESS);
-                huge &= MADVISE != null;
+                boolean huge = MADVISE != null;
                 int rc = (int) MEMALIGN.invokeExact(out, huge ? Math.max(align, HUGE) : align, bytes);
                 if (rc == 0) {
                     MemorySegment p = out.get(ValueLayout.ADDRESS, 0);
