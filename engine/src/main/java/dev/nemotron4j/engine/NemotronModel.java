@@ -129,9 +129,9 @@ public final class NemotronModel implements AutoCloseable {
     /**
      * Runs one token, then long prompts through the first layer ({@link #warmUpLongPrompts}) and through every layer
      * ({@link #warmUpModelPasses}), then a short prompt and up to {@link #DECODE_STEPS} decoded tokens, through scratch
-     * sessions, so the JIT compiles the decode and prefill kernels before the first real prompt. Until then they run interpreted, where every vector
-     * operation allocates (bench/NOTES.md, step 19). Call after {@link #prepareWeights}; the caches it used are
-     * discarded.
+     * sessions, so the JIT compiles the decode and prefill kernels before the first real prompt. Until then they run
+     * interpreted, where every vector operation allocates (bench/NOTES.md, step 19). Call after {@link
+     * #prepareWeights}; the caches it used are discarded.
      */
     public void warmUpKernels() {
         int v = config().vocabSize(), n = Math.min(contextLength - 1, 2 * MatMul.WIDEN_MIN_TOKENS);

@@ -67,9 +67,6 @@ final class BenchCommand implements Callable<Integer> {
      */
     private static final long BANDWIDTH_MAX_BYTES = 1L << 30;
     private static final int BANDWIDTH_PASSES = 3;
-    /** The read bandwidth after each decode run (GB/s), or null where it was not measured, and its buffer's size. */
-    private double[] bandwidth;
-    private long bandwidthBytes;
 
     record Stats(String test, double[] tps) {
         double mean() {
@@ -111,6 +108,9 @@ final class BenchCommand implements Callable<Integer> {
             int vocab = m.config().vocabSize();
             int[] prompt = random.ints(Math.max(1, promptTokens), 0, vocab).toArray();
             String at = depth > 0 ? " @ d" + depth : "";
+            // the read bandwidth after each decode run (GB/s), or null where it was not measured, and its buffer's size
+            double[] bandwidth = null;
+            long bandwidthBytes = 0;
             try (InferenceSession s = m.newSession(positions)) {
                 int[] fill = random.ints(depth, 0, vocab).toArray();
                 long f0 = System.nanoTime();
