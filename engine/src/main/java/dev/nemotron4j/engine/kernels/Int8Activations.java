@@ -60,7 +60,9 @@ final class Int8Activations {
      * As {@link #prepare(DType, float[], int)}; {@code repacked} lays the pairs out for a {@link Repacked} matrix of
      * {@code dtype} ({@code len} a multiple of 512): per group of 16 blocks, 256 ints, lane {@code j} for block
      * {@code j}. Q4_0: word {@code i} and shift {@code v} (see {@link PackedIntDot#dotQ4Repacked}); Q8_0: word
-     * {@code s} pairs values {@code (2s, 2s+1)} (see {@link PackedIntDot#dotQ8Rows}).
+     * {@code s} pairs values {@code (2s, 2s+1)} (see {@link PackedIntDot#dotQ8Rows}). Q6_K ({@code len} a multiple of
+     * 256): per super-block, vector {@code k}, lane {@code j} pairs values {@code (16j + 2k, 16j + 2k + 1)} (see
+     * {@link Q6Groups}).
      */
     Int8Activations prepare(DType dtype, boolean repacked, float[] x, int len) {
         ensure(dtype, len);
@@ -73,8 +75,9 @@ final class Int8Activations {
      * copy exists only where {@link PackedIntDot#AVAILABLE}, i.e. with 16 float lanes); otherwise one block at a time.
      */
     private void quantize(DType dtype, boolean repacked, float[] x, int g0, int g1) {
-        if (repacked) for (int gg = g0 / 16; gg < g1 / 16; gg++) quantizeRepacked(dtype, x, gg);
-        else for (int g = g0; g < g1; g++) quantizeGroup(dtype, x, g);
+        if (repacked && dtype == DType.Q6_K) for (int g = g0; g < g1; g++) quantizeGroup(dtype, true, x, g);
+        else if (repacked) for (int gg = g0 / 16; gg < g1 / 16; gg++) quantizeRepacked(dtype, x, gg);
+        else for (int g = g0; g < g1; g++) quantizeGroup(dtype, false, x, g);
     }
 
     private static int groupSize(DType dtype) {
@@ -183,8 +186,11 @@ final class Int8Activations {
         qa.lanewise(VectorOperators.LSHL, 16).add(qb).intoArray(dst, p);
     }
 
-    /** Quantizes group {@code g} of {@code x} (GGUF layout) into its scale and packed pairs, independent of the others. */
-    private void quantizeGroup(DType dtype, float[] x, int g) {
+    /**
+     * Quantizes group {@code g} of {@code x} into its scale and packed pairs, independent of the others: in the order of
+     * GGUF rows, or with {@code q6Groups} in that of a {@link Q6Groups} copy.
+     */
+    private void quantizeGroup(DType dtype, boolean q6Groups, float[] x, int g) {
         int group = groupSize(dtype);
         int x0 = g * group;
         float amax = 0;
@@ -192,7 +198,17 @@ final class Int8Activations {
         float inv = amax == 0 ? 0 : 127f / amax;
         scale[g] = amax / 127f;
         if (dtype == DType.Q6_K) {
-            for (int j = 0; j < group / 2; j++) packed[x0 / 2 + j] = (q(x, x0 + 2 * j, inv) << 16) + q(x, x0 + 2 * j + 1, inv);
+            if (q6Groups) {
+                // pair (16j + 2k, 16j + 2k + 1) at 16k + j: vector k, lane j of a Q6Groups super-block
+                for (int k = 0; k < 8; k++) {
+                    for (int j = 0; j < 16; j++) {
+                        int a = x0 + 16 * j + 2 * k;
+                        packed[x0 / 2 + 16 * k + j] = (q(x, a, inv) << 16) + q(x, a + 1, inv);
+                    }
+                }
+            } else {
+                for (int j = 0; j < group / 2; j++) packed[x0 / 2 + j] = (q(x, x0 + 2 * j, inv) << 16) + q(x, x0 + 2 * j + 1, inv);
+            }
             for (int s = 0; s < group / 16; s++) {
                 int sum = 0;
                 for (int i = 0; i < 16; i++) sum += q(x, x0 + 16 * s + i, inv);

@@ -126,8 +126,21 @@ public final class MatMul {
      */
     private static final boolean MULTI_ROW = !Boolean.getBoolean("n4j.oneRow");
 
-    /** Decode with a repacked Q4_0 or Q8_0 matrix (16 blocks per vector, see {@link Repacked}). */
+    /** Decode with a repacked Q4_0 or Q8_0 matrix (16 blocks per vector, see {@link Repacked}), or a Q6_K one. */
     private static void repacked(Repacked rp, int rows, int cols, Int8Activations a, int tokens, float[] out, WorkerPool pool) {
+        if (rp.dtype == DType.Q6_K) {
+            // rows one after another: one token runs all the part's rows in one loop, as for GGUF rows
+            pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
+                for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
+                if (tokens == 1) PackedIntDot.dotQ6Groups(rp.data, rp.row(r0, 0), r1 - r0, a, 0, cols, out, r0);
+                else {
+                    for (int r = r0; r < r1; r++) {
+                        for (int t = 0; t < tokens; t++) PackedIntDot.dotQ6Groups(rp.data, rp.row(r, 0), 1, a, t * cols, cols, out, t * rows + r);
+                    }
+                }
+            });
+            return;
+        }
         // slab by slab (each a stream of its own, see Repacked.SLAB_GROUPS), adding up the slabs' products
         if (rp.dtype == DType.Q8_0) {
             pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {

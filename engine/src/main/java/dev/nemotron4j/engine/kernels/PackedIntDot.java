@@ -180,6 +180,74 @@ final class PackedIntDot {
     }
 
     /**
+     * {@code rows} consecutive rows of a {@link Q6Groups} copy ({@code n} values each, the first at byte {@code off})
+     * times activations {@code x0 ‥ x0+n} of {@code a}, prepared for that layout ({@code x0} a multiple of 256); row
+     * {@code k}'s result is added to {@code out[o + k]}.
+     *
+     * <p>The same bit operations as {@link #dotQ6KRows} give eight vectors of pairs, lane {@code j} of each from scale
+     * group {@code j}: two vectors' products are added as ints before one conversion (each is {@code 2¹⁶·S + c} with
+     * {@code |S| ≤ 2·63·127} and {@code |c| ≤ 63·127}, so two stay below 2³¹: 2 097 430 146 at most), and the
+     * super-block's four sums take one FMA with its 16 scales.
+     */
+    static void dotQ6Groups(MemorySegment w, long off, int rows, Int8Activations a, int x0, int n, float[] out, int o) {
+        int[] xp = a.packed;
+        float[] xs = a.scale, xc = a.corr;
+        FloatVector acc = FloatVector.zero(F), corr = FloatVector.zero(F);
+        int blocks = n / 256, b = 0;
+        long base = off;
+        for (int i = 0, total = rows * blocks; i < total; i++, base += Q6Groups.SUPER_BLOCK_BYTES) {
+            int e0 = x0 + 256 * b, p = e0 >> 1;
+            float d = f16(w, base + 208) * xs[e0 >> 8];
+            FloatVector sv = ((FloatVector) ByteVector.fromMemorySegment(B128, w, base + 192, LE)
+                    .convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            corr = sv.fma(FloatVector.fromArray(F, xc, e0 >> 4), corr);
+
+            ByteVector ql0 = ByteVector.fromMemorySegment(B256, w, base, LE);
+            ByteVector ql1 = ByteVector.fromMemorySegment(B256, w, base + 32, LE);
+            ByteVector qh = ByteVector.fromMemorySegment(B256, w, base + 128, LE);
+            IntVector p0 = ((IntVector) ql0.and((byte) 0x0F)
+                    .or(qh.reinterpretAsInts().lanewise(LSHL, 4).reinterpretAsBytes().and((byte) 0x30))
+                    .convertShape(VectorOperators.B2S, S512, 0).reinterpretAsInts()).mul(IntVector.fromArray(I, xp, p));
+            IntVector p1 = ((IntVector) ql1.and((byte) 0x0F)
+                    .or(qh.reinterpretAsInts().lanewise(LSHL, 2).reinterpretAsBytes().and((byte) 0x30))
+                    .convertShape(VectorOperators.B2S, S512, 0).reinterpretAsInts()).mul(IntVector.fromArray(I, xp, p + 16));
+            IntVector p2 = ((IntVector) ql0.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and((byte) 0x0F)
+                    .or(qh.and((byte) 0x30))
+                    .convertShape(VectorOperators.B2S, S512, 0).reinterpretAsInts()).mul(IntVector.fromArray(I, xp, p + 32));
+            IntVector p3 = ((IntVector) ql1.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and((byte) 0x0F)
+                    .or(qh.reinterpretAsInts().lanewise(LSHR, 2).reinterpretAsBytes().and((byte) 0x30))
+                    .convertShape(VectorOperators.B2S, S512, 0).reinterpretAsInts()).mul(IntVector.fromArray(I, xp, p + 48));
+            FloatVector sum = ((FloatVector) p0.add(p1).convert(VectorOperators.I2F, 0))
+                    .add((FloatVector) p2.add(p3).convert(VectorOperators.I2F, 0));
+
+            // the second half written out again, as in dotQ6KRows
+            ByteVector ql2 = ByteVector.fromMemorySegment(B256, w, base + 64, LE);
+            ByteVector ql3 = ByteVector.fromMemorySegment(B256, w, base + 96, LE);
+            ByteVector qh1 = ByteVector.fromMemorySegment(B256, w, base + 160, LE);
+            IntVector p4 = ((IntVector) ql2.and((byte) 0x0F)
+                    .or(qh1.reinterpretAsInts().lanewise(LSHL, 4).reinterpretAsBytes().and((byte) 0x30))
+                    .convertShape(VectorOperators.B2S, S512, 0).reinterpretAsInts()).mul(IntVector.fromArray(I, xp, p + 64));
+            IntVector p5 = ((IntVector) ql3.and((byte) 0x0F)
+                    .or(qh1.reinterpretAsInts().lanewise(LSHL, 2).reinterpretAsBytes().and((byte) 0x30))
+                    .convertShape(VectorOperators.B2S, S512, 0).reinterpretAsInts()).mul(IntVector.fromArray(I, xp, p + 80));
+            IntVector p6 = ((IntVector) ql2.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and((byte) 0x0F)
+                    .or(qh1.and((byte) 0x30))
+                    .convertShape(VectorOperators.B2S, S512, 0).reinterpretAsInts()).mul(IntVector.fromArray(I, xp, p + 96));
+            IntVector p7 = ((IntVector) ql3.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and((byte) 0x0F)
+                    .or(qh1.reinterpretAsInts().lanewise(LSHR, 2).reinterpretAsBytes().and((byte) 0x30))
+                    .convertShape(VectorOperators.B2S, S512, 0).reinterpretAsInts()).mul(IntVector.fromArray(I, xp, p + 112));
+            sum = sum.add(((FloatVector) p4.add(p5).convert(VectorOperators.I2F, 0))
+                    .add((FloatVector) p6.add(p7).convert(VectorOperators.I2F, 0)));
+            acc = sum.fma(sv, acc);
+            if (++b == blocks) {   // the row's last super-block: its sum out, on to the next row
+                out[o++] += acc.reduceLanes(VectorOperators.ADD) * INV_65536 - corr.reduceLanes(VectorOperators.ADD);
+                acc = corr = FloatVector.zero(F);
+                b = 0;
+            }
+        }
+    }
+
+    /**
      * One Q4_0 row of {@code n} values at byte {@code off}, times activations {@code x0 ‥ x0+n} of {@code a}
      * ({@code x0} a multiple of 32). Byte {@code i} of a block holds values {@code i} (low nibble) and {@code i+16}
      * (high nibble): zero-extended to an int lane, {@code (v | v << 12) & 0x000F000F} is the packed pair, and

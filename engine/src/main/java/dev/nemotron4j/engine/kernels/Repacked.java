@@ -10,7 +10,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * A Q4_0, Q8_0 or BF16 matrix copied once into a layout for the decode kernels: the integer kernels of {@link
+ * A Q4_0, Q8_0, Q6_K or BF16 matrix copied once into a layout for the decode kernels: the integer kernels of {@link
  * PackedIntDot}, as llama.cpp repacks these formats for its CPU kernels, and {@link VectorDot#bf16Quad}. GGUF keeps
  * each 32-value block's scale next to its quants, so one vector register sees one block and every block costs a
  * conversion, a scale broadcast and an FMA. Here 16 consecutive blocks of a row form a group: their 16 scales, then
@@ -41,19 +41,22 @@ import java.nio.ByteOrder;
  *       four rows with one load of each activation vector while reading memory in one forward stream
  *       ({@link VectorDot#bf16Quad}; bench/NOTES.md, step 29). Rows past the last whole quad are padding, never
  *       read. Values keep their column order.</li>
+ *   <li>Q6_K, GGUF's 210 bytes a super-block with the six-bit values moved so that each vector the kernel extracts
+ *       has one scale group per int lane ({@link Q6Groups}); rows one after another, no slabs. A typical Q4_0 file
+ *       keeps its output layer in Q6_K: for the small shape, half of a decoded token's time.</li>
  * </ul>
  *
  * <p>Only for full-width matrices whose columns are a multiple of 512 (BF16: of {@link #BF16_CHUNK}, and only rows of
- * {@link MatMul#ROWS4_MIN_BYTES} and more), and only while the copy fits in memory ({@link RepackBudget}). A Q8_0
- * matrix the layout cannot hold exactly (a pair {@code (<0, −128)}; llama.cpp's quantizer never writes −128) is not
- * repacked and keeps the GGUF kernels.
+ * {@link MatMul#ROWS4_MIN_BYTES} and more; Q6_K: of 256), and only while the copy fits in memory ({@link
+ * RepackBudget}). A Q8_0 matrix the layout cannot hold exactly (a pair {@code (<0, −128)}; llama.cpp's quantizer never
+ * writes −128) is not repacked and keeps the GGUF kernels.
  */
 final class Repacked {
     static final int GROUP = 512;
 
     final DType dtype;
     final MemorySegment data;
-    /** Groups of a row (BF16: chunks). */
+    /** Groups of a row (BF16: chunks; Q6_K: super-blocks). */
     final int groups;
     /** Column slabs the integer layouts are cut into (see {@link #SLAB_GROUPS}); 1 for BF16. */
     final int slabs;
@@ -65,7 +68,7 @@ final class Repacked {
         this.dtype = dtype;
         this.data = data;
         this.groups = groups;
-        this.slabs = dtype != DType.BF16 ? (groups + SLAB_GROUPS - 1) / SLAB_GROUPS : 1;
+        this.slabs = dtype == DType.Q4_0 || dtype == DType.Q8_0 ? (groups + SLAB_GROUPS - 1) / SLAB_GROUPS : 1;
         long storedRows = switch (dtype) {
             case Q4_0 -> rows + (rows & 1);
             case BF16 -> (rows + 3) / 4 * 4;
@@ -74,6 +77,7 @@ final class Repacked {
         long groupBytes = switch (dtype) {
             case Q4_0 -> Q4_GROUP_BYTES;
             case Q8_0 -> Q8_GROUP_BYTES;
+            case Q6_K -> Q6Groups.SUPER_BLOCK_BYTES;
             default -> 2L * BF16_CHUNK;
         };
         slabStart = new int[slabs + 1];
@@ -152,12 +156,14 @@ final class Repacked {
      * Whether {@code w} can be repacked: full-width blocks, and Q4_0 or Q8_0 with columns a multiple of 512 and the
      * int kernels present, or BF16 with columns a multiple of {@link #BF16_CHUNK} and rows of at least {@link
      * MatMul#ROWS4_MIN_BYTES} (rows of 2 KB streamed as fast one at a time from the file's layout: nothing to gain
-     * for the copy's time; bench/NOTES.md, step 29).
+     * for the copy's time; bench/NOTES.md, step 29), or Q6_K with columns a multiple of 256 and the int kernels
+     * present.
      */
     static boolean eligible(WeightMatrix w) {
         boolean ints = (w.dtype() == DType.Q4_0 || w.dtype() == DType.Q8_0) && PackedIntDot.AVAILABLE && w.cols() % GROUP == 0;
         boolean bf16 = w.dtype() == DType.BF16 && w.cols() % BF16_CHUNK == 0 && 2L * w.cols() >= MatMul.ROWS4_MIN_BYTES;
-        if (!ints && !bf16) return false;
+        boolean q6 = w.dtype() == DType.Q6_K && PackedIntDot.AVAILABLE && w.cols() % 256 == 0;
+        if (!ints && !bf16 && !q6) return false;
         for (WeightMatrix.Block b : w.blocks()) if (b.colStart() != 0 || b.cols() != w.cols()) return false;
         return true;
     }
@@ -168,6 +174,7 @@ final class Repacked {
         return switch (w.dtype()) {
             case BF16 -> 2L * w.cols() * ((rows + 3) / 4 * 4);
             case Q4_0 -> Q4_GROUP_BYTES * (w.cols() / GROUP) * (rows + (rows & 1));
+            case Q6_K -> (long) Q6Groups.SUPER_BLOCK_BYTES * (w.cols() / 256) * rows;
             default -> Q8_GROUP_BYTES * (w.cols() / GROUP) * rows;
         };
     }
@@ -238,9 +245,13 @@ final class Repacked {
     /**
      * Row {@code r} widened to floats, for Q4_0/Q8_0 in a permuted column order (see {@link #permute}): per group,
      * one vector of 16 lanes per value index, lane {@code j} for block {@code j}, each lane times its block's scale;
-     * for BF16 in column order.
+     * for BF16 and Q6_K in column order.
      */
     void toFloats(int r, float[] dst, int off) {
+        if (dtype == DType.Q6_K) {
+            Q6Groups.toFloats(data, row(r, 0), groups, dst, off);
+            return;
+        }
         if (dtype == DType.BF16) {
             long row = row(r, 0);
             // written out rather than VectorDot.toFloats per 32-value chunk (its dtype switch and tail loop each
@@ -298,6 +309,7 @@ final class Repacked {
     /** The repacked copy of an {@link #eligible} matrix, or null where its values do not fit the layout. */
     static Repacked of(WeightMatrix w, WorkerPool pool) {
         if (w.dtype() == DType.BF16) return quads(w, pool);
+        if (w.dtype() == DType.Q6_K) return q6Groups(w, pool);
         int rows = w.rows(), groups = w.cols() / GROUP;
         boolean q8 = w.dtype() == DType.Q8_0;
         MemorySegment data = NativeBuffers.allocateUninitialized(copyBytes(w), 64);
@@ -334,6 +346,23 @@ final class Repacked {
                         ByteVector.fromMemorySegment(CHUNK_BYTES, b.data(), src + cb * k, ByteOrder.LITTLE_ENDIAN)
                                 .intoMemorySegment(data, dst + 4 * cb * k, ByteOrder.LITTLE_ENDIAN);
                     }
+                }
+            }
+        });
+        return copy;
+    }
+
+    /** The Q6_K copy ({@link Q6Groups}): every row repacked on its own; every Q6_K row fits the layout. */
+    private static Repacked q6Groups(WeightMatrix w, WorkerPool pool) {
+        int rows = w.rows(), superBlocks = w.cols() / 256;
+        MemorySegment data = NativeBuffers.allocateUninitialized(copyBytes(w), 64);
+        Repacked copy = new Repacked(DType.Q6_K, data, superBlocks, rows);
+        pool.forRange(rows, w.cols(), (chunk, r0, r1) -> {
+            for (WeightMatrix.Block b : w.blocks()) {
+                int lo = Math.max(r0, b.rowStart()), hi = Math.min(r1, b.rowStart() + b.rows());
+                for (int r = lo; r < hi; r++) {
+                    long src = b.offset() + (long) (r - b.rowStart()) * b.rowStride();
+                    Q6Groups.repackRow(b.data(), src, data, copy.row(r, 0), superBlocks);
                 }
             }
         });

@@ -144,31 +144,81 @@ class QuantKernelsTest {
     }
 
     @org.junit.jupiter.api.Test
+    void repackedQ6_KMatchesTheReference() {
+        // the Q6Groups copy: one to twelve super-blocks a row, 37 rows in up to 32 pool parts; prefill widens the
+        // copy's rows back to floats in column order; one thread: a 64-row panel and one of 6
+        for (int n : new int[]{256, 1024, 3072}) checkDecode(DType.Q6_K, quantized(DType.Q6_K, 37, n), 37, n, true, 2);
+        checkDecode(DType.Q6_K, quantized(DType.Q6_K, 70, 512), 70, 512, true, 1);
+    }
+
+    @org.junit.jupiter.api.Test
+    void repackedQ6_KAtTheExtremesDoesNotOverflowItsIntLanes() {
+        // every six-bit value 63 (weight +31) in row 0 and 0 (weight −32) in row 1, activations all at the int8
+        // maximum: row 0 gives the largest sums of two vectors' products that PackedIntDot.dotQ6Groups adds as ints
+        int rows = 2, n = 1024, superBlocks = n / 256;
+        float d = 1f / 64;
+        ByteBuffer q = ByteBuffer.allocate(rows * superBlocks * 210).order(ByteOrder.LITTLE_ENDIAN);
+        for (int r = 0; r < rows; r++) {
+            for (int s = 0; s < superBlocks; s++) {
+                for (int i = 0; i < 192; i++) q.put((byte) (r == 0 ? 0xFF : 0x00));   // ql, qh
+                for (int j = 0; j < 16; j++) q.put((byte) 127);                       // scales
+                q.putShort(Float.floatToFloat16(d));
+            }
+        }
+        WeightMatrix m = WeightMatrix.of(Tensor.contiguous("q", DType.Q6_K, new long[]{rows, n}, MemorySegment.ofArray(q.array()), "test"));
+        try (WorkerPool pool = new WorkerPool(2)) {
+            assertEquals(PackedIntDot.AVAILABLE, m.repacked(pool) != null, "repacked");
+            for (float sign : new float[]{1, -1}) {
+                for (int tokens : new int[]{1, 2, 5}) {
+                    float[] x = new float[tokens * n], out = new float[tokens * rows];
+                    java.util.Arrays.fill(x, 0.5f * sign);
+                    MatMul.apply(m, x, tokens, out, pool);
+                    for (int t = 0; t < tokens; t++) {
+                        assertEquals(31 * 127 * d * n * 0.5 * sign, out[t * rows], 1e-4 * 31 * 127 * d * n, "row +31, tokens " + tokens);
+                        assertEquals(-32 * 127 * d * n * 0.5 * sign, out[t * rows + 1], 1e-4 * 32 * 127 * d * n, "row −32, tokens " + tokens);
+                    }
+                }
+            }
+        }
+    }
+
+    @org.junit.jupiter.api.Test
     void q6kDecodeRunsManyRowsInOneLoopWholeAndColumnSliced() {
-        // decode runs a pool part's Q6_K rows in one loop (PackedIntDot.dotQ6KRows): 37 rows in up to 32 parts of one
-        // or two rows, and 150 rows in parts of 4–5; a column slice (a tensor-parallel rank's share) leaves a gap
-        // between one row's last super-block and the next row's first
+        // decode runs a pool part's Q6_K rows in one loop (PackedIntDot.dotQ6KRows on GGUF rows, dotQ6Groups on the
+        // Q6Groups copy): 37 rows in up to 32 parts of one or two rows, and 150 rows in parts of 4–5; a column slice (a
+        // tensor-parallel rank's share) leaves a gap between one row's last super-block and the next row's first in
+        // GGUF rows, and is repacked from such rows. Without memory for a copy (RepackBudget read as 0 bytes) the
+        // GGUF kernel runs, with it the copy's
         int cols = 1024;
         for (int rows : new int[]{37, 150}) {
             ByteBuffer q = quantized(DType.Q6_K, rows, cols);
             float[] deq = new float[rows * cols];
             QuantCodec.dequantize(DType.Q6_K, q.duplicate().order(ByteOrder.LITTLE_ENDIAN), deq, 0, rows * cols);
-            WeightMatrix whole = WeightMatrix.of(Tensor.contiguous("q", DType.Q6_K, new long[]{rows, cols}, MemorySegment.ofArray(q.array()), "test"));
-            for (int[] slice : new int[][]{{0, cols}, {256, 512}, {512, 256}}) {
-                int c0 = slice[0], n = slice[1];
-                WeightMatrix m = n == cols ? whole : whole.sliceCols(c0, n);
-                for (int tokens : new int[]{1, 2}) {
-                    float[] xs = random(tokens * n), out = new float[tokens * rows];
+            for (boolean copy : new boolean[]{false, true}) {
+                WeightMatrix whole = WeightMatrix.of(Tensor.contiguous("q", DType.Q6_K, new long[]{rows, cols}, MemorySegment.ofArray(q.array()), "test"));
+                for (int[] slice : new int[][]{{0, cols}, {256, 512}, {512, 256}}) {
+                    int c0 = slice[0], n = slice[1];
+                    WeightMatrix m = n == cols ? whole : whole.sliceCols(c0, n);
                     try (WorkerPool pool = new WorkerPool(2)) {
-                        MatMul.apply(m, xs, tokens, out, pool);
-                    }
-                    for (int t = 0; t < tokens; t++) {
-                        for (int r = 0; r < rows; r++) {
-                            Expected e = expected(deq, r * cols + c0, xs, t * n, n, 256);
-                            String what = "Q6_K rows " + rows + " cols " + c0 + "+" + n + " row " + r + " token " + t;
-                            // with 256-bit vectors (the second test run) the float kernels take Q6_K
-                            double want = Int8Activations.supports(DType.Q6_K, n) ? e.onInt8() : e.exact();
-                            assertEquals(want, out[t * rows + r], 1e-4 * Math.max(1, e.magnitude()), what);
+                        if (!copy) System.setProperty("n4j.repackAvailable", "0");
+                        try {
+                            assertEquals(copy && PackedIntDot.AVAILABLE, m.repacked(pool) != null, "copied");
+                        } finally {
+                            System.clearProperty("n4j.repackAvailable");
+                        }
+                        for (int tokens : new int[]{1, 2}) {
+                            float[] xs = random(tokens * n), out = new float[tokens * rows];
+                            MatMul.apply(m, xs, tokens, out, pool);
+                            for (int t = 0; t < tokens; t++) {
+                                for (int r = 0; r < rows; r++) {
+                                    Expected e = expected(deq, r * cols + c0, xs, t * n, n, 256);
+                                    String what = "Q6_K rows " + rows + " cols " + c0 + "+" + n + " row " + r + " token " + t
+                                            + (copy ? ", copy" : "");
+                                    // with 256-bit vectors (the second test run) the float kernels take Q6_K
+                                    double want = Int8Activations.supports(DType.Q6_K, n) ? e.onInt8() : e.exact();
+                                    assertEquals(want, out[t * rows + r], 1e-4 * Math.max(1, e.magnitude()), what);
+                                }
+                            }
                         }
                     }
                 }
@@ -180,7 +230,8 @@ class QuantKernelsTest {
     void aMappedQ6_KMatrixServedFromItsResidentCopyGivesTheSameProducts(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
             throws java.io.IOException {
         // WeightMatrix.resident copies a mapped matrix into huge pages in the same layout (a column slice compacted):
-        // every product and row read must be the very same floats
+        // every product and row read must be the very same floats (for a matrix no Repacked layout holds: here a Q6_K
+        // one, refused its Q6Groups copy)
         int rows = 37, cols = 1024;
         ByteBuffer q = quantized(DType.Q6_K, rows, cols);
         java.nio.file.Path file = dir.resolve("q6k.bin");
@@ -192,6 +243,13 @@ class QuantKernelsTest {
             WeightMatrix whole = WeightMatrix.of(Tensor.contiguous("q", DType.Q6_K, new long[]{rows, cols}, mapped, "test"));
             for (WeightMatrix m : new WeightMatrix[]{whole, whole.sliceCols(256, 512)}) {
                 int n = m.cols();
+                // the GGUF layout's kernels: no Q6Groups copy (RepackBudget read as 0 bytes when it is decided)
+                System.setProperty("n4j.repackAvailable", "0");
+                try {
+                    assertEquals(null, m.repacked(pool), "no repacked copy");
+                } finally {
+                    System.clearProperty("n4j.repackAvailable");
+                }
                 float[] xs = random(2 * n);
                 float[][] before = {new float[rows], new float[2 * rows], new float[n]};
                 MatMul.apply(m, xs, 1, before[0], pool);
@@ -299,7 +357,7 @@ class QuantKernelsTest {
                 MatMul.apply(m, xs, tokens, out, pool);
                 for (int t = 0; t < tokens; t++) {
                     for (int r = 0; r < rows; r++) {
-                        Expected e = expected(deq, r * n, xs, t * n, n, 32);
+                        Expected e = expected(deq, r * n, xs, t * n, n, type == DType.Q6_K ? 256 : 32);
                         float got = out[t * rows + r];
                         assertEquals(e.exact(), got, (int8 ? e.int8Bound() : 0) + 1e-5 * e.magnitude(), type + " row " + r + " token " + t);
                         if (int8) assertEquals(e.onInt8(), got, 1e-4 * Math.max(1, e.magnitude()), type + " int8 row " + r + " token " + t);
