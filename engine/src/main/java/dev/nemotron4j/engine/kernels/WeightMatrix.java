@@ -75,7 +75,7 @@ public final class WeightMatrix {
     private volatile boolean repackChecked;
 
     /**
-     * The copy of a Q4_0/Q8_0/BF16 matrix the kernels read instead of the mapped bytes, made on first use or by
+     * The copy of a Q4_0/Q8_0/Q6_K/BF16 matrix the kernels read instead of the mapped bytes, made on first use or by
      * {@link #prepare} (null where {@link Repacked} cannot hold it). Once it exists, the mapped pages of the source
      * are released ({@link MemorySegment#unload}): the file stays in the page cache, but the process keeps one copy
      * of the weights, not two. A later reader of the source (a tied embedding) faults its pages back in. No copy is
@@ -114,10 +114,11 @@ public final class WeightMatrix {
     }
 
     /**
-     * Makes the kernels' own copy now rather than on first use (for Q4_0/Q8_0/BF16 matrices the decode kernels can
-     * take), reading the source ahead first, or else, for a mapped matrix of {@link #RESIDENT_MIN_BYTES} and more
-     * (a Q6_K output layer, BF16 rows too short for quads), a {@link #resident} copy in huge pages; returns whether
-     * the matrix is served from a copy, in which case the memory of {@link #sources} is no longer read.
+     * Makes the kernels' own copy now rather than on first use (for Q4_0/Q8_0/Q6_K/BF16 matrices the decode kernels
+     * can take), reading the source ahead first, or else, for a mapped matrix of {@link #RESIDENT_MIN_BYTES} and more
+     * (BF16 rows too short for quads, F16/F32, Q6_K without 512-bit vectors), a {@link #resident} copy in huge pages;
+     * returns whether the matrix is served from a copy, in which case the memory of {@link #sources} is no longer
+     * read.
      */
     public boolean prepare(WorkerPool pool) {
         return repacked(pool, true) != null || resident(pool, RESIDENT_MIN_BYTES);
