@@ -91,14 +91,8 @@ public final class WeightMatrix {
             if (!repackChecked) {
                 if (Repacked.eligible(this) && !Boolean.getBoolean("n4j.noRepack")) {
                     long bytes = Repacked.copyBytes(this);
-                    if (!RepackBudget.allows(bytes)) {
+                    if (!copyFits(bytes)) {
                         // too little memory left for the copy: this matrix keeps the kernels that read the mapped file
-                        if (!WARNED.getAndSet(true)) {
-                            LOG.log(System.Logger.Level.WARNING, "not enough free memory for repacked weight copies (the first "
-                                    + "refused: {0}, {1} MB, with {2} MB available); such matrices stay on the kernels that "
-                                    + "read the mapped file (slower decode)", name, bytes >> 20,
-                                    RepackBudget.available() >> 20);
-                        }
                         repackChecked = true;
                         return null;
                     }
@@ -148,7 +142,7 @@ public final class WeightMatrix {
             if (!b.data.isMapped()) return false;
             bytes += b.rows * dtype.bytesFor(b.cols);
         }
-        if (bytes < minBytes || Boolean.getBoolean("n4j.noRepack") || !RepackBudget.allows(bytes)) return false;
+        if (bytes < minBytes || Boolean.getBoolean("n4j.noRepack") || !copyFits(bytes)) return false;
         mappedSources().forEach(MemorySegment::load);   // large sequential reads rather than a fault per page
         MemorySegment copy = NativeBuffers.allocateUninitialized(bytes, 64);
         Block[] out = new Block[original.length];
@@ -169,6 +163,20 @@ public final class WeightMatrix {
         blocks = out;
         mappedSources().forEach(MemorySegment::unload);
         return true;
+    }
+
+    /**
+     * Whether a copy of this matrix of {@code bytes} leaves enough memory free ({@link RepackBudget}); the first refusal
+     * in a JVM is logged once, naming the matrix (a big model would otherwise log hundreds).
+     */
+    private boolean copyFits(long bytes) {
+        if (RepackBudget.allows(bytes)) return true;
+        if (!WARNED.getAndSet(true)) {
+            LOG.log(System.Logger.Level.WARNING, "not enough free memory for the kernels' weight copies (the first refused: "
+                    + "{0}, {1} MB, with {2} MB available); such matrices stay on the kernels that read the mapped file "
+                    + "(slower decode)", name, bytes >> 20, RepackBudget.available() >> 20);
+        }
+        return false;
     }
 
     /** The memory each block was bound to (the checkpoint's tensor data these rows came from), copied or not. */
