@@ -286,6 +286,19 @@ public final class NemotronModel implements AutoCloseable {
         return decoder.weights().bytesPerToken();
     }
 
+    /**
+     * Floating-point operations of {@link InferenceSession#prefill} of {@code tokens} tokens after {@code start} cached
+     * positions, batch by batch as a session runs them ({@link Decoder#forwardFlops}): what prefill's FLOP/s are
+     * counted against.
+     */
+    public long prefillFlops(int tokens, int start) {
+        long flops = 0;
+        for (int from = 0; from < tokens; from += options.prefillBatch()) {
+            flops += decoder.forwardFlops(Math.min(options.prefillBatch(), tokens - from), start + from);
+        }
+        return flops;
+    }
+
     public InferenceSession newSession() {
         return newSession(contextLength);
     }

@@ -46,6 +46,23 @@ class GenerationTest {
     }
 
     @Test
+    void prefillFlopsCountEveryMultiplyAddOfThePromptAsItRuns() {
+        var c = model.config();
+        long h = c.hiddenSize(), ffn = c.intermediateSize(), layers = c.numLayers();
+        long qkv = (long) (c.qDim() + 2 * c.kvDim()) * h, rest = (long) c.qDim() * h + (c.activation().gated() ? 3 : 2) * h * ffn;
+        long perQuery = 2L * 2 * c.numHeads() * c.headDim();   // q·k and p·v per position seen
+        // 5 tokens after 3 cached: every layer's q|k|v for all five; attention, o and the MLP for all five but in the
+        // last layer (the last token only); the output layer once
+        long attnAll = perQuery * (4 + 5 + 6 + 7 + 8);
+        long want = layers * 2 * 5 * qkv + (layers - 1) * (2 * 5 * rest + attnAll) + 2 * rest + perQuery * 8
+                + 2L * c.vocabSize() * h;
+        assertEquals(want, model.prefillFlops(5, 3));
+        // batch by batch as a session runs a long prompt: 300 tokens are a batch of 256 and one of 44
+        assertEquals(model.prefillFlops(256, 0) + model.prefillFlops(44, 256), model.prefillFlops(300, 0));
+        assertTrue(model.prefillFlops(300, 0) > model.prefillFlops(256, 0) + model.prefillFlops(44, 0), "later positions attend more");
+    }
+
+    @Test
     void streamedTextConcatenatesToTheResultAndTheDecodedTokens() {
         List<GeneratedToken> seen = new ArrayList<>();
         GenerationResult r = run(SamplingParams.defaults().withSeed(3).withMaxTokens(40), seen);

@@ -4,10 +4,13 @@ import dev.nemotron4j.engine.kernels.Activations;
 import dev.nemotron4j.engine.kernels.Attention;
 import dev.nemotron4j.engine.kernels.MatMul;
 import dev.nemotron4j.engine.kernels.RotaryEmbedding;
+import dev.nemotron4j.engine.kernels.WeightMatrix;
 import dev.nemotron4j.engine.kernels.WorkerPool;
 import dev.nemotron4j.engine.parallel.Collective;
 import dev.nemotron4j.engine.parallel.ShardPlan;
 import dev.nemotron4j.loader.config.ModelConfig;
+
+import java.util.List;
 
 /**
  * The decoder-only transformer, both families. Per layer, for a batch of T consecutive tokens:
@@ -136,6 +139,27 @@ public final class Decoder {
         if (!allPositions) buf.logits = logits;
         MatMul.apply(weights.lmHead(), buf.a, rows, logits, pool);
         return logits;
+    }
+
+    /**
+     * Floating-point operations (two per multiply-add) of one {@link #forward} of {@code count} tokens at positions
+     * {@code start, start+1, …} that returns the last token's logits, as it runs them on this rank: every layer's
+     * q|k|v for every token; in the last layer attention, the output projection and the MLP for the last token only
+     * (the others only fill the cache); attention as each query's scores over its positions and the weighted sum of
+     * their values; the output layer once. Norms, rotary and the softmax are left out (well under 1 %).
+     */
+    public long forwardFlops(int count, int start) {
+        long hd = config.headDim(), heads = plan.heads();
+        long flops = 0;
+        int layers = weights.layers().size();
+        for (int l = 0; l < layers; l++) {
+            LayerWeights lw = weights.layers().get(l);
+            int n = l == layers - 1 ? 1 : count, first = count - n;
+            flops += 2L * count * lw.qkv().rows() * lw.qkv().cols();
+            for (int t = first; t < count; t++) flops += 2L * 2 * heads * hd * (start + t + 1);   // q·k and p·v
+            for (WeightMatrix m : List.of(lw.out(), lw.upGate(), lw.down())) flops += 2L * n * m.rows() * m.cols();
+        }
+        return flops + 2L * weights.lmHead().rows() * weights.lmHead().cols();
     }
 
     // Per-token steps between the matrix products: on the caller for one token (decode: no dispatch, no lambda

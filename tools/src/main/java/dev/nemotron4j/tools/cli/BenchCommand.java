@@ -25,7 +25,9 @@ import java.util.concurrent.Callable;
                 "Reports tokens/s as mean ± std and min/median/max, bytes of weights read per decoded token, and the "
                         + "memory bandwidth that decode achieved (its roofline is bandwidth ÷ bytes per token). Both "
                         + "count weights only: with -d each decoded token also reads the cached keys and values (see "
-                        + "'inspect').",
+                        + "'inspect'). For prefill, which is bound by arithmetic, it reports the GFLOP/s achieved: "
+                        + "two per multiply-add of the weights and of attention, as the prompt runs them (the last "
+                        + "layer's MLP and the output layer for the last token only).",
                 "After a decode test it also measures this machine's read bandwidth right away (a plain vector sum "
                         + "on the same threads over as many bytes as a token reads, at most 1 GB; the host's speed "
                         + "drifts, so the two are taken together) and reports decode's roofline, bandwidth ÷ bytes per "
@@ -157,6 +159,8 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
             long bpt = m.bytesPerToken();
+            // prefill's arithmetic per run (the same for every run: the same prompt after the same depth)
+            double gflopPerPrefill = promptTokens > 0 ? m.prefillFlops(promptTokens, depth) / 1e9 : 0;
             // decode's share of the roofline: each run against the bandwidth measured right after it
             double share = 0, readGbs = 0;
             if (bandwidth != null) {
@@ -183,6 +187,9 @@ final class BenchCommand implements Callable<Integer> {
                         g.writeNumberField("median", s.median());
                         g.writeNumberField("max", s.sorted()[s.tps().length - 1]);
                         g.writeEndObject();
+                        if (s.test().startsWith("pp")) {
+                            g.writeNumberField("gigaflops_per_second", s.mean() / promptTokens * gflopPerPrefill);
+                        }
                         if (s.test().startsWith("tg")) {
                             g.writeNumberField("gigabytes_per_second", s.mean() * bpt / 1e9);
                             if (bandwidth != null) g.writeNumberField("roofline_fraction", share);
@@ -197,11 +204,14 @@ final class BenchCommand implements Callable<Integer> {
                 out.printf(Locale.ROOT, "model %s (%s), %d threads, %.3f GB of weights read per decoded token%n",
                         modelOptions.model, m.checkpoint().layout(), m.threads(), bpt / 1e9);
                 String name = depth > 0 ? "%-15s" : "%-6s";
-                out.printf(Locale.ROOT, "| " + name + " | %16s | %8s | %8s | %8s | %10s |%n", "test", "tokens/s", "min", "median", "max", "GB/s");
+                out.printf(Locale.ROOT, "| " + name + " | %16s | %8s | %8s | %8s | %10s | %10s |%n", "test", "tokens/s", "min",
+                        "median", "max", "GB/s", "GFLOP/s");
                 for (Stats s : results) {
-                    out.printf(Locale.ROOT, "| " + name + " | %8.2f ± %5.2f | %8.2f | %8.2f | %8.2f | %10s |%n", s.test(), s.mean(), s.std(),
+                    boolean tg = s.test().startsWith("tg");
+                    out.printf(Locale.ROOT, "| " + name + " | %8.2f ± %5.2f | %8.2f | %8.2f | %8.2f | %10s | %10s |%n", s.test(), s.mean(), s.std(),
                             s.sorted()[0], s.median(), s.sorted()[s.tps().length - 1],
-                            s.test().startsWith("tg") ? String.format(Locale.ROOT, "%.1f", s.mean() * bpt / 1e9) : "");
+                            tg ? String.format(Locale.ROOT, "%.1f", s.mean() * bpt / 1e9) : "",
+                            tg ? "" : String.format(Locale.ROOT, "%.1f", s.mean() / promptTokens * gflopPerPrefill));
                 }
                 if (bandwidth != null) {
                     out.printf(Locale.ROOT, "read bandwidth %.1f GB/s (median; %d threads, a plain vector sum over %.0f MB, "

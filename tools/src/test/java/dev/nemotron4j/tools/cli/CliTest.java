@@ -107,6 +107,9 @@ class CliTest {
         double share = j.get("results").get(1).get("roofline_fraction").asDouble();
         assertTrue(share > 0 && Double.isFinite(share), j.toString());
         assertTrue(!j.get("results").get(0).has("roofline_fraction"), "prefill has no roofline share");
+        // prefill's FLOP/s: its tokens/s times the arithmetic of a 6-token prompt over tokens
+        JsonNode pp = j.get("results").get(0);
+        assertTrue(pp.get("gigaflops_per_second").asDouble() > 0 && !j.get("results").get(1).has("gigaflops_per_second"), pp.toString());
         JsonNode without = run("bench", "--model", model("nemotron-gqa-f32"), "-p", "0", "-n", "2", "-r", "1", "--no-roofline", "--json").json();
         assertTrue(!without.has("read_gigabytes_per_second") && !without.get("results").get(0).has("roofline_fraction"), without.toString());
 
