@@ -94,21 +94,25 @@ final class Q6Groups {
         return ((quarter < 2 ? ql : ql >> 4) & 0xF) | ((qh >> (2 * quarter)) & 3) << 4;
     }
 
-    /** The six-bit value of column {@code v} of the super-block at {@code base} of this layout. */
-    private static int value(MemorySegment data, long base, int v) {
-        int nib = data.get(ValueLayout.JAVA_BYTE, base + NIBBLE_BYTE[v]) >> NIBBLE_SHIFT[v];
-        int high = data.get(ValueLayout.JAVA_BYTE, base + HIGH_BYTE[v]) >> HIGH_SHIFT[v];
-        return (nib & 0xF) | (high & 3) << 4;
-    }
-
-    /** A row of {@code superBlocks} super-blocks at {@code row} dequantized, in column order, to {@code dst[off ‥)}. */
+    /**
+     * A row of {@code superBlocks} super-blocks at {@code row} dequantized, in column order, to {@code dst[off ‥)}; the
+     * row's bytes are read into the heap first, as {@link #repackRow} does.
+     */
     static void toFloats(MemorySegment data, long row, int superBlocks, float[] dst, int off) {
+        int bytes = SUPER_BLOCK_BYTES * superBlocks;
+        byte[][] b = ROWS.get();
+        if (b[0].length < bytes) {
+            b[0] = new byte[bytes];
+            b[1] = new byte[bytes];
+        }
+        byte[] in = b[0];
+        MemorySegment.copy(data, ValueLayout.JAVA_BYTE, row, in, 0, bytes);
         for (int s = 0; s < superBlocks; s++) {
-            long base = row + (long) SUPER_BLOCK_BYTES * s;
-            float d = Float.float16ToFloat(data.get(VectorDot.I16, base + 208));
-            for (int j = 0; j < 16; j++) {
-                float scale = d * data.get(ValueLayout.JAVA_BYTE, base + 192 + j);
-                for (int i = 0; i < 16; i++) dst[off + 256 * s + 16 * j + i] = scale * (value(data, base, 16 * j + i) - 32);
+            int base = SUPER_BLOCK_BYTES * s;
+            float d = Float.float16ToFloat((short) ((in[base + 208] & 0xFF) | in[base + 209] << 8));
+            for (int v = 0; v < 256; v++) {
+                int q = (in[base + NIBBLE_BYTE[v]] >> NIBBLE_SHIFT[v] & 0xF) | (in[base + HIGH_BYTE[v]] >> HIGH_SHIFT[v] & 3) << 4;
+                dst[off + 256 * s + v] = d * in[base + 192 + v / 16] * (q - 32);
             }
         }
     }
