@@ -19,8 +19,9 @@ import static dev.nemotron4j.engine.kernels.VectorDot.I;
  * multiply serves two weights.
  *
  * <ul>
- *   <li>Q6_K: groups of 256 (one super-block); pairs are neighbours {@code (2j, 2j+1)}; {@code corr} holds
- *       {@code 32 · Σ q} per 16 values (the weights are stored as {@code q6 + 32}).</li>
+ *   <li>Q6_K: groups of 256 (one super-block); pairs are neighbours {@code (2j, 2j+1)}, or for a {@link Q6Groups}
+ *       copy {@code (16j + 2k, 16j + 2k + 1)} at {@code 16k + j}; {@code corr} holds {@code 32 · Σ q} per 16 values
+ *       (the weights are stored as {@code q6 + 32}).</li>
  *   <li>Q4_0: groups of 32 (one block); pairs are {@code (i, i+16)} inside a block, as the low and high nibbles of
  *       weight byte {@code i}; no {@code corr} (the kernel removes the weights' +8 before multiplying).</li>
  *   <li>{@link Repacked} Q4_0 and Q8_0: groups of 32, laid out per group of 16 blocks as the repacked words are

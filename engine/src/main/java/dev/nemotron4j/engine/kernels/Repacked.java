@@ -58,7 +58,7 @@ final class Repacked {
     final MemorySegment data;
     /** Groups of a row (BF16: chunks; Q6_K: super-blocks). */
     final int groups;
-    /** Column slabs the integer layouts are cut into (see {@link #SLAB_GROUPS}); 1 for BF16. */
+    /** Column slabs the Q4_0 and Q8_0 layouts are cut into (see {@link #SLAB_GROUPS}); 1 for BF16 and Q6_K. */
     final int slabs;
     /** Per slab (and one past the last): its first group; its byte offset in {@link #data}; one row's bytes in it. */
     private final int[] slabStart;

@@ -27,7 +27,8 @@ import java.util.concurrent.Callable;
                         + "count weights only: with -d each decoded token also reads the cached keys and values (see "
                         + "'inspect'). For prefill, which is bound by arithmetic, it reports the GFLOP/s achieved: "
                         + "two per multiply-add of the weights and of attention, as the prompt runs them (the last "
-                        + "layer's MLP and the output layer for the last token only).",
+                        + "layer's attention, output projection and MLP, and the output layer, for the last token "
+                        + "only).",
                 "After a decode test it also measures this machine's read bandwidth right away (a plain vector sum "
                         + "on the same threads over as many bytes as a token reads, at most 1 GB; the host's speed "
                         + "drifts, so the two are taken together) and reports decode's roofline, bandwidth ÷ bytes per "
