@@ -220,7 +220,8 @@ final class PackedIntDot {
             FloatVector sum = ((FloatVector) p0.add(p1).convert(VectorOperators.I2F, 0))
                     .add((FloatVector) p2.add(p3).convert(VectorOperators.I2F, 0));
 
-            // the second half written out again, as in dotQ6KRows
+            // the second half written out again: a loop over the two halves ran 0–2 % slower end to end and up to
+            // 20 % slower from L2 in a probe (bench/NOTES.md, session 24)
             ByteVector ql2 = ByteVector.fromMemorySegment(B256, w, base + 64, LE);
             ByteVector ql3 = ByteVector.fromMemorySegment(B256, w, base + 96, LE);
             ByteVector qh1 = ByteVector.fromMemorySegment(B256, w, base + 160, LE);

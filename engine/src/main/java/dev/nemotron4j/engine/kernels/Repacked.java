@@ -315,17 +315,27 @@ final class Repacked {
         MemorySegment data = NativeBuffers.allocateUninitialized(copyBytes(w), 64);
         Repacked copy = new Repacked(w.dtype(), data, groups, rows);
         boolean[] unfit = new boolean[1];
-        pool.forRange(rows, w.cols(), (chunk, r0, r1) -> {
-            for (WeightMatrix.Block b : w.blocks()) {
-                int lo = Math.max(r0, b.rowStart()), hi = Math.min(r1, b.rowStart() + b.rows());
-                for (int r = lo; r < hi; r++) {
-                    long src = b.offset() + (long) (r - b.rowStart()) * b.rowStride();
-                    boolean ok = q8 ? repackQ8Row(b.data(), src, copy, r) : repackQ4Row(b.data(), src, copy, r);
-                    if (!ok) unfit[0] = true;
-                }
-            }
+        eachRow(w, pool, (b, r, src) -> {
+            boolean ok = q8 ? repackQ8Row(b.data(), src, copy, r) : repackQ4Row(b.data(), src, copy, r);
+            if (!ok) unfit[0] = true;
         });
         return unfit[0] ? null : copy;
+    }
+
+    /** What {@link #eachRow} does with row {@code r}, which starts at byte {@code src} of block {@code b}'s data. */
+    @FunctionalInterface
+    private interface RowCopy {
+        void copy(WeightMatrix.Block b, int r, long src);
+    }
+
+    /** Calls {@code copy} for every row of {@code w}, the rows split over the pool. */
+    private static void eachRow(WeightMatrix w, WorkerPool pool, RowCopy copy) {
+        pool.forRange(w.rows(), w.cols(), (chunk, r0, r1) -> {
+            for (WeightMatrix.Block b : w.blocks()) {
+                int lo = Math.max(r0, b.rowStart()), hi = Math.min(r1, b.rowStart() + b.rows());
+                for (int r = lo; r < hi; r++) copy.copy(b, r, b.offset() + (long) (r - b.rowStart()) * b.rowStride());
+            }
+        });
     }
 
     /**
@@ -337,16 +347,11 @@ final class Repacked {
         long cb = 2L * BF16_CHUNK;
         MemorySegment data = NativeBuffers.allocateUninitialized(copyBytes(w), 64);
         Repacked copy = new Repacked(DType.BF16, data, chunks, rows);
-        pool.forRange(rows, w.cols(), (chunk, r0, r1) -> {
-            for (WeightMatrix.Block b : w.blocks()) {
-                int lo = Math.max(r0, b.rowStart()), hi = Math.min(r1, b.rowStart() + b.rows());
-                for (int r = lo; r < hi; r++) {
-                    long src = b.offset() + (long) (r - b.rowStart()) * b.rowStride(), dst = copy.row(r, 0);
-                    for (int k = 0; k < chunks; k++) {
-                        ByteVector.fromMemorySegment(CHUNK_BYTES, b.data(), src + cb * k, ByteOrder.LITTLE_ENDIAN)
-                                .intoMemorySegment(data, dst + 4 * cb * k, ByteOrder.LITTLE_ENDIAN);
-                    }
-                }
+        eachRow(w, pool, (b, r, src) -> {
+            long dst = copy.row(r, 0);
+            for (int k = 0; k < chunks; k++) {
+                ByteVector.fromMemorySegment(CHUNK_BYTES, b.data(), src + cb * k, ByteOrder.LITTLE_ENDIAN)
+                        .intoMemorySegment(data, dst + 4 * cb * k, ByteOrder.LITTLE_ENDIAN);
             }
         });
         return copy;
@@ -357,15 +362,7 @@ final class Repacked {
         int rows = w.rows(), superBlocks = w.cols() / 256;
         MemorySegment data = NativeBuffers.allocateUninitialized(copyBytes(w), 64);
         Repacked copy = new Repacked(DType.Q6_K, data, superBlocks, rows);
-        pool.forRange(rows, w.cols(), (chunk, r0, r1) -> {
-            for (WeightMatrix.Block b : w.blocks()) {
-                int lo = Math.max(r0, b.rowStart()), hi = Math.min(r1, b.rowStart() + b.rows());
-                for (int r = lo; r < hi; r++) {
-                    long src = b.offset() + (long) (r - b.rowStart()) * b.rowStride();
-                    Q6Groups.repackRow(b.data(), src, data, copy.row(r, 0), superBlocks);
-                }
-            }
-        });
+        eachRow(w, pool, (b, r, src) -> Q6Groups.repackRow(b.data(), src, data, copy.row(r, 0), superBlocks));
         return copy;
     }
 
