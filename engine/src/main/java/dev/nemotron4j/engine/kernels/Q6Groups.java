@@ -55,6 +55,16 @@ final class Q6Groups {
     /** Per pool thread: a source row and its repacked form, reused. */
     private static final ThreadLocal<byte[][]> ROWS = ThreadLocal.withInitial(() -> new byte[2][0]);
 
+    /** This thread's two row buffers, grown to at least {@code bytes} each. */
+    private static byte[][] rows(int bytes) {
+        byte[][] b = ROWS.get();
+        if (b[0].length < bytes) {
+            b[0] = new byte[bytes];
+            b[1] = new byte[bytes];
+        }
+        return b;
+    }
+
     /**
      * Copies a GGUF Q6_K row of {@code superBlocks} super-blocks from {@code src} at {@code off} into this layout at
      * {@code dst}, {@code dOff}. The row goes through the heap: per-byte accesses to the segments are checked one by
@@ -62,11 +72,7 @@ final class Q6Groups {
      */
     static void repackRow(MemorySegment src, long off, MemorySegment dst, long dOff, int superBlocks) {
         int bytes = SUPER_BLOCK_BYTES * superBlocks;
-        byte[][] b = ROWS.get();
-        if (b[0].length < bytes) {
-            b[0] = new byte[bytes];
-            b[1] = new byte[bytes];
-        }
+        byte[][] b = rows(bytes);
         byte[] in = b[0], out = b[1];
         MemorySegment.copy(src, ValueLayout.JAVA_BYTE, off, in, 0, bytes);
         java.util.Arrays.fill(out, 0, bytes, (byte) 0);
@@ -100,12 +106,7 @@ final class Q6Groups {
      */
     static void toFloats(MemorySegment data, long row, int superBlocks, float[] dst, int off) {
         int bytes = SUPER_BLOCK_BYTES * superBlocks;
-        byte[][] b = ROWS.get();
-        if (b[0].length < bytes) {
-            b[0] = new byte[bytes];
-            b[1] = new byte[bytes];
-        }
-        byte[] in = b[0];
+        byte[] in = rows(bytes)[0];
         MemorySegment.copy(data, ValueLayout.JAVA_BYTE, row, in, 0, bytes);
         for (int s = 0; s < superBlocks; s++) {
             int base = SUPER_BLOCK_BYTES * s;

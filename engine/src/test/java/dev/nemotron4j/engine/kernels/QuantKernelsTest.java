@@ -200,12 +200,8 @@ class QuantKernelsTest {
                     int c0 = slice[0], n = slice[1];
                     WeightMatrix m = n == cols ? whole : whole.sliceCols(c0, n);
                     try (WorkerPool pool = new WorkerPool(2)) {
-                        if (!copy) System.setProperty("n4j.repackAvailable", "0");
-                        try {
-                            assertEquals(copy && PackedIntDot.AVAILABLE, m.repacked(pool) != null, "copied");
-                        } finally {
-                            System.clearProperty("n4j.repackAvailable");
-                        }
+                        Repacked rp = copy ? m.repacked(pool) : repackedWithoutMemory(m, pool);
+                        assertEquals(copy && PackedIntDot.AVAILABLE, rp != null, "copied");
                         for (int tokens : new int[]{1, 2}) {
                             float[] xs = random(tokens * n), out = new float[tokens * rows];
                             MatMul.apply(m, xs, tokens, out, pool);
@@ -244,12 +240,7 @@ class QuantKernelsTest {
             for (WeightMatrix m : new WeightMatrix[]{whole, whole.sliceCols(256, 512)}) {
                 int n = m.cols();
                 // the GGUF layout's kernels: no Q6Groups copy (RepackBudget read as 0 bytes when it is decided)
-                System.setProperty("n4j.repackAvailable", "0");
-                try {
-                    assertEquals(null, m.repacked(pool), "no repacked copy");
-                } finally {
-                    System.clearProperty("n4j.repackAvailable");
-                }
+                assertEquals(null, repackedWithoutMemory(m, pool), "no repacked copy");
                 float[] xs = random(2 * n);
                 float[][] before = {new float[rows], new float[2 * rows], new float[n]};
                 MatMul.apply(m, xs, 1, before[0], pool);
@@ -325,6 +316,19 @@ class QuantKernelsTest {
             MatMul.apply(m, x, 1, out, pool);
             assertTrue(Float.isFinite(out[0]) && Float.isFinite(out[2]), "rows 0 and 2 finite");
             assertTrue(!Float.isFinite(out[1]), "row 1 not finite: " + out[1]);
+        }
+    }
+
+    /**
+     * {@code m}'s repacked copy decided while {@link RepackBudget} reads 0 bytes available: none, so the matrix keeps
+     * the kernels that read its own bytes (the decision is kept for the matrix's life).
+     */
+    private static Repacked repackedWithoutMemory(WeightMatrix m, WorkerPool pool) {
+        System.setProperty("n4j.repackAvailable", "0");
+        try {
+            return m.repacked(pool);
+        } finally {
+            System.clearProperty("n4j.repackAvailable");
         }
     }
 
