@@ -189,10 +189,10 @@ final class BenchCommand implements Callable<Integer> {
                         g.writeNumberField("max", s.sorted()[s.tps().length - 1]);
                         g.writeEndObject();
                         if (s.test().startsWith("pp")) {
-                            g.writeNumberField("gigaflops_per_second", s.mean() / promptTokens * gflopPerPrefill);
+                            g.writeNumberField("gigaflops_per_second", gflopsPerSecond(s, gflopPerPrefill));
                         }
                         if (s.test().startsWith("tg")) {
-                            g.writeNumberField("gigabytes_per_second", s.mean() * bpt / 1e9);
+                            g.writeNumberField("gigabytes_per_second", gigabytesPerSecond(s, bpt));
                             if (bandwidth != null) g.writeNumberField("roofline_fraction", share);
                         }
                         g.writeEndObject();
@@ -211,8 +211,8 @@ final class BenchCommand implements Callable<Integer> {
                     boolean tg = s.test().startsWith("tg");
                     out.printf(Locale.ROOT, "| " + name + " | %8.2f ± %5.2f | %8.2f | %8.2f | %8.2f | %10s | %10s |%n", s.test(), s.mean(), s.std(),
                             s.sorted()[0], s.median(), s.sorted()[s.tps().length - 1],
-                            tg ? String.format(Locale.ROOT, "%.1f", s.mean() * bpt / 1e9) : "",
-                            tg ? "" : String.format(Locale.ROOT, "%.1f", s.mean() / promptTokens * gflopPerPrefill));
+                            tg ? String.format(Locale.ROOT, "%.1f", gigabytesPerSecond(s, bpt)) : "",
+                            tg ? "" : String.format(Locale.ROOT, "%.1f", gflopsPerSecond(s, gflopPerPrefill)));
                 }
                 if (bandwidth != null) {
                     out.printf(Locale.ROOT, "read bandwidth %.1f GB/s (median; %d threads, a plain vector sum over %.0f MB, "
@@ -225,6 +225,16 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** A decode test's mean rate in GB/s of weights, {@code bpt} bytes a token. */
+    private static double gigabytesPerSecond(Stats s, long bpt) {
+        return s.mean() * bpt / 1e9;
+    }
+
+    /** A prefill test's mean rate in GFLOP/s, {@code gflopPerPrefill} a prompt of {@link #promptTokens} tokens. */
+    private double gflopsPerSecond(Stats s, double gflopPerPrefill) {
+        return s.mean() / promptTokens * gflopPerPrefill;
     }
 
     private void progress(String test, int r) {
