@@ -156,6 +156,47 @@ public final class NemotronModel implements AutoCloseable {
         }
     }
 
+    /** Scratch replies {@link #warmUpReplies} runs at most, the tokens each may have, and the time they may take. */
+    private static final int REPLY_ROUNDS = 3, REPLY_TOKENS = 16;
+    private static final long REPLY_BUDGET = 1_500_000_000L;
+    /** What the scratch replies continue, where there is a tokenizer. */
+    private static final String REPLY_PROMPT = "Hello! Could you tell me a short story about a lighthouse?";
+
+    /**
+     * Runs up to {@link #REPLY_ROUNDS} scratch replies of up to {@link #REPLY_TOKENS} tokens with {@code params} (their
+     * token limits replaced; {@code tokenizer} may be null), through {@link #generate} like a real reply, so the code
+     * around the kernels that every reply runs (the sampler, the streaming detokenizer, the stop-string checks) is
+     * compiled too before the first one. {@link #warmUpKernels} decodes greedily and without text: after it alone,
+     * the first reply of a chat with the default sampling took 40–80 ms for each of its first tokens instead of 11, and
+     * decoded at 45–57 tok/s instead of 74–93 (small Q4_0; bench/NOTES.md step 54). The replies stop early once they
+     * have taken {@link #REPLY_BUDGET} (a big model's tokens take seconds, and there the JIT settles within its first
+     * reply anyway). Call after {@link #warmUpKernels}; the scratch sessions are discarded. Returns the tokens generated.
+     */
+    public int warmUpReplies(Tokenizer tokenizer, SamplingParams params) {
+        int tokens = Math.min(REPLY_TOKENS, contextLength - 1);
+        if (tokens < 1) return 0;
+        int v = config().vocabSize();
+        int[] prompt = tokenizer == null ? new int[0] : tokenizer.encode(REPLY_PROMPT);
+        if (prompt.length == 0) prompt = new int[]{7 % v, 31 % v, 127 % v};
+        prompt = Arrays.copyOf(prompt, Math.min(prompt.length, contextLength - tokens));
+        SamplingParams p = params.withMaxTokens(tokens).withMinTokens(Math.min(params.minTokens(), tokens));
+        long start = System.nanoTime();
+        boolean[] over = {false};
+        StreamListener withinBudget = t -> {
+            // every rank of a tensor-parallel model runs the same reply, and each stops after the same token
+            over[0] = anyRank(System.nanoTime() - start > REPLY_BUDGET);
+            return !over[0];
+        };
+        int generated = 0;
+        for (int round = 0; round < REPLY_ROUNDS && !over[0]; round++) {
+            try (InferenceSession s = newSession(prompt.length + tokens)) {
+                generated += generate(s, prompt, p, tokenizer, withinBudget).tokenIds().length;
+            }
+        }
+        awaitQuietCompiler();
+        return generated;
+    }
+
     /**
      * Decode steps {@link #warmUpKernels} takes after its short prompt at most, and the time they may take: kernels
      * that run once per product, such as the int8 rounding of decode's activations, take this many calls before C2

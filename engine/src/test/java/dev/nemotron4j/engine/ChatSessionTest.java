@@ -20,6 +20,25 @@ class ChatSessionTest {
     static final SamplingParams GREEDY = SamplingParams.greedy(12);
 
     @Test
+    void warmingUpLeavesTheConversationAsItWas() {
+        try (NemotronModel model = NemotronModel.load(Fixtures.path("nemotron-gqa-f32/hf"));
+             Tokenizer tok = ModelTokenizers.require(model.checkpoint());
+             ChatSession chat = new ChatSession(model, tok, NemotronChatFormat.NEMOTRON, "Be brief.")) {
+            GenerationResult cold;
+            try (ChatSession other = new ChatSession(model, tok, NemotronChatFormat.NEMOTRON, "Be brief.")) {
+                cold = other.send("Hello there", GREEDY, t -> true);
+            }
+            assertTrue(chat.warmUp(SamplingParams.defaults().withSeed(2)) >= 1);
+            assertEquals(0, chat.contextUsed());
+            assertTrue(chat.history().isEmpty());
+            GenerationResult first = chat.send("Hello there", GREEDY, t -> true);
+            assertArrayEquals(cold.tokenIds(), first.tokenIds());
+            assertEquals(0, chat.reusedTokens());
+            assertEquals(2, chat.history().size());
+        }
+    }
+
+    @Test
     void aFollowUpReusesTheCachedPrefixAndGivesWhatAFullRecomputeGives() {
         try (NemotronModel model = NemotronModel.load(Fixtures.path("nemotron-gqa-f32/hf"));
              Tokenizer tok = ModelTokenizers.require(model.checkpoint());

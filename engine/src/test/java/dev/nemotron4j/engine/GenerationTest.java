@@ -95,6 +95,30 @@ class GenerationTest {
     }
 
     @Test
+    void warmingUpRepliesRunsScratchRepliesAndLeavesNoTraceInLaterResults() {
+        SamplingParams p = SamplingParams.defaults().withSeed(9).withMaxTokens(20).withMinTokens(18).withStopStrings(List.of("zzz"));
+        GenerationResult before = run(p, new ArrayList<>());
+        int scratch = model.warmUpReplies(tok, p);
+        // at least one scratch reply; each of at most 16 tokens, at most three of them
+        assertTrue(scratch >= 1 && scratch <= 48, scratch + " scratch tokens");
+        GenerationResult after = run(p, new ArrayList<>());
+        assertArrayEquals(before.tokenIds(), after.tokenIds());
+        assertEquals(before.text(), after.text());
+        // without a tokenizer too, from token ids alone
+        assertTrue(model.warmUpReplies(null, SamplingParams.greedy(5)) >= 1);
+    }
+
+    @Test
+    void warmingUpRepliesFitsAContextShorterThanItsPrompt() {
+        try (NemotronModel small = NemotronModel.load(Fixtures.path("nemotron-gqa-f32/hf"),
+                LoadOptions.defaults().withThreads(1).withContextLength(4))) {
+            int scratch = small.warmUpReplies(tok, SamplingParams.defaults());
+            // three tokens of room after a one-token prompt, per reply
+            assertTrue(scratch >= 1 && scratch <= 9, scratch + " scratch tokens");
+        }
+    }
+
+    @Test
     void sameSeedSameTokensOtherSeedOtherTokens() {
         SamplingParams p = SamplingParams.defaults().withTemperature(1.2).withTopK(0).withTopP(0.95).withSeed(11).withMaxTokens(30);
         GenerationResult a = run(p, new ArrayList<>()), b = run(p, new ArrayList<>()), c = run(p.withSeed(12), new ArrayList<>());

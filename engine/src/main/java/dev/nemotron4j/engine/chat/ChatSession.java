@@ -129,7 +129,7 @@ public final class ChatSession implements AutoCloseable {
         session.truncate(common);
         reusedTokens = common;
         lastPromptIds = ids;
-        SamplingParams p = params.withStopStrings(merge(params.stopStrings(), format.stopStrings()))
+        SamplingParams p = withFormatStops(params)
                 .withMaxTokens(Math.min(params.maxTokens(), session.contextLength() - ids.length));
         GenerationResult r = model.generate(session, java.util.Arrays.copyOfRange(ids, common, ids.length), p, tokenizer, listener);
         history.clear();
@@ -137,6 +137,20 @@ public final class ChatSession implements AutoCloseable {
         history.add(ChatMessage.assistant(r.text()));
         droppedTurns += dropped;
         return r;
+    }
+
+    /**
+     * Compiles what a reply runs besides the kernels before the first turn ({@link NemotronModel#warmUpReplies}, with
+     * these sampling settings and this format's stop strings); the conversation is untouched. Returns the scratch
+     * tokens generated.
+     */
+    public int warmUp(SamplingParams params) {
+        return model.warmUpReplies(tokenizer, withFormatStops(params));
+    }
+
+    /** {@code params} with the chat format's stop strings added to its own. */
+    private SamplingParams withFormatStops(SamplingParams params) {
+        return params.withStopStrings(merge(params.stopStrings(), format.stopStrings()));
     }
 
     private List<ChatMessage> withSystem(List<ChatMessage> turns) {

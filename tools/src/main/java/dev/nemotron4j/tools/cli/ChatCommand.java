@@ -69,6 +69,7 @@ final class ChatCommand implements Callable<Integer> {
             }
             try (ChatSession chat = new ChatSession(lm.model, lm.tokenizer(), format, system);
                  ReplInput in = ReplInput.open(System.in, parent.out, plain || parent.out != System.out, historyFile())) {
+                chat.warmUp(sampling.params());
                 new Repl(chat, in, parent.err, sampling.params(), demo ? "the demo model" : path.toString()).run();
             }
         }

@@ -47,6 +47,7 @@ final class GenerateCommand implements Callable<Integer> {
             // as chat and bench do: weights paged in and repacked, and the decode path compiled before the first
             // multi-token prompt (compiling the prefill kernels first cost 4B decode ~20 %, bench/NOTES.md step 21)
             lm.warmUp(parent.err);
+            lm.model.warmUpReplies(tok, params);
             boolean stream = !json && tok != null;
             GenerationResult r = lm.model.generate(ids, params, tok, t -> {
                 if (stream) {
