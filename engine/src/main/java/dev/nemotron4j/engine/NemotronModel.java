@@ -30,6 +30,7 @@ import java.util.IdentityHashMap;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.BiConsumer;
+import java.util.function.BooleanSupplier;
 
 /**
  * A loaded model: weights mapped from its checkpoint, its own thread pool, no global state. Several models
@@ -134,6 +135,18 @@ public final class NemotronModel implements AutoCloseable {
      * #prepareWeights}; the caches it used are discarded.
      */
     public void warmUpKernels() {
+        warmUpKernels(() -> false);
+    }
+
+    /**
+     * As {@link #warmUpKernels()}, on any thread, stopping early once {@code stopAsked} says so: it is asked after the
+     * first one-token pass (which runs the kernels interpreted: 1.7 s for the small BF16 model, 5.8 s for its Q4_0
+     * file, whose Q6_K output layer is the slowest to compile), then between passes (0.05–0.5 s each) and decode
+     * steps, so that a chat can warm up while its user types and still quit soon; once it has said true it is not
+     * asked again. Tensor-parallel ranks stop after the same pass.
+     */
+    public void warmUpKernels(BooleanSupplier stopAsked) {
+        BooleanSupplier stop = latched(stopAsked);
         int v = config().vocabSize(), n = Math.min(contextLength - 1, 2 * MatMul.WIDEN_MIN_TOKENS);
         int[] ids = new int[Math.max(1, n)];
         for (int i = 0; i < ids.length; i++) ids[i] = (31 * i + 7) % v;
@@ -142,7 +155,9 @@ public final class NemotronModel implements AutoCloseable {
         try (InferenceSession s = newSession(1)) {
             s.prefill(new int[]{ids[0]});
         }
-        warmUpModelPasses(warmUpLongPrompts());
+        if (anyRank(stop.getAsBoolean())) return;
+        warmUpModelPasses(warmUpLongPrompts(stop), stop);
+        if (anyRank(stop.getAsBoolean())) return;
         // then a short prompt through every layer (the last layer for its last token, the output layer) and decode
         // steps after it: the long prompts above stop at the first layer
         int steps = Math.max(1, Math.min(DECODE_STEPS, contextLength - ids.length));
@@ -151,7 +166,7 @@ public final class NemotronModel implements AutoCloseable {
             long start = System.nanoTime();
             for (int i = 0; i < steps; i++) {
                 logits = s.decode(Greedy.argmax(logits, 0, v));
-                if (anyRank(System.nanoTime() - start > DECODE_BUDGET)) break;
+                if (anyRank(System.nanoTime() - start > DECODE_BUDGET || stop.getAsBoolean())) break;
             }
         }
     }
@@ -173,6 +188,15 @@ public final class NemotronModel implements AutoCloseable {
      * reply anyway). Call after {@link #warmUpKernels}; the scratch sessions are discarded. Returns the tokens generated.
      */
     public int warmUpReplies(Tokenizer tokenizer, SamplingParams params) {
+        return warmUpReplies(tokenizer, params, () -> false);
+    }
+
+    /**
+     * As {@link #warmUpReplies(Tokenizer, SamplingParams)}, stopping after the token where {@code stopAsked} says so
+     * (asked before each reply and after each token, and not again once it has said true).
+     */
+    public int warmUpReplies(Tokenizer tokenizer, SamplingParams params, BooleanSupplier stopAsked) {
+        BooleanSupplier stop = latched(stopAsked);
         int tokens = Math.min(REPLY_TOKENS, contextLength - 1);
         if (tokens < 1) return 0;
         int v = config().vocabSize();
@@ -184,16 +208,16 @@ public final class NemotronModel implements AutoCloseable {
         boolean[] over = {false};
         StreamListener withinBudget = t -> {
             // every rank of a tensor-parallel model runs the same reply, and each stops after the same token
-            over[0] = anyRank(System.nanoTime() - start > REPLY_BUDGET);
+            over[0] = anyRank(System.nanoTime() - start > REPLY_BUDGET || stop.getAsBoolean());
             return !over[0];
         };
         int generated = 0;
-        for (int round = 0; round < REPLY_ROUNDS && !over[0]; round++) {
+        for (int round = 0; round < REPLY_ROUNDS && !over[0] && !anyRank(stop.getAsBoolean()); round++) {
             try (InferenceSession s = newSession(prompt.length + tokens)) {
                 generated += generate(s, prompt, p, tokenizer, withinBudget).tokenIds().length;
             }
         }
-        awaitQuietCompiler();
+        if (!over[0] && !stop.getAsBoolean()) awaitQuietCompiler();
         return generated;
     }
 
@@ -225,7 +249,7 @@ public final class NemotronModel implements AutoCloseable {
      * `bench`'s first pp128 after it ran at ≈ 65 tok/s and its second at ≈ 320, against ≈ 600 later (bench/NOTES.md,
      * step 44).
      */
-    private long warmUpLongPrompts() {
+    private long warmUpLongPrompts(BooleanSupplier stop) {
         int v = config().vocabSize(), longest = Math.min(WARM_UP_PROMPTS[0], contextLength);
         if (longest < 2 * MatMul.WIDEN_MIN_TOKENS) return Long.MAX_VALUE;
         try (InferenceSession s = newSession(longest)) {
@@ -242,11 +266,17 @@ public final class NemotronModel implements AutoCloseable {
                 best[k] = Math.min(best[k], dt);
                 settled = dt <= best[k] + best[k] / 4 ? settled + 1 : 0;
                 boolean done = pass + 1 >= 2 * MIN_PASSES || (pass + 1 >= MIN_PASSES && settled >= 4)
-                        || (pass + 1 >= 2 && System.nanoTime() - start > WARM_UP_BUDGET);
+                        || (pass + 1 >= 2 && System.nanoTime() - start > WARM_UP_BUDGET) || stop.getAsBoolean();
                 if (anyRank(done)) break;
             }
             return best[0];
         }
+    }
+
+    /** {@code stop}, asked until it first says true, and true from then on without asking it again. */
+    private static BooleanSupplier latched(BooleanSupplier stop) {
+        boolean[] said = {false};
+        return () -> said[0] || (said[0] = stop.getAsBoolean());
     }
 
     /**
@@ -273,7 +303,7 @@ public final class NemotronModel implements AutoCloseable {
      * 165–200 ms later, 175–210 ms after these passes (bench/NOTES.md, step 48). Larger models skip the passes (their
      * prompts are long enough for the JIT to settle within the first), not the wait.
      */
-    private void warmUpModelPasses(long layerNanos) {
+    private void warmUpModelPasses(long layerNanos, BooleanSupplier stop) {
         int layers = config().numLayers(), n = Math.min(WARM_UP_PROMPTS[0], contextLength);
         float[] expected = {layerNanos == Long.MAX_VALUE ? Float.MAX_VALUE : (float) layerNanos * layers};
         // tensor-parallel ranks decide together: the passes run collectives
@@ -283,10 +313,10 @@ public final class NemotronModel implements AutoCloseable {
             int[] ids = new int[n];
             for (int i = 0; i < n; i++) ids[i] = (17 * i + 3) % v;
             try (InferenceSession s = newSession(n)) {
-                for (int pass = 0; pass < MODEL_PASSES; pass++) s.warmUpLayers(ids, layers);
+                for (int pass = 0; pass < MODEL_PASSES && !anyRank(stop.getAsBoolean()); pass++) s.warmUpLayers(ids, layers);
             }
         }
-        awaitQuietCompiler();
+        if (!stop.getAsBoolean()) awaitQuietCompiler();
     }
 
     /** How long {@link #awaitQuietCompiler} waits at most, and how long the compilers must stay idle, in milliseconds. */

@@ -109,6 +109,22 @@ class GenerationTest {
     }
 
     @Test
+    void aWarmUpAskedToStopEndsAtItsNextCheck() {
+        for (int k : new int[]{1, 3}) {
+            int[] asked = {0};
+            model.warmUpKernels(() -> ++asked[0] >= k);
+            // once told to stop it returns without asking again (a warm-up ignoring the answer asks once per pass)
+            assertEquals(k, asked[0], "stop after check " + k);
+        }
+        int[] asked = {0};
+        assertEquals(0, model.warmUpReplies(tok, SamplingParams.defaults(), () -> ++asked[0] >= 1));
+        assertEquals(1, asked[0]);
+        // and the model is as it was
+        SamplingParams p = SamplingParams.defaults().withSeed(5).withMaxTokens(6);
+        assertArrayEquals(run(p, new ArrayList<>()).tokenIds(), run(p, new ArrayList<>()).tokenIds());
+    }
+
+    @Test
     void warmingUpRepliesFitsAContextShorterThanItsPrompt() {
         try (NemotronModel small = NemotronModel.load(Fixtures.path("nemotron-gqa-f32/hf"),
                 LoadOptions.defaults().withThreads(1).withContextLength(4))) {

@@ -145,7 +145,12 @@ public final class ChatSession implements AutoCloseable {
      * tokens generated.
      */
     public int warmUp(SamplingParams params) {
-        return model.warmUpReplies(tokenizer, withFormatStops(params));
+        return warmUp(params, () -> false);
+    }
+
+    /** As {@link #warmUp(SamplingParams)}, on any thread, stopping early once {@code stop} says so. */
+    public int warmUp(SamplingParams params, java.util.function.BooleanSupplier stop) {
+        return model.warmUpReplies(tokenizer, withFormatStops(params), stop);
     }
 
     /** {@code params} with the chat format's stop strings added to its own. */

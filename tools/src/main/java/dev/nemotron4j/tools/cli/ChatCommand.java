@@ -2,6 +2,7 @@ package dev.nemotron4j.tools.cli;
 
 import dev.nemotron4j.engine.ModelTokenizers;
 import dev.nemotron4j.engine.chat.ChatSession;
+import dev.nemotron4j.engine.sampling.SamplingParams;
 import dev.nemotron4j.tokenizer.chat.ChatFormat;
 import dev.nemotron4j.tokenizer.chat.ChatFormats;
 import dev.nemotron4j.tools.models.DemoModel;
@@ -12,6 +13,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 
 @Command(name = "chat", mixinStandardHelpOptions = true,
@@ -60,17 +62,31 @@ final class ChatCommand implements Callable<Integer> {
         mo.threads = threads;
         mo.context = context;
         ChatFormat format;
+        long t0 = System.nanoTime();
         try (LoadedModel lm = LoadedModel.open(path, mo.loadOptions(), parent.err)) {
-            lm.warmUp(parent.err);
+            lm.prepare(parent.err);
             try {
                 format = ModelTokenizers.chatFormat(lm.model.checkpoint(), lm.tokenizer(), chatFormat);
             } catch (IllegalArgumentException e) {
                 throw new UserException(e.getMessage() + "; --chat-format takes " + ChatFormats.NAMES);
             }
+            SamplingParams params = sampling.params();
             try (ChatSession chat = new ChatSession(lm.model, lm.tokenizer(), format, system);
-                 ReplInput in = ReplInput.open(System.in, parent.out, plain || parent.out != System.out, historyFile())) {
-                chat.warmUp(sampling.params());
-                new Repl(chat, in, parent.err, sampling.params(), demo ? "the demo model" : path.toString()).run();
+                 ReplInput in = ReplInput.open(System.in, parent.out, plain || parent.out != System.out, historyFile());
+                 // the kernels compile while the first message is typed; the first reply waits for what is left
+                 BackgroundWarmUp warm = BackgroundWarmUp.start(stop -> {
+                     lm.model.warmUpKernels(stop);
+                     chat.warmUp(params, stop);
+                 })) {
+                if (lm.reported()) {
+                    parent.err.printf(Locale.ROOT, "nemotron4j: loaded in %.1f s; the kernels compile in the background until the first reply%n",
+                            (System.nanoTime() - t0) / 1e9);
+                }
+                Runnable awaitWarmUp = () -> warm.await(() -> {
+                    if (in.interactive()) parent.err.println("(finishing the warm-up: a few seconds, once)");
+                });
+                new Repl(chat, in, parent.err, params, demo ? "the demo model" : path.toString(), awaitWarmUp).run();
+                if (!warm.done() && in.interactive()) parent.err.println("(stopping the warm-up)");
             }
         }
         return 0;

@@ -37,14 +37,25 @@ final class LoadedModel implements AutoCloseable {
     }
 
     /**
-     * Reads every weight page once and repacks Q4_0/Q8_0/BF16 projections ({@link NemotronModel#prepareWeights}, with
-     * progress for big models) so the first reply does not pay for the disk, then runs a short scratch prompt
-     * ({@link NemotronModel#warmUpKernels}) so it does not pay for the JIT either.
+     * Reads every weight page once and repacks Q4_0/Q8_0/BF16 projections ({@link #prepare}) so the first reply does
+     * not pay for the disk, then runs a short scratch prompt ({@link NemotronModel#warmUpKernels}) so it does not pay
+     * for the JIT either.
      */
     void warmUp(PrintStream err) {
-        long total = model.checkpoint().tensors().totalBytes();
-        boolean report = total >= REPORT_BYTES;
         long t0 = System.nanoTime();
+        prepare(err);
+        model.warmUpKernels();
+        if (reported()) err.printf("nemotron4j: ready in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** Whether this model is big enough for progress messages. */
+    boolean reported() {
+        return model.checkpoint().tensors().totalBytes() >= REPORT_BYTES;
+    }
+
+    /** The weights read and repacked ({@link NemotronModel#prepareWeights}), with progress on {@code err} for big models. */
+    void prepare(PrintStream err) {
+        boolean report = reported();
         int[] lastPct = {-1};
         long repacked = model.prepareWeights((done, all) -> {
             int pct = (int) Math.min(100, done * 100 / Math.max(1, all));
@@ -58,8 +69,6 @@ final class LoadedModel implements AutoCloseable {
         });
         if (report && INTERACTIVE) err.println();
         if (report && repacked > 0) err.printf("nemotron4j: repacked %.2f GB for the decode kernels%n", repacked / 1e9);
-        model.warmUpKernels();
-        if (report) err.printf("nemotron4j: ready in %.1f s%n", (System.nanoTime() - t0) / 1e9);
     }
 
     Tokenizer tokenizer() {

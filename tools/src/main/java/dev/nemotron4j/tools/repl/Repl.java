@@ -28,11 +28,22 @@ public final class Repl {
     private final ReplInput input;
     private final PrintStream err;
     private final String modelLabel;
+    private final Runnable beforeReply;
     private SamplingParams params;
     private GenerationResult last;
     private int turns;
 
     public Repl(ChatSession chat, ReplInput input, PrintStream err, SamplingParams params, String modelLabel) {
+        this(chat, input, err, params, modelLabel, () -> {});
+    }
+
+    /**
+     * @param beforeReply runs before each reply is generated: `chat` waits there for a warm-up still running in the
+     *                    background (see {@code BackgroundWarmUp})
+     */
+    public Repl(ChatSession chat, ReplInput input, PrintStream err, SamplingParams params, String modelLabel,
+                Runnable beforeReply) {
+        this.beforeReply = beforeReply;
         this.chat = chat;
         this.input = input;
         this.err = err;
@@ -62,6 +73,7 @@ public final class Repl {
     }
 
     private void reply(String text, PrintStream out) {
+        beforeReply.run();
         input.interruptFlag().set(false);
         try {
             GenerationResult r = chat.send(text, params, tok -> {

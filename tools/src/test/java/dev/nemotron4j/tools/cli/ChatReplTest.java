@@ -68,6 +68,15 @@ class ChatReplTest {
     }
 
     @Test
+    void quittingBeforeTheFirstReplyStopsTheBackgroundWarmUpBeforeTheModelCloses() {
+        CliTest.Run r = chat("/quit\n", "--model", Fixtures.path("nemotron-gqa-f32/hf").toString());
+        assertEquals(0, r.code(), r.err());
+        assertEquals(0, r.err().lines().filter(l -> l.startsWith("[")).count(), r.err());
+        assertTrue(Thread.getAllStackTraces().keySet().stream().noneMatch(t -> t.getName().equals("nemotron4j-warm-up")),
+                "the warm-up thread outlived the chat");
+    }
+
+    @Test
     void theSameSeedGivesTheSameRepliesFromTheHfFolderAndTheNemoFile() {
         String script = "Tell me a story\nAnd another\n";
         String[] flags = {"-n", "12", "--temperature", "0.9", "--seed", "5"};
