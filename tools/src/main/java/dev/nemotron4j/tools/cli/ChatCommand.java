@@ -21,6 +21,8 @@ import java.util.concurrent.Callable;
                 "Without --model it runs the built-in demo model: a small random-weight Nemotron-4 with a real",
                 "SentencePiece tokenizer, made on first use; its words are meaningless.",
                 "On a terminal: line editing, history, Ctrl-C stops a reply, /help lists commands.",
+                "The prompt opens once the weights are read; the kernels compile in the background meanwhile,",
+                "and the first reply waits for what is left of that (seconds, once).",
                 "Piped: one turn per line; replies on stdout, speed on stderr."})
 final class ChatCommand implements Callable<Integer> {
     @picocli.CommandLine.ParentCommand
@@ -64,12 +66,12 @@ final class ChatCommand implements Callable<Integer> {
         ChatFormat format;
         long t0 = System.nanoTime();
         try (LoadedModel lm = LoadedModel.open(path, mo.loadOptions(), parent.err)) {
-            lm.prepare(parent.err);
             try {
                 format = ModelTokenizers.chatFormat(lm.model.checkpoint(), lm.tokenizer(), chatFormat);
             } catch (IllegalArgumentException e) {
                 throw new UserException(e.getMessage() + "; --chat-format takes " + ChatFormats.NAMES);
             }
+            lm.prepare(parent.err);
             SamplingParams params = sampling.params();
             try (ChatSession chat = new ChatSession(lm.model, lm.tokenizer(), format, system);
                  ReplInput in = ReplInput.open(System.in, parent.out, plain || parent.out != System.out, historyFile());
