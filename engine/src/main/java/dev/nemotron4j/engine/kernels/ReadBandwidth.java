@@ -10,14 +10,20 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The memory read bandwidth of this machine as a model's threads see it, for decode's roofline (tokens/s can not beat
  * bandwidth ÷ bytes of weights read per token): the pool's threads add up the longs of a buffer in huge pages, like
- * the weight copies, with the widest vectors and four independent sums, claiming pieces of it as they go as decode
+ * the weight copies, with 128-bit vectors and four independent sums, claiming pieces of it as they go as decode
  * claims rows (one fixed half per thread read 15–40 % below decode itself whenever the host slowed one vCPU down, the
  * other then waiting). Nothing but the loads and adds: what a decode kernel could stream at best. This VM's
  * two-thread rate moved between 30 and 77 GB/s within minutes, so measure it right beside what it is compared with,
  * more than once ({@link #gigabytesPerSecond} after each run).
  */
 public final class ReadBandwidth {
-    private static final VectorSpecies<Long> L = LongVector.SPECIES_PREFERRED;
+    /**
+     * 128-bit loads, four to a cache line: from DRAM they read 15–25 % more than 512-bit ones on this host (probe, two
+     * threads, 1 GB: 38–40 against 30–32 GB/s in a slow phase, 60–62 against 53–56 in a fast one; 256-bit loads in
+     * between, nearer the 128-bit ones), and the 512-bit sum had read below what the BF16 decode kernels themselves
+     * streamed (bench/NOTES.md, step 56).
+     */
+    private static final VectorSpecies<Long> L = LongVector.SPECIES_128;
     /** Bytes one step of {@link #sum} reads: four vectors. */
     private static final int STEP = 4 * L.vectorByteSize();
     /**
