@@ -186,22 +186,41 @@ public final class MatMul {
     }
 
     /**
-     * Decode with a repacked BF16 matrix: whole quads four rows at a time ({@link VectorDot#bf16Quad}), rows a part
-     * leaves outside whole quads one at a time (parts of large matrices start on multiples of 16 rows, see {@link
-     * WorkerPool}).
+     * Decode with a repacked BF16 matrix, column slab by column slab (the first slab stores the sums, the others add
+     * to them): a part's whole quads in one loop ({@link VectorDot#bf16Quads}), rows it leaves outside whole quads one
+     * at a time (parts of large matrices start on multiples of 16 rows, see {@link WorkerPool}). With one token a
+     * slab's quads go in one run; with two or three, in runs of {@link #QUAD_RUN} quads (64 KB a slab of 1024 columns)
+     * that every token multiplies before the next run, so the weights are read from DRAM once.
      */
     private static void quads(Repacked rp, int rows, int cols, float[] x, int tokens, float[] out, WorkerPool pool) {
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
-            for (int r = r0; r < r1; ) {
-                if ((r & 3) == 0 && r + 4 <= r1) {
-                    for (int t = 0; t < tokens; t++) VectorDot.bf16Quad(rp.data, rp.row(r, 0), x, t * cols, rp.groups, out, t * rows + r);
-                    r += 4;
-                } else {
-                    for (int t = 0; t < tokens; t++) out[t * rows + r] = VectorDot.bf16QuadRow(rp.data, rp.row(r, 0), x, t * cols, rp.groups);
-                    r++;
+            int qa = Math.min(r1, (r0 + 3) & ~3), qb = Math.max(qa, r1 & ~3);   // whole quads [qa, qb), rows outside them
+            int run = tokens == 1 ? Math.max(4, qb - qa) : 4 * QUAD_RUN;
+            for (int s = 0; s < rp.slabs; s++) {
+                boolean add = s > 0;
+                int c0 = Repacked.BF16_CHUNK * rp.slabStart(s), n = rp.slabGroups(s);
+                for (int r = r0; r < qa; r++) quadRow(rp, r, s, c0, n, x, tokens, cols, out, rows, add);
+                for (int q = qa; q < qb; q += run) {
+                    int count = Math.min(run, qb - q) / 4;
+                    for (int t = 0; t < tokens; t++) {
+                        VectorDot.bf16Quads(rp.data, rp.row(q, s), count, x, t * cols + c0, n, out, t * rows + q, add);
+                    }
                 }
+                for (int r = qb; r < r1; r++) quadRow(rp, r, s, c0, n, x, tokens, cols, out, rows, add);
             }
         });
+    }
+
+    /** Quads {@link #quads} multiplies by every token before the next ones when there are several tokens. */
+    private static final int QUAD_RUN = 8;
+
+    /** Row {@code r}'s slab {@code s} ({@code n} chunks from column {@code c0}) times every token, stored or added. */
+    private static void quadRow(Repacked rp, int r, int s, int c0, int n, float[] x, int tokens, int cols, float[] out,
+                                int rows, boolean add) {
+        for (int t = 0; t < tokens; t++) {
+            float v = VectorDot.bf16QuadRow(rp.data, rp.row(r, s), x, t * cols + c0, n);
+            out[t * rows + r] = add ? out[t * rows + r] + v : v;
+        }
     }
 
     /** From this many tokens on, widening each weight panel once into floats pays for itself. */

@@ -11,7 +11,7 @@ import java.nio.ByteOrder;
 
 /**
  * A Q4_0, Q8_0, Q6_K or BF16 matrix copied once into a layout for the decode kernels: the integer kernels of {@link
- * PackedIntDot}, as llama.cpp repacks these formats for its CPU kernels, and {@link VectorDot#bf16Quad}. GGUF keeps
+ * PackedIntDot}, as llama.cpp repacks these formats for its CPU kernels, and {@link VectorDot#bf16Quads}. GGUF keeps
  * each 32-value block's scale next to its quants, so one vector register sees one block and every block costs a
  * conversion, a scale broadcast and an FMA. Here 16 consecutive blocks of a row form a group: their 16 scales, then
  * words whose int lane {@code j} belongs to block {@code j}; all 16 blocks are summed in int lanes and a single FMA
@@ -39,7 +39,8 @@ import java.nio.ByteOrder;
  *   <li>BF16, the same bytes in another order: rows in fours ("quads"), interleaved by chunks of {@link #BF16_CHUNK}
  *       values (row 4q's chunk k, then row 4q+1's, 4q+2's, 4q+3's, then chunk k+1 of each), so that decode multiplies
  *       four rows with one load of each activation vector while reading memory in one forward stream
- *       ({@link VectorDot#bf16Quad}; bench/NOTES.md, step 29). Rows past the last whole quad are padding, never
+ *       ({@link VectorDot#bf16Quads}; bench/NOTES.md, step 29); rows of more than {@link #BF16_SLAB_CHUNKS} chunks
+ *       cut into column slabs as the integer layouts are (step 57). Rows past the last whole quad are padding, never
  *       read. Values keep their column order.</li>
  *   <li>Q6_K, GGUF's 210 bytes a super-block with the six-bit values moved so that each vector the kernel extracts
  *       has one scale group per int lane ({@link Q6Groups}); rows one after another, no slabs. A typical Q4_0 file
@@ -58,7 +59,7 @@ final class Repacked {
     final MemorySegment data;
     /** Groups of a row (BF16: chunks; Q6_K: super-blocks). */
     final int groups;
-    /** Column slabs the Q4_0 and Q8_0 layouts are cut into (see {@link #SLAB_GROUPS}); 1 for BF16 and Q6_K. */
+    /** Column slabs the Q4_0, Q8_0 and BF16 layouts are cut into (see {@link #SLAB_GROUPS}, {@link #BF16_SLAB_CHUNKS}); 1 for Q6_K. */
     final int slabs;
     /** Per slab (and one past the last): its first group; its byte offset in {@link #data}; one row's bytes in it. */
     private final int[] slabStart;
@@ -68,7 +69,11 @@ final class Repacked {
         this.dtype = dtype;
         this.data = data;
         this.groups = groups;
-        this.slabs = dtype == DType.Q4_0 || dtype == DType.Q8_0 ? (groups + SLAB_GROUPS - 1) / SLAB_GROUPS : 1;
+        this.slabs = switch (dtype) {
+            case Q4_0, Q8_0 -> (groups + SLAB_GROUPS - 1) / SLAB_GROUPS;
+            case BF16 -> (groups + BF16_SLAB_CHUNKS - 1) / BF16_SLAB_CHUNKS;
+            default -> 1;
+        };
         long storedRows = switch (dtype) {
             case Q4_0 -> rows + (rows & 1);
             case BF16 -> (rows + 3) / 4 * 4;
@@ -97,6 +102,14 @@ final class Repacked {
      * long as 9216 × 3072; bench/NOTES.md, step 33). Slabs of at most 8 groups (4096 columns) keep them at 8 KB.
      */
     static final int SLAB_GROUPS = 8;
+
+    /**
+     * Most chunks per column slab of a BF16 copy: 32 chunks of 32 values, 1024 columns, whose float activations (4 KB)
+     * stay in L1 while the quads' weights stream past. Over whole rows of 3072–4096 columns (12–16 KB of activations)
+     * the same kernel streamed 15–25 % slower from DRAM (bench/NOTES.md, step 57), as the integer layouts did before
+     * their slabs (step 33).
+     */
+    static final int BF16_SLAB_CHUNKS = 32;
 
     /** First group of slab {@code s} (of the row's end for {@code s == slabs}); slabs split the groups evenly. */
     int slabStart(int s) {
@@ -253,14 +266,16 @@ final class Repacked {
             return;
         }
         if (dtype == DType.BF16) {
-            long row = row(r, 0);
             // written out rather than VectorDot.toFloats per 32-value chunk (its dtype switch and tail loop each
             // time): 4B BF16 pp128 31.0 / 27.8 / 31.3 / 32.2 with the helper against 33.4 / 30.5 / 33.9 / 32.9
             long half = 2L * VectorDot.LANES;
-            for (int k = 0; k < groups; k++) {
-                long p = row + 8 * BF16_CHUNK * (long) k;   // chunk k of every row of the quad: 4 × 2·BF16_CHUNK bytes
-                VectorDot.widenBf16(data, p).intoArray(dst, off + BF16_CHUNK * k);
-                VectorDot.widenBf16(data, p + half).intoArray(dst, off + BF16_CHUNK * k + VectorDot.LANES);
+            for (int s = 0; s < slabs; s++) {
+                long row = row(r, s);
+                for (int k = slabStart(s), first = k, end = slabStart(s + 1); k < end; k++) {
+                    long p = row + 8 * BF16_CHUNK * (long) (k - first);   // chunk k of every row of the quad: 4 × 2·BF16_CHUNK bytes
+                    VectorDot.widenBf16(data, p).intoArray(dst, off + BF16_CHUNK * k);
+                    VectorDot.widenBf16(data, p + half).intoArray(dst, off + BF16_CHUNK * k + VectorDot.LANES);
+                }
             }
             return;
         }
@@ -348,10 +363,12 @@ final class Repacked {
         MemorySegment data = NativeBuffers.allocateUninitialized(copyBytes(w), 64);
         Repacked copy = new Repacked(DType.BF16, data, chunks, rows);
         eachRow(w, pool, (b, r, src) -> {
-            long dst = copy.row(r, 0);
-            for (int k = 0; k < chunks; k++) {
-                ByteVector.fromMemorySegment(CHUNK_BYTES, b.data(), src + cb * k, ByteOrder.LITTLE_ENDIAN)
-                        .intoMemorySegment(data, dst + 4 * cb * k, ByteOrder.LITTLE_ENDIAN);
+            for (int s = 0; s < copy.slabs; s++) {
+                long dst = copy.row(r, s);
+                for (int k = copy.slabStart(s), first = k, end = copy.slabStart(s + 1); k < end; k++) {
+                    ByteVector.fromMemorySegment(CHUNK_BYTES, b.data(), src + cb * k, ByteOrder.LITTLE_ENDIAN)
+                            .intoMemorySegment(data, dst + 4 * cb * (k - first), ByteOrder.LITTLE_ENDIAN);
+                }
             }
         });
         return copy;

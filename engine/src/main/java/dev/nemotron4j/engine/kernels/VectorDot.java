@@ -154,19 +154,25 @@ public final class VectorDot {
     }
 
     /**
-     * Four rows of a {@link Repacked} BF16 copy ("quads": the rows' chunks of {@link Repacked#BF16_CHUNK} values
-     * interleaved, row {@code j}'s chunk {@code k} at {@code off + (4k + j)·chunkBytes}) times the same activations;
-     * results to {@code out[o ‥ o+4)}. Memory is read strictly front to back in one stream: in a probe four rows
-     * stored one after another (four streams, as {@link #bf16Rows4} reads them) streamed 10–25 % slower from DRAM at
-     * 3072 columns (bench/NOTES.md, step 29).
+     * {@code quads} consecutive quads of one column slab of a {@link Repacked} BF16 copy (from {@code off}: each quad's
+     * four rows' chunks of {@link Repacked#BF16_CHUNK} values interleaved, row {@code j}'s chunk {@code k} at {@code
+     * (4k + j)·chunkBytes} in it, {@code chunks} chunks a row; quads one after another) times the same slab of
+     * activations ({@code x} from {@code xOff}); quad {@code q}'s four sums stored to, or with {@code add} added to,
+     * {@code out[o + 4q ‥ +4)}. Memory is read strictly front to back in one loop over all the quads: a loop per quad
+     * (per call) streamed slower, and four rows stored one after another (four streams) 10–25 % slower from DRAM at
+     * 3072 columns (bench/NOTES.md, steps 29 and 57). The slab keeps its activations (4 KB) in L1 while the weights
+     * stream past: over whole 3072–4096-column rows (12–16 KB) they were re-read from L2 and the stream ran 15–25 %
+     * slower (step 57).
      */
-    static void bf16Quad(MemorySegment w, long off, float[] x, int xOff, int chunks, float[] out, int o) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+    static void bf16Quads(MemorySegment w, long off, int quads, float[] x, int xOff, int chunks, float[] out, int o,
+                          boolean add) {
+        FloatVector zero = FloatVector.zero(F), a0 = zero, a1 = zero, b0 = zero, b1 = zero, c0 = zero, c1 = zero,
+                d0 = zero, d1 = zero;
         long half = 2L * LANES;   // bytes of one widened vector
-        for (int k = 0; k < chunks; k++) {
-            int i = xOff + 2 * LANES * k;
+        long p = off;
+        int i = xOff, end = xOff + 2 * LANES * chunks;
+        for (int s = 0, total = quads * chunks; s < total; s++, p += 16L * LANES) {
             FloatVector x0 = FloatVector.fromArray(F, x, i), x1 = FloatVector.fromArray(F, x, i + LANES);
-            long p = off + 16L * LANES * k;   // a chunk is 4·LANES bytes, a quad's chunk k four of them
             a0 = widenBf16(w, p).fma(x0, a0);
             a1 = widenBf16(w, p + half).fma(x1, a1);
             b0 = widenBf16(w, p + 2 * half).fma(x0, b0);
@@ -175,14 +181,38 @@ public final class VectorDot {
             c1 = widenBf16(w, p + 5 * half).fma(x1, c1);
             d0 = widenBf16(w, p + 6 * half).fma(x0, d0);
             d1 = widenBf16(w, p + 7 * half).fma(x1, d1);
+            i += 2 * LANES;
+            if (i == end) {   // the quad's last chunk: its four sums out, on to the next quad
+                float sa = a0.add(a1).reduceLanes(VectorOperators.ADD), sb = b0.add(b1).reduceLanes(VectorOperators.ADD);
+                float sc = c0.add(c1).reduceLanes(VectorOperators.ADD), sd = d0.add(d1).reduceLanes(VectorOperators.ADD);
+                if (add) {
+                    sa += out[o];
+                    sb += out[o + 1];
+                    sc += out[o + 2];
+                    sd += out[o + 3];
+                }
+                out[o] = sa;
+                out[o + 1] = sb;
+                out[o + 2] = sc;
+                out[o + 3] = sd;
+                o += 4;
+                a0 = zero;
+                a1 = zero;
+                b0 = zero;
+                b1 = zero;
+                c0 = zero;
+                c1 = zero;
+                d0 = zero;
+                d1 = zero;
+                i = xOff;
+            }
         }
-        out[o] = a0.add(a1).reduceLanes(VectorOperators.ADD);
-        out[o + 1] = b0.add(b1).reduceLanes(VectorOperators.ADD);
-        out[o + 2] = c0.add(c1).reduceLanes(VectorOperators.ADD);
-        out[o + 3] = d0.add(d1).reduceLanes(VectorOperators.ADD);
     }
 
-    /** One row of a {@link Repacked} BF16 copy (its chunks four chunks apart; rows a part leaves outside whole quads). */
+    /**
+     * One row of one column slab of a {@link Repacked} BF16 copy (its chunks four chunks apart; rows a part leaves
+     * outside whole quads).
+     */
     static float bf16QuadRow(MemorySegment w, long off, float[] x, int xOff, int chunks) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         for (int k = 0; k < chunks; k++) {

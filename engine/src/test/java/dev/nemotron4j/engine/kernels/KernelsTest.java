@@ -156,7 +156,7 @@ class KernelsTest {
 
     /**
      * A BF16 matrix served from its {@link Repacked} copy (rows in quads, interleaved by chunks), at 3072 columns and
-     * at 3 chunks more: decode (1–3 tokens, {@link VectorDot#bf16Quad} and {@link VectorDot#bf16QuadRow}) and prefill
+     * at 3 chunks more: decode (1–3 tokens, {@link VectorDot#bf16Quads} and {@link VectorDot#bf16QuadRow}, slab by slab) and prefill
      * (5 and 37 tokens, rows widened from the quads) against float64. Two stacked matrices of 150 and 57 rows: one
      * quad holds rows of both, the last quad has a padding row, and with three threads pool parts (of 4–5 rows) start
      * and end inside quads. Rows of 2 KB keep the file's layout.
