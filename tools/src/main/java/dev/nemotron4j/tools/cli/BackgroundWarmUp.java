@@ -46,15 +46,35 @@ final class BackgroundWarmUp implements AutoCloseable {
      * not. A warm-up that failed fails here, with its cause.
      */
     void await(Runnable beforeWaiting) {
-        if (awaited) return;
+        await(beforeWaiting, () -> false);
+    }
+
+    /**
+     * As {@link #await(Runnable)}, but gives up, returning false with the warm-up still running, once {@code cancelled}
+     * says true (asked every {@link #POLL_MILLIS} ms): a user's Ctrl-C while the first reply waits.
+     */
+    boolean await(Runnable beforeWaiting, BooleanSupplier cancelled) {
+        if (awaited) return true;
         if (!done()) beforeWaiting.run();
-        join();
+        while (!done()) {
+            if (cancelled.getAsBoolean()) return false;
+            try {
+                thread.join(POLL_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
         awaited = true;
         Throwable t = failure;
         if (t instanceof RuntimeException re) throw re;
         if (t instanceof Error e) throw e;
         if (t != null) throw new IllegalStateException("the warm-up failed: " + t, t);
+        return true;
     }
+
+    /** How often a waiting {@link #await(Runnable, BooleanSupplier)} asks whether it should give up. */
+    static final long POLL_MILLIS = 20;
 
     /** Stops the warm-up at its next check and waits for it to end. */
     @Override

@@ -84,9 +84,9 @@ final class ChatCommand implements Callable<Integer> {
                     parent.err.printf(Locale.ROOT, "nemotron4j: loaded in %.1f s; the kernels compile in the background until the first reply%n",
                             (System.nanoTime() - t0) / 1e9);
                 }
-                Runnable awaitWarmUp = () -> warm.await(() -> {
-                    if (in.interactive()) parent.err.println("(finishing the warm-up: a few seconds, once)");
-                });
+                Repl.ReplyGate awaitWarmUp = cancelled -> warm.await(() -> {
+                    if (in.interactive()) parent.err.println("(finishing the warm-up: a few seconds, once; Ctrl-C cancels)");
+                }, cancelled);
                 new Repl(chat, in, parent.err, params, demo ? "the demo model" : path.toString(), awaitWarmUp).run();
                 if (!warm.done() && in.interactive()) parent.err.println("(stopping the warm-up)");
             }

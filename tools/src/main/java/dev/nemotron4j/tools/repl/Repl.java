@@ -28,21 +28,31 @@ public final class Repl {
     private final ReplInput input;
     private final PrintStream err;
     private final String modelLabel;
-    private final Runnable beforeReply;
+    private final ReplyGate beforeReply;
     private SamplingParams params;
     private GenerationResult last;
     private int turns;
 
     public Repl(ChatSession chat, ReplInput input, PrintStream err, SamplingParams params, String modelLabel) {
-        this(chat, input, err, params, modelLabel, () -> {});
+        this(chat, input, err, params, modelLabel, cancelled -> true);
+    }
+
+    /** What a reply waits for before it is generated. */
+    @FunctionalInterface
+    public interface ReplyGate {
+        /**
+         * Returns true once the reply may be generated, or false to drop the message unsent because {@code cancelled}
+         * (the user's Ctrl-C) said true while it waited.
+         */
+        boolean ready(java.util.function.BooleanSupplier cancelled);
     }
 
     /**
-     * @param beforeReply runs before each reply is generated: `chat` waits there for a warm-up still running in the
-     *                    background (see {@code BackgroundWarmUp})
+     * @param beforeReply asked before each reply is generated: `chat` waits there for a warm-up still running in the
+     *                    background (see {@code BackgroundWarmUp}), and a Ctrl-C meanwhile drops the message unsent
      */
     public Repl(ChatSession chat, ReplInput input, PrintStream err, SamplingParams params, String modelLabel,
-                Runnable beforeReply) {
+                ReplyGate beforeReply) {
         this.beforeReply = beforeReply;
         this.chat = chat;
         this.input = input;
@@ -73,8 +83,11 @@ public final class Repl {
     }
 
     private void reply(String text, PrintStream out) {
-        beforeReply.run();
         input.interruptFlag().set(false);
+        if (!beforeReply.ready(() -> input.interruptFlag().get())) {
+            err.println("(cancelled: the message was not sent; the warm-up goes on)");
+            return;
+        }
         try {
             GenerationResult r = chat.send(text, params, tok -> {
                 out.print(tok.text());

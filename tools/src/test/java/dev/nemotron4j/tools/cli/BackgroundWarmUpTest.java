@@ -39,6 +39,34 @@ class BackgroundWarmUpTest {
     }
 
     @Test
+    void aCancelledAwaitReturnsWhileTheWorkGoesOnAndALaterOneWaitsForIt() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicInteger notes = new AtomicInteger();
+        try (BackgroundWarmUp w = BackgroundWarmUp.start(stop -> {
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        })) {
+            long t0 = System.nanoTime();
+            java.util.concurrent.atomic.AtomicInteger asks = new java.util.concurrent.atomic.AtomicInteger();
+            assertEquals(false, w.await(notes::incrementAndGet, () -> asks.incrementAndGet() > 3));
+            assertTrue(asks.get() == 4 && !w.done(), "gave up at the fourth ask with the work still running");
+            assertTrue(System.nanoTime() - t0 < 5_000_000_000L);
+            Thread releaser = new Thread(() -> {
+                sleep(100);
+                release.countDown();
+            });
+            releaser.start();
+            assertTrue(w.await(notes::incrementAndGet, () -> false));
+            assertTrue(w.done());
+            assertEquals(2, notes.get(), "each wait says so");
+            assertTrue(w.await(notes::incrementAndGet, () -> true), "once done, a cancel does not matter");
+        }
+    }
+
+    @Test
     void closingStopsTheWorkAtItsNextCheckAndWaitsForIt() throws Exception {
         CountDownLatch started = new CountDownLatch(1);
         AtomicInteger checks = new AtomicInteger();

@@ -77,6 +77,32 @@ class ChatReplTest {
     }
 
     @Test
+    void aMessageCancelledWhileTheWarmUpFinishesIsNotSentAndTheNextOneIs() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8), e = new PrintStream(err, true, StandardCharsets.UTF_8);
+        java.util.List<Boolean> asked = new java.util.ArrayList<>();
+        try (LoadedModel lm = LoadedModel.open(Fixtures.path("nemotron-gqa-f32/hf"), new ModelOptions().loadOptions(), e);
+             dev.nemotron4j.engine.chat.ChatSession chat = new dev.nemotron4j.engine.chat.ChatSession(lm.model, lm.tokenizer(),
+                     dev.nemotron4j.engine.ModelTokenizers.chatFormat(lm.model.checkpoint(), lm.tokenizer(), "auto"), "");
+             dev.nemotron4j.tools.repl.ReplInput in = dev.nemotron4j.tools.repl.ReplInput.open(
+                     new ByteArrayInputStream("first message\nsecond message\n".getBytes(StandardCharsets.UTF_8)), o, true, null)) {
+            // the first reply's wait is cut short by a Ctrl-C (the flag the terminal's handler sets), the second is not
+            dev.nemotron4j.tools.repl.Repl.ReplyGate gate = cancelled -> {
+                if (asked.isEmpty()) in.interruptFlag().set(true);
+                asked.add(cancelled.getAsBoolean());
+                return !cancelled.getAsBoolean();
+            };
+            new dev.nemotron4j.tools.repl.Repl(chat, in, e, dev.nemotron4j.engine.sampling.SamplingParams.greedy(4),
+                    "fixture", gate).run();
+            assertEquals(java.util.List.of(true, false), asked, "the flag was not cleared before the second reply's wait");
+            assertEquals(1, err.toString(StandardCharsets.UTF_8).lines().filter(l -> l.contains("not sent")).count(), err.toString());
+            assertEquals(1, err.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("[")).count(), err.toString());
+            assertEquals(2, chat.history().size(), chat.history().toString());
+            assertTrue(chat.history().get(0).toString().contains("second message"), chat.history().toString());
+        }
+    }
+
+    @Test
     void theSameSeedGivesTheSameRepliesFromTheHfFolderAndTheNemoFile() {
         String script = "Tell me a story\nAnd another\n";
         String[] flags = {"-n", "12", "--temperature", "0.9", "--seed", "5"};
