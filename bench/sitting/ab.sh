@@ -10,7 +10,7 @@ cat "$file" > /dev/null
 for ((i = 0; i < rounds; i++)); do
   for spec in "${specs[@]}"; do
     jar=${spec%%:*}; opts=(); [ "$spec" != "$jar" ] && read -r -a opts <<< "${spec#*:}"
-    r=$("$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC "${opts[@]}" \
+    r=$("$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xmn64m "${opts[@]}" \
           -jar "$jar" bench -m "$file" -t 2 --json "$@" 2>/dev/null | tail -1 |
         python3 -c "import sys,json; d=json.load(sys.stdin); print(' '.join('%s %.2f'%(r['test'],r['tokens_per_second']['mean']) for r in d['results']))")
     echo "$spec: $r"

@@ -11,7 +11,7 @@ java=${JAVA:-$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)}
 for f in "$@"; do
   cat "$f" > /dev/null   # into the page cache first, for both engines
   d=(); [ "$depth" -gt 0 ] && d=(-d "$depth")
-  "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -jar "$jar" \
+  "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xmn64m -jar "$jar" \
     bench -m "$f" -t 2 -r "$reps" -p "$pp" -n "$tg" "${d[@]}" --json 2>/dev/null | tail -1
   (cd "$lcpp" && node bench.mjs "$f" "$pp" "$tg" "$reps" 2 "$depth" 2>/dev/null | tail -1)
 done
