@@ -172,11 +172,19 @@ public final class WeightMatrix {
     private boolean copyFits(long bytes) {
         if (RepackBudget.allows(bytes)) return true;
         if (!WARNED.getAndSet(true)) {
-            LOG.log(System.Logger.Level.WARNING, "not enough free memory for the kernels' weight copies (the first refused: "
-                    + "{0}, {1} MB, with {2} MB available); such matrices stay on the kernels that read the mapped file "
-                    + "(slower decode)", name, bytes >> 20, RepackBudget.available() >> 20);
+            LOG.log(System.Logger.Level.WARNING, refusal(name, bytes, RepackBudget.available()));
         }
         return false;
+    }
+
+    /**
+     * The warning for a refused copy, formatted here: as a logger's pattern the apostrophe in "kernels'" quoted the
+     * placeholders after it, and the warning named none of them.
+     */
+    static String refusal(String name, long bytes, long available) {
+        return String.format(java.util.Locale.ROOT, "not enough free memory for the kernels' weight copies (the first refused: "
+                + "%s, %d MB, with %d MB available); such matrices stay on the kernels that read the mapped file (slower "
+                + "decode)", name, bytes >> 20, available >> 20);
     }
 
     /** The memory each block was bound to (the checkpoint's tensor data these rows came from), copied or not. */

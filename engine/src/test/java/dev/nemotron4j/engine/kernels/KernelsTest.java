@@ -230,6 +230,12 @@ class KernelsTest {
         }
     }
 
+    @Test
+    void theRefusalWarningNamesTheMatrixItsSizeAndTheMemoryLeft() {
+        String w = WeightMatrix.refusal("blk.3.ffn_up.weight", 48L << 20, 1234L << 20);
+        assertTrue(w.contains("blk.3.ffn_up.weight, 48 MB, with 1234 MB available") && w.contains("kernels' weight copies"), w);
+    }
+
     /** The memory reading behind {@link RepackBudget}: the host's figure, a container's tighter one, the fallbacks. */
     @Test
     void theRepackBudgetTakesTheTighterOfHostAndContainerMemory() {
