@@ -193,6 +193,10 @@ public final class MatMul {
      * that every token multiplies before the next run, so the weights are read from DRAM once.
      */
     private static void quads(Repacked rp, int rows, int cols, float[] x, int tokens, float[] out, WorkerPool pool) {
+        if (tokens == 1 && rp.slabs > 1 && pool.threads() > 1 && SLAB_MAJOR) {
+            quadsInMemoryOrder(rp, rows, x, out, pool);
+            return;
+        }
         pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
             int qa = Math.min(r1, (r0 + 3) & ~3), qb = Math.max(qa, r1 & ~3);   // whole quads [qa, qb), rows outside them
             int run = tokens == 1 ? Math.max(4, qb - qa) : 4 * QUAD_RUN;
@@ -209,6 +213,54 @@ public final class MatMul {
                 for (int r = qb; r < r1; r++) quadRow(rp, r, s, c0, n, x, tokens, cols, out, rows, add);
             }
         });
+    }
+
+    /** A/B switch for measurements: {@code -Dn4j.slabMajor=false} splits multi-slab BF16 decode by rows as before. */
+    private static final boolean SLAB_MAJOR = !"false".equals(System.getProperty("n4j.slabMajor"));
+    /** The calling thread's per-pool-thread sums for {@link #quadsInMemoryOrder}: all zero between calls. */
+    private static final ThreadLocal<float[][]> QUAD_PARTIALS = ThreadLocal.withInitial(() -> new float[0][]);
+
+    /**
+     * One token times a BF16 copy of several column slabs, split over the pool in the copy's memory order (slab by
+     * slab, whole quads): a part then reads one stretch of memory however many slabs it spans, where a split by rows
+     * gave each part one short stretch per slab, each a stream the hardware prefetcher had to find again (the small
+     * model's down projection, 4 slabs of 2 MB, read 35–37 GB/s against 47 for its up projection of one slab; bench/
+     * NOTES.md, step 59). A quad's slabs may then fall to different threads, so each thread adds its sums into a
+     * scratch row of its own, and a second pass over the rows adds those up into {@code out} (zeroing them again).
+     */
+    private static void quadsInMemoryOrder(Repacked rp, int rows, float[] x, float[] out, WorkerPool pool) {
+        int nq = (rows + 3) / 4, slabs = rp.slabs, threads = pool.threads();
+        float[][] partial = QUAD_PARTIALS.get();
+        if (partial.length < threads || partial[0].length < 4 * nq) {
+            partial = new float[threads][4 * nq];
+            QUAD_PARTIALS.set(partial);
+        }
+        float[][] sums = partial;
+        try {
+            pool.forRange(slabs * nq, 4L * Repacked.BF16_CHUNK * rp.slabGroups(0), (chunk, u0, u1) -> {
+                float[] mine = sums[chunk];
+                for (int s = u0 / nq; s < slabs && s * nq < u1; s++) {
+                    int q0 = Math.max(u0, s * nq) - s * nq, q1 = Math.min(u1, (s + 1) * nq) - s * nq;
+                    VectorDot.bf16Quads(rp.data, rp.row(4 * q0, s), q1 - q0, x, Repacked.BF16_CHUNK * rp.slabStart(s),
+                            rp.slabGroups(s), mine, 4 * q0, true);
+                }
+            });
+            pool.forRange(rows, 2L * threads, (chunk, r0, r1) -> {
+                for (int r = r0; r < r1; r++) {
+                    float v = 0;
+                    for (int t = 0; t < threads; t++) {
+                        v += sums[t][r];
+                        sums[t][r] = 0;
+                    }
+                    out[r] = v;
+                }
+                // the padding rows of the last quad were summed too: cleared for the next call
+                if (r1 == rows) for (int t = 0; t < threads; t++) java.util.Arrays.fill(sums[t], rows, 4 * nq, 0f);
+            });
+        } catch (RuntimeException | Error e) {
+            QUAD_PARTIALS.remove();   // the scratch may hold sums now: the next call starts from fresh zeros
+            throw e;
+        }
     }
 
     /** Quads {@link #quads} multiplies by every token before the next ones when there are several tokens. */

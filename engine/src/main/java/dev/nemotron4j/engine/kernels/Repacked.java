@@ -48,7 +48,7 @@ import java.nio.ByteOrder;
  * </ul>
  *
  * <p>Only for full-width matrices whose columns are a multiple of 512 (BF16: of {@link #BF16_CHUNK}, and only rows of
- * {@link MatMul#ROWS4_MIN_BYTES} and more; Q6_K: of 256), and only while the copy fits in memory ({@link
+ * {@link #BF16_QUAD_MIN_BYTES} and more; Q6_K: of 256), and only while the copy fits in memory ({@link
  * RepackBudget}). A Q8_0 matrix the layout cannot hold exactly (a pair {@code (<0, −128)}; llama.cpp's quantizer never
  * writes −128) is not repacked and keeps the GGUF kernels.
  */
@@ -168,13 +168,19 @@ final class Repacked {
     /**
      * Whether {@code w} can be repacked: full-width blocks, and Q4_0 or Q8_0 with columns a multiple of 512 and the
      * int kernels present, or BF16 with columns a multiple of {@link #BF16_CHUNK} and rows of at least {@link
-     * MatMul#ROWS4_MIN_BYTES} (rows of 2 KB streamed as fast one at a time from the file's layout: nothing to gain
-     * for the copy's time; bench/NOTES.md, step 29), or Q6_K with columns a multiple of 256 and the int kernels
-     * present.
+     * #BF16_QUAD_MIN_BYTES}, or Q6_K with columns a multiple of 256 and the int kernels present.
      */
+    /**
+     * BF16 rows this long and longer (1024 columns) are copied into quads: at 2 KB a row the quads' one loop read
+     * 54–56 GB/s where one row at a time ({@link VectorDot#bf16Rows}, 4 bytes of activations loaded per 2 of weights)
+     * read 50–53, and the small model's decode gained 2–30 % (median 7 %) over seven alternating runs (bench/NOTES.md,
+     * step 59). Shorter rows keep the file's layout.
+     */
+    static final long BF16_QUAD_MIN_BYTES = 2048;
+
     static boolean eligible(WeightMatrix w) {
         boolean ints = (w.dtype() == DType.Q4_0 || w.dtype() == DType.Q8_0) && PackedIntDot.AVAILABLE && w.cols() % GROUP == 0;
-        boolean bf16 = w.dtype() == DType.BF16 && w.cols() % BF16_CHUNK == 0 && 2L * w.cols() >= MatMul.ROWS4_MIN_BYTES;
+        boolean bf16 = w.dtype() == DType.BF16 && w.cols() % BF16_CHUNK == 0 && 2L * w.cols() >= BF16_QUAD_MIN_BYTES;
         boolean q6 = w.dtype() == DType.Q6_K && PackedIntDot.AVAILABLE && w.cols() % 256 == 0;
         if (!ints && !bf16 && !q6) return false;
         for (WeightMatrix.Block b : w.blocks()) if (b.colStart() != 0 || b.cols() != w.cols()) return false;

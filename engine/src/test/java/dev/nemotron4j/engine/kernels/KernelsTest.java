@@ -155,15 +155,15 @@ class KernelsTest {
     }
 
     /**
-     * A BF16 matrix served from its {@link Repacked} copy (rows in quads, interleaved by chunks), at 3072 columns and
-     * at 3 chunks more: decode (1–3 tokens, {@link VectorDot#bf16Quads} and {@link VectorDot#bf16QuadRow}, slab by slab) and prefill
+     * A BF16 matrix served from its {@link Repacked} copy (rows in quads, interleaved by chunks), at 1024 columns (one
+     * slab, the small model's rows), 3072 and 3 chunks more: decode (1–3 tokens, {@link VectorDot#bf16Quads} and {@link VectorDot#bf16QuadRow}, slab by slab) and prefill
      * (5 and 37 tokens, rows widened from the quads) against float64. Two stacked matrices of 150 and 57 rows: one
      * quad holds rows of both, the last quad has a padding row, and with three threads pool parts (of 4–5 rows) start
-     * and end inside quads. Rows of 2 KB keep the file's layout.
+     * and end inside quads. Rows shorter than 2 KB keep the file's layout.
      */
     @Test
     void bf16MatricesRepackedInQuadsMatchNaive() {
-        for (int cols : new int[]{3072, 3072 + 3 * Repacked.BF16_CHUNK}) {
+        for (int cols : new int[]{1024, 3072, 3072 + 3 * Repacked.BF16_CHUNK}) {
             Mat a = matrix(DType.BF16, 150, cols), b = matrix(DType.BF16, 57, cols);
             WeightMatrix w = WeightMatrix.stackRows("ab",
                     WeightMatrix.of(Tensor.contiguous("a", DType.BF16, new long[]{150, cols}, a.seg, "test")),
@@ -172,8 +172,8 @@ class KernelsTest {
                 try (WorkerPool pool = new WorkerPool(threads)) {
                     Repacked rp = w.repacked(pool);
                     assertTrue(rp != null && rp.dtype == DType.BF16, "a BF16 matrix of " + cols + " columns is repacked");
-                    Mat shortRows = matrix(DType.BF16, 8, 1024);
-                    assertNull(WeightMatrix.of(Tensor.contiguous("s", DType.BF16, new long[]{8, 1024}, shortRows.seg, "test")).repacked(pool));
+                    Mat shortRows = matrix(DType.BF16, 8, 960);
+                    assertNull(WeightMatrix.of(Tensor.contiguous("s", DType.BF16, new long[]{8, 960}, shortRows.seg, "test")).repacked(pool));
                     for (int tokens : new int[]{1, 2, 3, 5, 37}) {
                         float[] x = randomVector(tokens * cols);
                         float[] out = new float[tokens * w.rows()];
@@ -289,14 +289,54 @@ class KernelsTest {
     }
 
     /**
+     * One-token BF16 decode over several column slabs splits the copy in memory order and sums per-thread scratch rows
+     * ({@code MatMul.quadsInMemoryOrder}); the scratch must be left zero, padding rows of a last quad included: matrices
+     * of 9 + 2 rows (a last quad with one padding row) and of 10 + 2 rows (whole quads) alternate on the same thread, so a sum
+     * left behind in a padding row of the first would show in a real row of the second.
+     */
+    @Test
+    void bf16DecodeInMemoryOrderLeavesNoSumsBehind() {
+        int cols = 3 * 1024;
+        Mat a1 = matrix(DType.BF16, 9, cols), b1 = matrix(DType.BF16, 2, cols);
+        Mat a2 = matrix(DType.BF16, 10, cols), b2 = matrix(DType.BF16, 2, cols);
+        WeightMatrix w1 = WeightMatrix.stackRows("w1", WeightMatrix.of(Tensor.contiguous("a1", DType.BF16, new long[]{9, cols}, a1.seg, "test")),
+                WeightMatrix.of(Tensor.contiguous("b1", DType.BF16, new long[]{2, cols}, b1.seg, "test")));
+        WeightMatrix w2 = WeightMatrix.stackRows("w2", WeightMatrix.of(Tensor.contiguous("a2", DType.BF16, new long[]{10, cols}, a2.seg, "test")),
+                WeightMatrix.of(Tensor.contiguous("b2", DType.BF16, new long[]{2, cols}, b2.seg, "test")));
+        try (WorkerPool pool = new WorkerPool(2)) {
+            // the copy's padding row (row 11 of w1) holds whatever its memory held: make it nonzero
+            Repacked rp1 = w1.repacked(pool);
+            for (int s = 0; s < rp1.slabs; s++) {
+                for (int k = 0; k < rp1.slabGroups(s); k++) {
+                    rp1.data.asSlice(rp1.row(11, s) + 4L * k * 2 * Repacked.BF16_CHUNK, 2L * Repacked.BF16_CHUNK).fill((byte) 0x3f);
+                }
+            }
+            for (int round = 0; round < 3; round++) {
+                for (int k = 0; k < 2; k++) {
+                    WeightMatrix w = k == 0 ? w1 : w2;
+                    Mat a = k == 0 ? a1 : a2, b = k == 0 ? b1 : b2;
+                    int aRows = k == 0 ? 9 : 10;
+                    assertTrue(w.repacked(pool) != null && w.repacked(pool).slabs > 1, "several column slabs");
+                    float[] x = randomVector(cols), out = new float[w.rows()];
+                    MatMul.apply(w, x, 1, out, pool);
+                    for (int r = 0; r < w.rows(); r++) {
+                        double[] want = stackedRowTimes(a, b, aRows, cols, r, 0, x, 0, cols);
+                        close(want[0], out[r], want[1], "round " + round + " matrix " + k + " r=" + r);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * Decode over short BF16 rows, which one token multiplies all of a pool part's rows of in one loop ({@link
-     * VectorDot#bf16Rows}): two stacked matrices of 150 and 57 rows of 1024 columns, whole and as column slices (a gap
+     * VectorDot#bf16Rows}): two stacked matrices of 150 and 57 rows of 960 columns, whole and as column slices (a gap
      * between one row's end and the next row's start), one and two threads; two and three tokens take each row in
      * turn.
      */
     @Test
     void decodeWithShortBf16RowsInOneLoopMatchesNaive() {
-        int cols = 1024;
+        int cols = 960;   // under Repacked.BF16_QUAD_MIN_BYTES: the whole matrix keeps the file's layout too
         Mat a = matrix(DType.BF16, 150, cols), b = matrix(DType.BF16, 57, cols);
         WeightMatrix whole = WeightMatrix.stackRows("ab",
                 WeightMatrix.of(Tensor.contiguous("a", DType.BF16, new long[]{150, cols}, a.seg, "test")),
