@@ -67,7 +67,7 @@ public final class MatMul {
         // Q6_K/Q4_0 rows multiply int8 activations (PackedIntDot); the others take the floats as they are
         Int8Activations a = Int8Activations.supports(dtype, cols) && groupsAligned(blocks, dtype)
                 ? Int8Activations.forThisThread().prepare(dtype, x, tokens * cols) : null;
-        pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
+        pool.forStreams(rows, (long) cols * tokens, (chunk, r0, r1) -> {
             for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
             for (WeightMatrix.Block b : blocks) {
                 int lo = Math.max(r0, b.rowStart()), hi = Math.min(r1, b.rowStart() + b.rows());
@@ -130,7 +130,7 @@ public final class MatMul {
     private static void repacked(Repacked rp, int rows, int cols, Int8Activations a, int tokens, float[] out, WorkerPool pool) {
         if (rp.dtype == DType.Q6_K) {
             // rows one after another: one token runs all the part's rows in one loop, as for GGUF rows
-            pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
+            pool.forStreams(rows, (long) cols * tokens, (chunk, r0, r1) -> {
                 for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
                 if (tokens == 1) PackedIntDot.dotQ6Groups(rp.data, rp.row(r0, 0), r1 - r0, a, 0, cols, out, r0);
                 else {
@@ -143,7 +143,7 @@ public final class MatMul {
         }
         // slab by slab (each a stream of its own, see Repacked.SLAB_GROUPS), adding up the slabs' products
         if (rp.dtype == DType.Q8_0) {
-            pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
+            pool.forStreams(rows, (long) cols * tokens, (chunk, r0, r1) -> {
                 for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
                 for (int s = 0; s < rp.slabs; s++) {
                     int x0 = Repacked.GROUP * rp.slabStart(s), n = rp.slabGroups(s);
@@ -162,7 +162,7 @@ public final class MatMul {
         // where a part began or ended on an odd row, that row went alone through dotQ4Repacked, which then ran a few
         // times per product, too rarely for C2, so its vector operations stayed C1-compiled and boxed (a few such
         // rows in each 1024-row product; bench/NOTES.md, step 49). Only a matrix of odd rows still has a row alone.
-        pool.forRange((rows + 1) / 2, 2L * cols * tokens, (chunk, q0, q1) -> {
+        pool.forStreams((rows + 1) / 2, 2L * cols * tokens, (chunk, q0, q1) -> {
             int r0 = 2 * q0, r1 = Math.min(rows, 2 * q1);
             for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
             for (int s = 0; s < rp.slabs; s++) {
@@ -197,7 +197,7 @@ public final class MatMul {
             quadsInMemoryOrder(rp, rows, x, out, pool);
             return;
         }
-        pool.forRange(rows, (long) cols * tokens, (chunk, r0, r1) -> {
+        pool.forStreams(rows, (long) cols * tokens, (chunk, r0, r1) -> {
             int qa = Math.min(r1, (r0 + 3) & ~3), qb = Math.max(qa, r1 & ~3);   // whole quads [qa, qb), rows outside them
             int run = tokens == 1 ? Math.max(4, qb - qa) : 4 * QUAD_RUN;
             for (int s = 0; s < rp.slabs; s++) {
@@ -237,7 +237,7 @@ public final class MatMul {
         }
         float[][] sums = partial;
         try {
-            pool.forRange(slabs * nq, 4L * Repacked.BF16_CHUNK * rp.slabGroups(0), (chunk, u0, u1) -> {
+            pool.forStreams(slabs * nq, 4L * Repacked.BF16_CHUNK * rp.slabGroups(0), (chunk, u0, u1) -> {
                 float[] mine = sums[chunk];
                 for (int s = u0 / nq; s < slabs && s * nq < u1; s++) {
                     int q0 = Math.max(u0, s * nq) - s * nq, q1 = Math.min(u1, (s + 1) * nq) - s * nq;

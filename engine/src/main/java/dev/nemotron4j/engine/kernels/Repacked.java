@@ -166,18 +166,18 @@ final class Repacked {
     }
 
     /**
+     * BF16 rows this long and longer (1024 columns) are copied into quads: at 2 KB a row the quads' one loop read
+     * 54–56 GB/s from DRAM where one row at a time ({@link VectorDot#bf16Rows}, 4 bytes of activations loaded per 2 of
+     * weights) read 50–53, and the small model's output layer streamed 5 % faster; end to end the small model's decode
+     * gained within the host's noise (bench/NOTES.md, step 59). Shorter rows keep the file's layout.
+     */
+    static final long BF16_QUAD_MIN_BYTES = 2048;
+
+    /**
      * Whether {@code w} can be repacked: full-width blocks, and Q4_0 or Q8_0 with columns a multiple of 512 and the
      * int kernels present, or BF16 with columns a multiple of {@link #BF16_CHUNK} and rows of at least {@link
      * #BF16_QUAD_MIN_BYTES}, or Q6_K with columns a multiple of 256 and the int kernels present.
      */
-    /**
-     * BF16 rows this long and longer (1024 columns) are copied into quads: at 2 KB a row the quads' one loop read
-     * 54–56 GB/s where one row at a time ({@link VectorDot#bf16Rows}, 4 bytes of activations loaded per 2 of weights)
-     * read 50–53, and the small model's decode gained 2–30 % (median 7 %) over seven alternating runs (bench/NOTES.md,
-     * step 59). Shorter rows keep the file's layout.
-     */
-    static final long BF16_QUAD_MIN_BYTES = 2048;
-
     static boolean eligible(WeightMatrix w) {
         boolean ints = (w.dtype() == DType.Q4_0 || w.dtype() == DType.Q8_0) && PackedIntDot.AVAILABLE && w.cols() % GROUP == 0;
         boolean bf16 = w.dtype() == DType.BF16 && w.cols() % BF16_CHUNK == 0 && 2L * w.cols() >= BF16_QUAD_MIN_BYTES;

@@ -132,8 +132,8 @@ public final class WeightMatrix {
      * copy. Why: a file mapping is in 4 KB pages, and right after a prefill the Q6_K output layer of the small model
      * (215 MB, 52 500 pages) took 17–20 ms where it takes 8 in decode, in huge pages 9.6–10 (bench/NOTES.md, step 46):
      * the page walks of the first pass after other work, not the bytes. In decode the small BF16 model's projections
-     * (2–8 MB each, rows of 2 KB; in quads since step 59) streamed 12–18 % faster from such copies (step 52). Skipped where memory is short
-     * ({@link RepackBudget}), like the repacked copies, and with {@code -Dn4j.noRepack=true}.
+     * (2–8 MB each, rows of 2 KB; in quads since step 59) streamed 12–18 % faster from such copies (step 52). Skipped
+     * where memory is short ({@link RepackBudget}), like the repacked copies, and with {@code -Dn4j.noRepack=true}.
      */
     synchronized boolean resident(WorkerPool pool, long minBytes) {
         if (blocks != original) return true;

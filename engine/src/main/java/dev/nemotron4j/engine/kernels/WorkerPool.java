@@ -52,6 +52,9 @@ public final class WorkerPool implements AutoCloseable {
     /** Guided parts: the first item not yet claimed; part sizes are multiples of {@link #granule}, at least {@link #smallest}. */
     private final AtomicInteger nextItem = new AtomicInteger();
     private volatile int granule, smallest;
+    /** {@link #forStreams}: whether this dispatch splits so, and each thread's stretch still unclaimed, {@code (lo, hi)} packed. */
+    private volatile boolean streams;
+    private final java.util.concurrent.atomic.AtomicLongArray homes;
     private volatile Throwable failure;
     private volatile Thread caller;
     private volatile boolean closed;
@@ -59,6 +62,7 @@ public final class WorkerPool implements AutoCloseable {
     public WorkerPool(int threads) {
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         this.threads = threads;
+        this.homes = new java.util.concurrent.atomic.AtomicLongArray(threads);
         this.workers = new Thread[threads - 1];
         int id = POOL_IDS.incrementAndGet();
         for (int k = 1; k < threads; k++) {
@@ -76,6 +80,25 @@ public final class WorkerPool implements AutoCloseable {
 
     /** Splits {@code [0, items)} over the threads; {@code workPerItem} (multiply-adds) decides whether to bother. */
     public void forRange(int items, long workPerItem, RangeTask task) {
+        dispatch(items, workPerItem, task, false);
+    }
+
+    /**
+     * As {@link #forRange}, with each thread's parts following each other in memory: thread {@code t} starts at the
+     * {@code t}-th of {@code threads} equal stretches of the items and claims its parts from there forward, so its
+     * reads are one forward stream; a thread done with its own stretch takes half of what is left of another's, from
+     * its end, again and again. For streaming weights from DRAM in decode, where each new stretch costs a restart of
+     * the hardware prefetcher's stream and {@link #forRange}'s shared counter hands the two threads alternate parts
+     * (bench/NOTES.md, step 60).
+     */
+    public void forStreams(int items, long workPerItem, RangeTask task) {
+        dispatch(items, workPerItem, task, STREAMS);
+    }
+
+    /** A/B switch for measurements: {@code -Dn4j.streams=false} makes {@link #forStreams} split as {@link #forRange}. */
+    private static final boolean STREAMS = !"false".equals(System.getProperty("n4j.streams"));
+
+    private void dispatch(int items, long workPerItem, RangeTask task, boolean streams) {
         if (threads == 1 || items <= 1 || (long) items * workPerItem < MIN_PARALLEL_WORK) {
             if (items > 0) task.run(0, 0, items);
             return;
@@ -87,6 +110,10 @@ public final class WorkerPool implements AutoCloseable {
             this.chunks = (int) Math.min((long) threads * PARTS_PER_THREAD, items);
             this.granule = granule(items, chunks);
             this.smallest = GUIDED ? Math.max(granule, items / (2 * chunks) / granule * granule) : 0;
+            this.streams = streams;
+            if (streams) {
+                for (int t = 0; t < threads; t++) homes.set(t, pack(bound(items, threads, t, granule), bound(items, threads, t + 1, granule)));
+            }
             this.failure = null;
             nextPart.set(0);
             nextItem.set(0);
@@ -136,6 +163,10 @@ public final class WorkerPool implements AutoCloseable {
     }
 
     private void runParts(int thread, RangeTask t, int items, int parts) {
+        if (streams) {
+            runStreams(thread, t, items, parts);
+            return;
+        }
         int least = smallest;
         if (least > 0) {
             int g = granule, share = 2 * threads;
@@ -146,6 +177,49 @@ public final class WorkerPool implements AutoCloseable {
             return;
         }
         for (int p; (p = nextPart.getAndIncrement()) < parts; ) t.run(thread, bound(items, parts, p), bound(items, parts, p + 1));
+    }
+
+    /**
+     * {@link #forStreams}: this thread's own stretch from its front, in parts of about {@code 1/parts} of the items,
+     * then the other stretches from their ends, half of what is left of one at a time.
+     */
+    private void runStreams(int thread, RangeTask t, int items, int parts) {
+        int g = granule, step = Math.max(g, items / parts / g * g);
+        for (long v; ; ) {
+            v = homes.get(thread);
+            int lo = lo(v), hi = hi(v);
+            if (lo >= hi) break;
+            int end = Math.min(hi, lo + step);
+            if (homes.compareAndSet(thread, v, pack(end, hi))) t.run(thread, lo, end);
+        }
+        for (int k = 1; k < threads; k++) {
+            int victim = (thread + k) % threads;
+            for (long v; ; ) {
+                v = homes.get(victim);
+                int lo = lo(v), hi = hi(v), left = hi - lo;
+                if (left <= 0) break;
+                int start = (hi - left / 2) / g * g;   // half of what is left, on a part boundary
+                if (start <= lo || start >= hi || left <= step) start = lo;
+                if (homes.compareAndSet(victim, v, pack(lo, start))) t.run(thread, start, hi);
+            }
+        }
+    }
+
+    private static long pack(int lo, int hi) {
+        return (long) lo << 32 | (hi & 0xFFFFFFFFL);
+    }
+
+    private static int lo(long v) {
+        return (int) (v >>> 32);
+    }
+
+    private static int hi(long v) {
+        return (int) v;
+    }
+
+    /** {@code t}-th of {@code n} equal stretches of {@code items}, its start on a multiple of {@code g} (the last ends at {@code items}). */
+    private static int bound(int items, int n, int t, int g) {
+        return t >= n ? items : (int) ((long) items * t / n) / g * g;
     }
 
     /** Part boundaries; on multiples of 16 when parts are large, so row tiles of 4 stay whole. */

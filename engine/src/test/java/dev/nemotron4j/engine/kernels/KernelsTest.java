@@ -600,6 +600,74 @@ class KernelsTest {
         }
     }
 
+    /**
+     * {@link WorkerPool#forStreams}: every item once, parts on multiples of 16 where they are large, and each thread's
+     * parts from its own stretch in order, one after another in memory (so its reads are one forward stream), before
+     * any it takes from another's end. A thread held up at its first part leaves the rest of its stretch to the others.
+     */
+    @Test
+    void workerPoolStreamsGiveEachThreadItsOwnStretchInOrder() {
+        try (WorkerPool pool = new WorkerPool(3)) {
+            for (int items : new int[]{4096, 4999, 1000, 7}) {
+                for (int round = 0; round < 20; round++) {
+                    java.util.List<int[]> parts = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+                    boolean slowFirst = round % 2 == 1;
+                    pool.forStreams(items, 1 << 20, (chunk, s, e) -> {
+                        // odd rounds: the caller's first part is slow, so the workers take from its stretch
+                        if (slowFirst && chunk == 0 && s == 0) sleep(20);
+                        parts.add(new int[]{chunk, s, e});
+                    });
+                    java.util.List<int[]> sorted = new java.util.ArrayList<>(parts);
+                    sorted.sort(java.util.Comparator.comparingInt(p -> p[1]));
+                    int next = 0;
+                    for (int[] p : sorted) {
+                        assertEquals(next, p[1], "parts are contiguous and disjoint: " + items);
+                        if (items >= 4096) assertEquals(0, p[1] % 16, "part start " + p[1]);
+                        next = p[2];
+                    }
+                    assertEquals(items, next, "every item once");
+                    // per thread, in the order it ran them: the parts of its own stretch first, each where the last
+                    // ended from the stretch's start; then only parts of the others' stretches
+                    int g = items >= 4096 ? 16 : 1;
+                    for (int t = 0; t < 3; t++) {
+                        int home = (int) ((long) items * t / 3) / g * g, end = t == 2 ? items : (int) ((long) items * (t + 1) / 3) / g * g;
+                        int at = home;
+                        boolean stealing = false;
+                        synchronized (parts) {
+                            for (int[] p : parts) {
+                                if (p[0] != t) continue;
+                                boolean own = p[1] >= home && p[2] <= end;
+                                if (own) {
+                                    assertTrue(!stealing && p[1] == at, "thread " + t + " took [" + p[1] + ", " + p[2] + ") of its stretch out of order");
+                                    at = p[2];
+                                } else {
+                                    stealing = true;
+                                }
+                            }
+                        }
+                    }
+                    if (slowFirst && items >= 1000) {
+                        assertTrue(parts.stream().anyMatch(p -> p[0] != 0 && p[1] < items / 3),
+                                "the others took from the slow thread's stretch");
+                    }
+                }
+            }
+            IllegalStateException thrown = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                    () -> pool.forStreams(100, 1 << 20, (chunk, s, e) -> {
+                        if (s <= 70 && 70 < e) throw new IllegalStateException("boom");
+                    }));
+            assertEquals("boom", thrown.getMessage());
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     @Test
     void workerPoolCoversEveryItemOnceAndReportsFailures() {
         try (WorkerPool pool = new WorkerPool(3)) {
