@@ -217,50 +217,35 @@ public final class MatMul {
 
     /** A/B switch for measurements: {@code -Dn4j.slabMajor=false} splits multi-slab BF16 decode by rows as before. */
     private static final boolean SLAB_MAJOR = !"false".equals(System.getProperty("n4j.slabMajor"));
-    /** The calling thread's per-pool-thread sums for {@link #quadsInMemoryOrder}: all zero between calls. */
-    private static final ThreadLocal<float[][]> QUAD_PARTIALS = ThreadLocal.withInitial(() -> new float[0][]);
+    /** The calling thread's per-slab sums for {@link #quadsInMemoryOrder}. */
+    private static final ThreadLocal<float[]> SLAB_SUMS = ThreadLocal.withInitial(() -> new float[0]);
 
     /**
      * One token times a BF16 copy of several column slabs, split over the pool in the copy's memory order (slab by
      * slab, whole quads): a part then reads one stretch of memory however many slabs it spans, where a split by rows
      * gave each part one short stretch per slab, each a stream the hardware prefetcher had to find again (the small
      * model's down projection, 4 slabs of 2 MB, read 35–37 GB/s against 47 for its up projection of one slab; bench/
-     * NOTES.md, step 59). A quad's slabs may then fall to different threads, so each thread adds its sums into a
-     * scratch row of its own, and a second pass over the rows adds those up into {@code out} (zeroing them again).
+     * NOTES.md, step 59). Each slab's sums are stored to a scratch row of their own (one writer per quad and slab), and
+     * a second pass adds the slabs up in order: the same floats, added in the same order, as the split by rows, which
+     * stores the first slab's sums and adds the others', whichever thread computed what.
      */
     private static void quadsInMemoryOrder(Repacked rp, int rows, float[] x, float[] out, WorkerPool pool) {
-        int nq = (rows + 3) / 4, slabs = rp.slabs, threads = pool.threads();
-        float[][] partial = QUAD_PARTIALS.get();
-        if (partial.length < threads || partial[0].length < 4 * nq) {
-            partial = new float[threads][4 * nq];
-            QUAD_PARTIALS.set(partial);
-        }
-        float[][] sums = partial;
-        try {
-            pool.forStreams(slabs * nq, 4L * Repacked.BF16_CHUNK * rp.slabGroups(0), (chunk, u0, u1) -> {
-                float[] mine = sums[chunk];
-                for (int s = u0 / nq; s < slabs && s * nq < u1; s++) {
-                    int q0 = Math.max(u0, s * nq) - s * nq, q1 = Math.min(u1, (s + 1) * nq) - s * nq;
-                    VectorDot.bf16Quads(rp.data, rp.row(4 * q0, s), q1 - q0, x, Repacked.BF16_CHUNK * rp.slabStart(s),
-                            rp.slabGroups(s), mine, 4 * q0, true);
-                }
-            });
-            pool.forRange(rows, 2L * threads, (chunk, r0, r1) -> {
-                for (int r = r0; r < r1; r++) {
-                    float v = 0;
-                    for (int t = 0; t < threads; t++) {
-                        v += sums[t][r];
-                        sums[t][r] = 0;
-                    }
-                    out[r] = v;
-                }
-                // the padding rows of the last quad were summed too: cleared for the next call
-                if (r1 == rows) for (int t = 0; t < threads; t++) java.util.Arrays.fill(sums[t], rows, 4 * nq, 0f);
-            });
-        } catch (RuntimeException | Error e) {
-            QUAD_PARTIALS.remove();   // the scratch may hold sums now: the next call starts from fresh zeros
-            throw e;
-        }
+        int nq = (rows + 3) / 4, slabs = rp.slabs, stride = 4 * nq;
+        float[] sums = floats(SLAB_SUMS, slabs * stride);
+        pool.forStreams(slabs * nq, 4L * Repacked.BF16_CHUNK * rp.slabGroups(0), (chunk, u0, u1) -> {
+            for (int s = u0 / nq; s < slabs && s * nq < u1; s++) {
+                int q0 = Math.max(u0, s * nq) - s * nq, q1 = Math.min(u1, (s + 1) * nq) - s * nq;
+                VectorDot.bf16Quads(rp.data, rp.row(4 * q0, s), q1 - q0, x, Repacked.BF16_CHUNK * rp.slabStart(s),
+                        rp.slabGroups(s), sums, s * stride + 4 * q0, false);
+            }
+        });
+        pool.forRange(rows, 8L * slabs, (chunk, r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                float v = sums[r];
+                for (int s = 1; s < slabs; s++) v += sums[s * stride + r];
+                out[r] = v;
+            }
+        });
     }
 
     /** Quads {@link #quads} multiplies by every token before the next ones when there are several tokens. */

@@ -40,8 +40,9 @@ import java.nio.ByteOrder;
  *       values (row 4q's chunk k, then row 4q+1's, 4q+2's, 4q+3's, then chunk k+1 of each), so that decode multiplies
  *       four rows with one load of each activation vector while reading memory in one forward stream
  *       ({@link VectorDot#bf16Quads}; bench/NOTES.md, step 29); rows of more than {@link #BF16_SLAB_CHUNKS} chunks
- *       cut into column slabs as the integer layouts are (step 57). Rows past the last whole quad are padding, never
- *       read. Values keep their column order.</li>
+ *       cut into column slabs as the integer layouts are (step 57). Rows past the last whole quad are padding
+ *       (zeros; only {@code MatMul}'s one-token split in memory order multiplies them, and drops their sums). Values
+ *       keep their column order.</li>
  *   <li>Q6_K, GGUF's 210 bytes a super-block with the six-bit values moved so that each vector the kernel extracts
  *       has one scale group per int lane ({@link Q6Groups}); rows one after another, no slabs. A typical Q4_0 file
  *       keeps its output layer in Q6_K: for the small shape, half of a decoded token's time.</li>
@@ -361,7 +362,7 @@ final class Repacked {
 
     /**
      * The BF16 copy: each chunk (64 bytes with 512-bit vectors) moves as one byte vector, straight from the mapped
-     * row to its place in the quad; rows past the last whole quad stay unwritten (never read).
+     * row to its place in the quad; the padding rows of a last quad that is not whole are zeros.
      */
     private static Repacked quads(WeightMatrix w, WorkerPool pool) {
         int rows = w.rows(), chunks = w.cols() / BF16_CHUNK;
@@ -377,6 +378,12 @@ final class Repacked {
                 }
             }
         });
+        // the last quad's padding rows as zeros: one-token decode over several slabs multiplies whole quads
+        for (int r = rows; r < (rows + 3) / 4 * 4; r++) {
+            for (int s = 0; s < copy.slabs; s++) {
+                for (int k = 0, n = copy.slabGroups(s); k < n; k++) data.asSlice(copy.row(r, s) + 4 * cb * k, cb).fill((byte) 0);
+            }
+        }
         return copy;
     }
 

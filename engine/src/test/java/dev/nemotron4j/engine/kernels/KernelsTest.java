@@ -289,39 +289,44 @@ class KernelsTest {
     }
 
     /**
-     * One-token BF16 decode over several column slabs splits the copy in memory order and sums per-thread scratch rows
-     * ({@code MatMul.quadsInMemoryOrder}); the scratch must be left zero, padding rows of a last quad included: matrices
-     * of 9 + 2 rows (a last quad with one padding row) and of 10 + 2 rows (whole quads) alternate on the same thread, so a sum
-     * left behind in a padding row of the first would show in a real row of the second.
+     * One-token BF16 decode over several column slabs splits the copy in memory order and stores each slab's sums apart
+     * ({@code MatMul.quadsInMemoryOrder}), then adds the slabs up: matrices of 9 + 2 rows (a last quad with one
+     * padding row, which the copy holds as zeros), 10 + 2 (whole quads) and 1400 + 100 (the adding pass split over
+     * the pool), on two and three threads, alternating on the same calling thread so each call reuses the scratch the
+     * last one left; against float64.
      */
     @Test
-    void bf16DecodeInMemoryOrderLeavesNoSumsBehind() {
+    void bf16DecodeInMemoryOrderMatchesNaive() {
         int cols = 3 * 1024;
-        Mat a1 = matrix(DType.BF16, 9, cols), b1 = matrix(DType.BF16, 2, cols);
-        Mat a2 = matrix(DType.BF16, 10, cols), b2 = matrix(DType.BF16, 2, cols);
-        WeightMatrix w1 = WeightMatrix.stackRows("w1", WeightMatrix.of(Tensor.contiguous("a1", DType.BF16, new long[]{9, cols}, a1.seg, "test")),
-                WeightMatrix.of(Tensor.contiguous("b1", DType.BF16, new long[]{2, cols}, b1.seg, "test")));
-        WeightMatrix w2 = WeightMatrix.stackRows("w2", WeightMatrix.of(Tensor.contiguous("a2", DType.BF16, new long[]{10, cols}, a2.seg, "test")),
-                WeightMatrix.of(Tensor.contiguous("b2", DType.BF16, new long[]{2, cols}, b2.seg, "test")));
-        try (WorkerPool pool = new WorkerPool(2)) {
-            // the copy's padding row (row 11 of w1) holds whatever its memory held: make it nonzero
-            Repacked rp1 = w1.repacked(pool);
-            for (int s = 0; s < rp1.slabs; s++) {
-                for (int k = 0; k < rp1.slabGroups(s); k++) {
-                    rp1.data.asSlice(rp1.row(11, s) + 4L * k * 2 * Repacked.BF16_CHUNK, 2L * Repacked.BF16_CHUNK).fill((byte) 0x3f);
+        int[][] shapes = {{9, 2}, {10, 2}, {1400, 100}};
+        Mat[][] mats = new Mat[shapes.length][];
+        WeightMatrix[] ws = new WeightMatrix[shapes.length];
+        for (int i = 0; i < shapes.length; i++) {
+            mats[i] = new Mat[]{matrix(DType.BF16, shapes[i][0], cols), matrix(DType.BF16, shapes[i][1], cols)};
+            ws[i] = WeightMatrix.stackRows("w" + i,
+                    WeightMatrix.of(Tensor.contiguous("a" + i, DType.BF16, new long[]{shapes[i][0], cols}, mats[i][0].seg, "test")),
+                    WeightMatrix.of(Tensor.contiguous("b" + i, DType.BF16, new long[]{shapes[i][1], cols}, mats[i][1].seg, "test")));
+        }
+        for (int threads : new int[]{2, 3}) {
+            try (WorkerPool pool = new WorkerPool(threads)) {
+                Repacked rp0 = ws[0].repacked(pool);
+                assertTrue(rp0 != null && rp0.slabs > 1, "several column slabs");
+                for (int s = 0; s < rp0.slabs; s++) {
+                    for (int k = 0; k < rp0.slabGroups(s); k++) {
+                        MemorySegment chunk = rp0.data.asSlice(rp0.row(11, s) + 4L * k * 2 * Repacked.BF16_CHUNK, 2L * Repacked.BF16_CHUNK);
+                        assertEquals(-1L, chunk.mismatch(MemorySegment.ofArray(new byte[(int) chunk.byteSize()])), "padding row, slab " + s + " chunk " + k);
+                    }
                 }
-            }
-            for (int round = 0; round < 3; round++) {
-                for (int k = 0; k < 2; k++) {
-                    WeightMatrix w = k == 0 ? w1 : w2;
-                    Mat a = k == 0 ? a1 : a2, b = k == 0 ? b1 : b2;
-                    int aRows = k == 0 ? 9 : 10;
-                    assertTrue(w.repacked(pool) != null && w.repacked(pool).slabs > 1, "several column slabs");
-                    float[] x = randomVector(cols), out = new float[w.rows()];
-                    MatMul.apply(w, x, 1, out, pool);
-                    for (int r = 0; r < w.rows(); r++) {
-                        double[] want = stackedRowTimes(a, b, aRows, cols, r, 0, x, 0, cols);
-                        close(want[0], out[r], want[1], "round " + round + " matrix " + k + " r=" + r);
+                for (int round = 0; round < 2; round++) {
+                    for (int i = 0; i < shapes.length; i++) {
+                        WeightMatrix w = ws[i];
+                        float[] x = randomVector(cols), out = new float[w.rows()];
+                        java.util.Arrays.fill(out, Float.NaN);
+                        MatMul.apply(w, x, 1, out, pool);
+                        for (int r = 0; r < w.rows(); r++) {
+                            double[] want = stackedRowTimes(mats[i][0], mats[i][1], shapes[i][0], cols, r, 0, x, 0, cols);
+                            close(want[0], out[r], want[1], "threads " + threads + " round " + round + " matrix " + i + " r=" + r);
+                        }
                     }
                 }
             }
