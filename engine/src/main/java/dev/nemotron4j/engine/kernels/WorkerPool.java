@@ -189,7 +189,7 @@ public final class WorkerPool implements AutoCloseable {
             v = homes.get(thread);
             int lo = lo(v), hi = hi(v);
             if (lo >= hi) break;
-            int end = Math.min(hi, lo + step);
+            int end = hi - lo <= step ? hi : lo + step;   // no lo + step past Integer.MAX_VALUE
             if (homes.compareAndSet(thread, v, pack(end, hi))) t.run(thread, lo, end);
         }
         for (int k = 1; k < threads; k++) {
