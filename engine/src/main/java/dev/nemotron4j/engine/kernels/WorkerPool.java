@@ -224,9 +224,7 @@ public final class WorkerPool implements AutoCloseable {
 
     /** Part boundaries; on multiples of 16 when parts are large, so row tiles of 4 stay whole. */
     private static int bound(int items, int parts, int p) {
-        if (p >= parts) return items;
-        int b = (int) ((long) items * p / parts);
-        return b / granule(items, parts) * granule(items, parts);
+        return bound(items, parts, p, granule(items, parts));
     }
 
     /** What part boundaries are multiples of: 16 when the fixed parts would be large, so row tiles of 4 stay whole. */

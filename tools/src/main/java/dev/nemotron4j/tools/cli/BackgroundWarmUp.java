@@ -43,15 +43,9 @@ final class BackgroundWarmUp implements AutoCloseable {
 
     /**
      * Waits until the warm-up has finished (at once after the first call); {@code beforeWaiting} runs first when it has
-     * not. A warm-up that failed fails here, with its cause.
-     */
-    void await(Runnable beforeWaiting) {
-        await(beforeWaiting, () -> false);
-    }
-
-    /**
-     * As {@link #await(Runnable)}, but gives up, returning false with the warm-up still running, once {@code cancelled}
-     * says true (asked every {@link #POLL_MILLIS} ms): a user's Ctrl-C while the first reply waits.
+     * not. A warm-up that failed fails here, with its cause. Gives up, returning false with the warm-up still running,
+     * once {@code cancelled} says true (asked every {@link #POLL_MILLIS} ms): a user's Ctrl-C while the first reply
+     * waits.
      */
     boolean await(Runnable beforeWaiting, BooleanSupplier cancelled) {
         if (awaited) return true;
@@ -73,7 +67,7 @@ final class BackgroundWarmUp implements AutoCloseable {
         return true;
     }
 
-    /** How often a waiting {@link #await(Runnable, BooleanSupplier)} asks whether it should give up. */
+    /** How often a waiting {@link #await} asks whether it should give up. */
     static final long POLL_MILLIS = 20;
 
     /** Stops the warm-up at its next check and waits for it to end. */

@@ -29,11 +29,11 @@ class BackgroundWarmUpTest {
                 release.countDown();
             });
             releaser.start();
-            w.await(notes::incrementAndGet);
+            w.await(notes::incrementAndGet, () -> false);
             assertEquals(5, steps.get(), "await returned before the work ended");
             assertEquals(1, notes.get());
             assertTrue(w.done());
-            w.await(notes::incrementAndGet);
+            w.await(notes::incrementAndGet, () -> false);
             assertEquals(1, notes.get(), "a second await has nothing to wait for");
         }
     }
@@ -92,10 +92,10 @@ class BackgroundWarmUpTest {
         try (BackgroundWarmUp w = BackgroundWarmUp.start(stop -> {
             throw cause;
         })) {
-            assertSame(cause, assertThrows(IllegalArgumentException.class, () -> w.await(() -> {})));
+            assertSame(cause, assertThrows(IllegalArgumentException.class, () -> w.await(() -> {}, () -> false)));
         }
         try (BackgroundWarmUp w = BackgroundWarmUp.start(stop -> sneaky(new java.io.IOException("disk")))) {
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> w.await(() -> {}));
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> w.await(() -> {}, () -> false));
             assertTrue(e.getMessage().contains("warm-up failed") && e.getCause() instanceof java.io.IOException, e.toString());
         }
     }
