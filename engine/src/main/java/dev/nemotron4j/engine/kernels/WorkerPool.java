@@ -87,9 +87,9 @@ public final class WorkerPool implements AutoCloseable {
      * As {@link #forRange}, with each thread's parts following each other in memory: thread {@code t} starts at the
      * {@code t}-th of {@code threads} equal stretches of the items and claims its parts from there forward, so its
      * reads are one forward stream; a thread done with its own stretch takes half of what is left of another's, from
-     * its end, again and again. For streaming weights from DRAM in decode, where each new stretch costs a restart of
-     * the hardware prefetcher's stream and {@link #forRange}'s shared counter hands the two threads alternate parts
-     * (bench/NOTES.md, step 60).
+     * its end, and goes through it the same way (so it can be shared again), again and again. For streaming weights
+     * from DRAM in decode, where each new stretch costs a restart of the hardware prefetcher's stream and
+     * {@link #forRange}'s shared counter hands the two threads alternate parts (bench/NOTES.md, steps 60 and 61).
      */
     public void forStreams(int items, long workPerItem, RangeTask task) {
         dispatch(items, workPerItem, task, STREAMS);
@@ -180,18 +180,31 @@ public final class WorkerPool implements AutoCloseable {
     }
 
     /**
-     * {@link #forStreams}: this thread's own stretch from its front, in parts of about {@code 1/parts} of the items,
-     * then the other stretches from their ends, half of what is left of one at a time.
+     * {@link #forStreams}: this thread's own stretch from its front, in parts of about {@code 1/parts} of the items;
+     * then, again and again, half of what is left of another thread's stretch, taken from its end and made this
+     * thread's own, so that it too goes in parts from its front and a third thread can take half of it in turn (with
+     * the stolen half run as one piece, a thread held up in it held up the dispatch). No part is longer than a step.
      */
     private void runStreams(int thread, RangeTask t, int items, int parts) {
         int g = granule, step = Math.max(g, items / parts / g * g);
-        for (long v; ; ) {
-            v = homes.get(thread);
-            int lo = lo(v), hi = hi(v);
-            if (lo >= hi) break;
-            int end = hi - lo <= step ? hi : lo + step;   // no lo + step past Integer.MAX_VALUE
-            if (homes.compareAndSet(thread, v, pack(end, hi))) t.run(thread, lo, end);
+        while (true) {
+            for (long v; ; ) {
+                v = homes.get(thread);
+                int lo = lo(v), hi = hi(v);
+                if (lo >= hi) break;
+                int end = hi - lo <= step ? hi : lo + step;   // no lo + step past Integer.MAX_VALUE
+                if (homes.compareAndSet(thread, v, pack(end, hi))) t.run(thread, lo, end);
+            }
+            if (!steal(thread, g, step)) return;
         }
+    }
+
+    /**
+     * Takes half of what is left of the first other stretch with work left (the back half, on a part boundary; all of
+     * it when no more than a step is left) into this thread's own, empty slot. Only a slot's owner fills an empty slot
+     * and a claim never gives items back, so a slot never returns to a value another thread read earlier (no ABA).
+     */
+    private boolean steal(int thread, int g, int step) {
         for (int k = 1; k < threads; k++) {
             int victim = (thread + k) % threads;
             for (long v; ; ) {
@@ -200,9 +213,13 @@ public final class WorkerPool implements AutoCloseable {
                 if (left <= 0) break;
                 int start = (hi - left / 2) / g * g;   // half of what is left, on a part boundary
                 if (start <= lo || start >= hi || left <= step) start = lo;
-                if (homes.compareAndSet(victim, v, pack(lo, start))) t.run(thread, start, hi);
+                if (homes.compareAndSet(victim, v, pack(lo, start))) {
+                    homes.set(thread, pack(start, hi));
+                    return true;
+                }
             }
         }
+        return false;
     }
 
     private static long pack(int lo, int hi) {

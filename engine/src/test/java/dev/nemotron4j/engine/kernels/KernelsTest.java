@@ -631,26 +631,29 @@ class KernelsTest {
                         next = p[2];
                     }
                     assertEquals(items, next, "every item once");
-                    // per thread, in the order it ran them: the parts of its own stretch first, each where the last
-                    // ended from the stretch's start; then only parts of the others' stretches
-                    int g = items >= 4096 ? 16 : 1;
+                    // no part longer than a step, stolen ones included: any part left can still be shared
+                    int g = items >= 4096 ? 16 : 1, step = Math.max(g, items / Math.min(3 * 16, items) / g * g);
+                    for (int[] p : sorted) assertTrue(p[2] - p[1] <= step, "part [" + p[1] + ", " + p[2] + ") longer than " + step);
+                    // per thread, in the order it ran them: forward runs, each part where the last ended; the first run
+                    // from its own stretch's start (unless the others took all of it first), every later one begun by
+                    // taking from another stretch (or back from one taken from it) — few runs, not a part each
+                    int runs = 0;
                     for (int t = 0; t < 3; t++) {
                         int home = (int) ((long) items * t / 3) / g * g, end = t == 2 ? items : (int) ((long) items * (t + 1) / 3) / g * g;
-                        int at = home;
-                        boolean stealing = false;
+                        int at = -1;
                         synchronized (parts) {
                             for (int[] p : parts) {
                                 if (p[0] != t) continue;
-                                boolean own = p[1] >= home && p[2] <= end;
-                                if (own) {
-                                    assertTrue(!stealing && p[1] == at, "thread " + t + " took [" + p[1] + ", " + p[2] + ") of its stretch out of order");
-                                    at = p[2];
-                                } else {
-                                    stealing = true;
+                                if (at < 0 && p[1] >= home && p[2] <= end && p[1] != home) {
+                                    int h = home, me = t;   // its first part came back from a thread that took its start
+                                    assertTrue(parts.stream().anyMatch(q -> q[0] != me && q[1] == h), "thread " + t + " began its stretch at " + p[1]);
                                 }
+                                if (p[1] != at) runs++;
+                                at = p[2];
                             }
                         }
                     }
+                    if (items >= 4096) assertTrue(runs <= parts.size() / 2, runs + " forward runs over " + parts.size() + " parts");
                     if (slowFirst && items >= 1000) {
                         assertTrue(parts.stream().anyMatch(p -> p[0] != 0 && p[1] < items / 3),
                                 "the others took from the slow thread's stretch");
@@ -662,6 +665,36 @@ class KernelsTest {
                         if (s <= 70 && 70 < e) throw new IllegalStateException("boom");
                     }));
             assertEquals("boom", thrown.getMessage());
+        }
+    }
+
+    /**
+     * {@link WorkerPool#forStreams} with three threads: whichever thread first works outside its own stretch is held up
+     * there for 300 ms; what it took is shared again (in parts no longer than a step), so the others finish all of it
+     * but that one part meanwhile. Before, a taken half ran as one piece and the held thread did all of it alone.
+     */
+    @Test
+    void workerPoolStreamsShareATakenStretchAgain() {
+        try (WorkerPool pool = new WorkerPool(3)) {
+            int items = 4800, g = 16, step = items / 48 / g * g;   // 48 parts of 96
+            for (int round = 0; round < 3; round++) {
+                java.util.concurrent.atomic.AtomicReference<int[]> held = new java.util.concurrent.atomic.AtomicReference<>();
+                int[] foreign = new int[3];
+                pool.forStreams(items, 1 << 20, (chunk, s, e) -> {
+                    int home = items * chunk / 3 / g * g, end = chunk == 2 ? items : items * (chunk + 1) / 3 / g * g;
+                    if (s >= home && e <= end) return;
+                    synchronized (foreign) {
+                        foreign[chunk] += e - s;
+                    }
+                    if (held.compareAndSet(null, new int[]{chunk, s, e})) sleep(300);
+                });
+                int[] h = held.get();
+                assertTrue(h != null, "some thread worked outside its own stretch");
+                assertTrue(h[2] - h[1] <= step, "the held part [" + h[1] + ", " + h[2] + ") is longer than a step");
+                synchronized (foreign) {
+                    assertEquals(h[2] - h[1], foreign[h[0]], "while thread " + h[0] + " was held, the others did the rest of what it took");
+                }
+            }
         }
     }
 
