@@ -30,6 +30,10 @@ public final class CheckpointLoader {
         if (NemoCheckpointLoader.looksLikeNemo(path)) {
             return NemoCheckpointLoader.open(path);
         }
+        Path folder = path.toAbsolutePath().getParent();
+        if (Files.isRegularFile(path) && folder != null && Files.isRegularFile(folder.resolve("config.json"))) {
+            throw new CheckpointException(path + ": a file inside a Hugging Face folder; pass the folder itself (" + folder + ")");
+        }
         throw new CheckpointException(path + ": not a model this engine can read (expected a Hugging Face folder "
                 + "with config.json and *.safetensors, a .gguf file, a .nemo file, or an extracted .nemo directory with model_config.yaml)");
     }

@@ -37,13 +37,13 @@ public record ModelWeights(WeightMatrix embedding, List<LayerWeights> layers, No
             if (c.activation().gated()) {
                 WeightMatrix gate = WeightMatrix.of(t.require(names.mlp(l, "gate_proj"), c.intermediateSize(), h))
                         .sliceRows(plan.ffnStart(), plan.ffn());
-                upGate = WeightMatrix.stackRows("layer " + l + " gate|up", gate, up);
+                upGate = fused(t, "layer " + l + " gate|up", gate, up);
             }
             WeightMatrix down = WeightMatrix.of(t.require(names.mlp(l, "down_proj"), h, c.intermediateSize()))
                     .sliceCols(plan.ffnStart(), plan.ffn());
             layers.add(new LayerWeights(
                     norm(t, c, names.attnNorm(l, "weight"), hasBias ? names.attnNorm(l, "bias") : null),
-                    WeightMatrix.stackRows("layer " + l + " q|k|v", q, k, v),
+                    fused(t, "layer " + l + " q|k|v", q, k, v),
                     o,
                     norm(t, c, names.mlpNorm(l, "weight"), hasBias ? names.mlpNorm(l, "bias") : null),
                     upGate,
@@ -51,6 +51,28 @@ public record ModelWeights(WeightMatrix embedding, List<LayerWeights> layers, No
         }
         NormWeights finalNorm = norm(t, c, names.finalNorm("weight"), hasBias ? names.finalNorm("bias") : null);
         return new ModelWeights(embedding, List.copyOf(layers), finalNorm, lmHead);
+    }
+
+    /**
+     * Projections that run as one product (q, k and v; gate and up), stacked; they must share one type, which a file
+     * quantized with per-tensor types (llama.cpp's {@code --tensor-type}) may not do.
+     */
+    private static WeightMatrix fused(TensorSet t, String label, WeightMatrix... parts) {
+        for (WeightMatrix m : parts) {
+            if (m.dtype() != parts[0].dtype()) {
+                throw new dev.nemotron4j.loader.CheckpointException(t.origin() + ": " + tensorName(m) + " is " + m.dtype()
+                        + " but " + tensorName(parts[0]) + " is " + parts[0].dtype() + "; they run as one product (" + label
+                        + ") and need one tensor type (write the file again with one type for them, e.g. with "
+                        + "'nemotron4j quantize --type q8_0|q4_0|bf16')");
+            }
+        }
+        return WeightMatrix.stackRows(label, parts);
+    }
+
+    /** The tensor a matrix was read from, without the slice this rank takes of it. */
+    private static String tensorName(WeightMatrix m) {
+        int slice = m.name().indexOf('[');
+        return slice > 0 ? m.name().substring(0, slice) : m.name();
     }
 
     private static NormWeights norm(TensorSet t, ModelConfig c, String weight, String bias) {

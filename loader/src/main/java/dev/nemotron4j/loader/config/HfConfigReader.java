@@ -24,7 +24,11 @@ public final class HfConfigReader {
         try {
             root = new ObjectMapper().readTree(configJson.toFile());
         } catch (IOException e) {
-            throw new CheckpointException(configJson + ": not valid JSON: " + e.getMessage(), e);
+            String why = e instanceof com.fasterxml.jackson.core.JsonProcessingException j
+                    ? j.getOriginalMessage() + (j.getLocation() != null
+                    ? " at line " + j.getLocation().getLineNr() + ", column " + j.getLocation().getColumnNr() : "")
+                    : e.getMessage();
+            throw new CheckpointException(configJson + ": not valid JSON: " + why, e);
         }
         if (root == null || !root.isObject()) {
             throw new CheckpointException(configJson + ": not a JSON object");

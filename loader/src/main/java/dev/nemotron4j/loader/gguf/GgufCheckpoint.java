@@ -50,8 +50,19 @@ public final class GgufCheckpoint {
     private GgufCheckpoint() {
     }
 
+    /**
+     * A {@code .gguf} name, or the magic {@code GGUF} in the first four bytes whatever the name (files kept under a
+     * hash, as ollama's blobs are, are GGUF files too).
+     */
     public static boolean looksLikeGguf(Path path) {
-        return path.getFileName().toString().endsWith(".gguf");
+        if (path.getFileName().toString().endsWith(".gguf")) return true;
+        if (!java.nio.file.Files.isRegularFile(path)) return false;
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(path)) {
+            byte[] magic = in.readNBytes(4);
+            return java.util.Arrays.equals(magic, new byte[]{'G', 'G', 'U', 'F'});
+        } catch (java.io.IOException e) {
+            return false;
+        }
     }
 
     public static Checkpoint open(Path path) {

@@ -187,7 +187,7 @@ public final class GgufFile {
                 }
                 long bytes = dt.bytesFor(numel);
                 if (in.offset % alignment != 0) {
-                    throw new CheckpointException(path + ": tensor '" + in.name + "' offset " + in.offset + " is not aligned to " + alignment);
+                    throw new CheckpointException(path + ": tensor '" + in.name + "' offset " + Long.toUnsignedString(in.offset) + " is not aligned to " + alignment);
                 }
                 if (in.offset < 0 || in.offset + bytes > dataSize) {
                     throw new CheckpointException(path + ": tensor '" + in.name + "' data [" + in.offset + ", " + (in.offset + bytes)

@@ -17,6 +17,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
+        footerHeading = "%nExamples:%n", footer = {"  nemotron4j bench -m model.gguf                     pp128 and tg64, 5 repetitions", "  nemotron4j bench -m model.gguf -p 512 -n 128 -r 3 -t 8 --json", "  nemotron4j bench -m model.gguf -p 0 -n 64 -d 2048   decode after 2048 cached positions"},
         description = {"Measure prefill and decode speed, like llama-bench.",
                 "pp<p> runs a <p>-token prompt in one batch, tg<n> generates <n> tokens one at a time; each is "
                         + "repeated -r times after a warm-up run. With -d, each test runs after that many cached "
@@ -97,6 +98,7 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (reps < 1) throw new UserException("--repetitions must be at least 1");
         if (promptTokens < 0 || genTokens < 0) throw new UserException("token counts must be >= 0");
+        if (promptTokens == 0 && genTokens == 0) throw new UserException("nothing to measure: -p and -n are both 0");
         if (depth < 0) throw new UserException("--depth must be >= 0");
         try (LoadedModel lm = LoadedModel.open(modelOptions.model, modelOptions.loadOptions(), parent.err)) {
             NemotronModel m = lm.model;

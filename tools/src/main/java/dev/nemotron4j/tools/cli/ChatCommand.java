@@ -4,7 +4,6 @@ import dev.nemotron4j.engine.ModelTokenizers;
 import dev.nemotron4j.engine.chat.ChatSession;
 import dev.nemotron4j.engine.sampling.SamplingParams;
 import dev.nemotron4j.tokenizer.chat.ChatFormat;
-import dev.nemotron4j.tokenizer.chat.ChatFormats;
 import dev.nemotron4j.tools.models.DemoModel;
 import dev.nemotron4j.tools.repl.Repl;
 import dev.nemotron4j.tools.repl.ReplInput;
@@ -17,6 +16,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 @Command(name = "chat", mixinStandardHelpOptions = true,
+        footerHeading = "%nExamples:%n", footer = {"  nemotron4j chat                                   the built-in demo model", "  nemotron4j chat -m Nemotron-Mini-4B-Instruct.gguf", "  nemotron4j chat -m ./nemotron-mini-4b-hf --system \"Answer briefly.\" -n 256", "  echo \"Hi\" | nemotron4j chat -m model.gguf          one turn per line, replies on stdout"},
         description = {"Chat with a model in its own chat format (the default command).",
                 "Without --model it runs the built-in demo model: a small random-weight Nemotron-4 with a real",
                 "SentencePiece tokenizer, made on first use; its words are meaningless.",
@@ -69,7 +69,7 @@ final class ChatCommand implements Callable<Integer> {
             try {
                 format = ModelTokenizers.chatFormat(lm.model.checkpoint(), lm.tokenizer(), chatFormat);
             } catch (IllegalArgumentException e) {
-                throw new UserException(e.getMessage() + "; --chat-format takes " + ChatFormats.NAMES);
+                throw new UserException("--chat-format: " + e.getMessage());
             }
             lm.prepare(parent.err);
             SamplingParams params = sampling.params();

@@ -20,6 +20,12 @@ import java.io.UncheckedIOException;
                 "or an extracted .nemo directory.",
                 "With no command it runs 'chat' on the built-in demo model.",
                 "Exit codes: 0 ok, 1 internal error, 2 bad input or usage."},
+        footerHeading = "%nExamples:%n",
+        footer = {"  nemotron4j                                        chat with the built-in demo model",
+                "  nemotron4j chat -m Nemotron-Mini-4B-Instruct.gguf",
+                "  nemotron4j generate -m model.gguf -p \"Once upon a time\" -n 64",
+                "  nemotron4j bench -m model.gguf                    prefill and decode tokens/s, like llama-bench",
+                "  nemotron4j help COMMAND                           each command's options and examples"},
         subcommands = {ChatCommand.class, GenerateCommand.class, LogitsCommand.class, InspectCommand.class, TokenizeCommand.class,
                 BenchCommand.class, QuantizeCommand.class, RandomModelCommand.class, ConvertCommand.class,
                 CommandLine.HelpCommand.class})
@@ -46,6 +52,7 @@ public final class Cli implements Runnable {
         root.out = out;
         root.err = err;
         CommandLine cl = new CommandLine(root);
+        cl.setUsageHelpWidth(100);   // the descriptions are written to that width (80 broke them mid-word: "a .⏎nemo")
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
         cl.setExecutionExceptionHandler((ex, line, parsed) -> report(ex, err));

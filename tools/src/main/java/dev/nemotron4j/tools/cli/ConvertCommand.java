@@ -9,9 +9,9 @@ import picocli.CommandLine.Option;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 
 @Command(name = "convert", mixinStandardHelpOptions = true,
+        footerHeading = "%nExamples:%n", footer = {"  nemotron4j convert -m Nemotron-3-8B-Chat-4k.nemo --out ./nemotron-3-8b-hf"},
         description = {"Write any supported checkpoint as a Hugging Face folder.",
                 "config.json (model_type nemotron/llama), safetensors shards with HF names and split q/k/v, and the",
                 "tokenizer; from a .nemo file or directory (or another HF folder). Loads faster, same logits."})
@@ -32,20 +32,22 @@ final class ConvertCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (shardGb <= 0) throw new UserException("--shard-size must be positive");
-        if (Files.isDirectory(out)) {
-            try (Stream<Path> s = Files.list(out)) {
-                if (s.findAny().isPresent()) throw new UserException(out + " is not empty; choose a new --out folder");
-            }
-        } else if (Files.exists(out)) {
-            throw new UserException(out + " exists and is not a folder");
-        }
+        OutputPaths.requireNewFolder(out);
         try (Checkpoint ck = CheckpointLoader.open(model)) {
+            var quantized = QuantizeCommand.quantizedSource(ck);
+            if (quantized.isPresent()) {
+                throw new UserException(model + " holds " + quantized.get() + " weights, which safetensors cannot hold; "
+                        + "convert writes F32/F16/BF16 only (run the GGUF as it is, or convert from the unquantized original)");
+            }
             long total = ck.tensors().totalBytes();
             parent.err.printf("converting %s (%s, %.2f GB) to %s%n", model, ck.layout(), total / 1e9, out);
             long t0 = System.nanoTime();
-            HfExporter.export(ck, out, (long) (shardGb * 1e9), written -> {
-                if (total > 1L << 30) parent.err.printf("  %.2f / %.2f GB%n", written / 1e9, total / 1e9);
-            });
+            boolean existed = Files.isDirectory(out);
+            try (OutputPaths.Cleanup c = existed ? () -> { } : OutputPaths.deleteIfInterrupted(out)) {
+                HfExporter.export(ck, out, (long) (shardGb * 1e9), written -> {
+                    if (total > 1L << 30) parent.err.printf("  %.2f / %.2f GB%n", written / 1e9, total / 1e9);
+                });
+            }
             parent.err.printf("done in %.1f s%n", (System.nanoTime() - t0) / 1e9);
         }
         return 0;

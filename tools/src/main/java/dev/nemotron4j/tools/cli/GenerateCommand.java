@@ -12,9 +12,12 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
+        footerHeading = "%nExamples:%n", footer = {"  nemotron4j generate -m model.gguf -p \"Once upon a time\" -n 64", "  nemotron4j generate -m model.gguf --ids 1,422,9143 --temperature 0 --json"},
         description = {"Continue a raw prompt (text or token ids), streaming the text.",
                 "With --json, print one JSON object instead:",
-                "{\"prompt_ids\":[...],\"token_ids\":[...],\"text\":\"...\",\"stop_reason\":\"...\",\"tokens_per_second\":x}.",
+                "  {\"prompt_ids\":[...],\"token_ids\":[...],\"text\":\"...\",\"stop_reason\":\"...\",",
+                "   \"tokens_per_second\":x,\"prefill_tokens_per_second\":x,\"time_to_first_token_ms\":x}",
+                "  (and \"logprobs\":[...] with --logprobs).",
                 "The prompt is used as it is: no chat format (see 'chat'), no BOS unless --bos."})
 final class GenerateCommand implements Callable<Integer> {
     @picocli.CommandLine.ParentCommand
@@ -39,15 +42,14 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         SamplingParams params = sampling.params().withLogprobs(logprobs);
         try (LoadedModel lm = LoadedModel.open(modelOptions.model, modelOptions.loadOptions(), parent.err)) {
-            int[] ids = input.ids(lm::tokenizer);
+            int[] ids = input.ids(lm::tokenizer, lm.model.config().vocabSize());
             Tokenizer tok = lm.tokenizerIfAny().orElse(null);
             if (tok == null && !params.stopStrings().isEmpty()) {
                 throw new UserException("--stop needs the model's tokenizer, and " + modelOptions.model + " has none");
             }
             // as chat and bench do: weights paged in and repacked, and the decode path compiled before the first
             // multi-token prompt (compiling the prefill kernels first cost 4B decode ~20 %, bench/NOTES.md step 21)
-            lm.warmUp(parent.err);
-            lm.model.warmUpReplies(tok, params);
+            lm.warmUp(parent.err, () -> lm.model.warmUpReplies(tok, params));
             boolean stream = !json && tok != null;
             GenerationResult r = lm.model.generate(ids, params, tok, t -> {
                 if (stream) {

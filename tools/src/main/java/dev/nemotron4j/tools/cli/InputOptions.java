@@ -9,7 +9,7 @@ import java.util.function.Supplier;
 /** The model input: token ids, or text to tokenize. Exactly one. */
 final class InputOptions {
     static final class Choice {
-        @Option(names = "--ids", paramLabel = "ID,ID,...", split = ",",
+        @Option(names = "--ids", paramLabel = "ID", split = ",", splitSynopsisLabel = ",",
                 description = "Token ids, comma-separated (no BOS is added).")
         int[] ids;
 
@@ -24,10 +24,19 @@ final class InputOptions {
     @Option(names = "--bos", description = "Put the tokenizer's BOS id before the --prompt tokens.")
     boolean bos;
 
-    /** The ids; {@code tokenizer} is only asked for when the input is text. */
-    int[] ids(Supplier<Tokenizer> tokenizer) {
+    /**
+     * The ids, each checked against the model's vocabulary of {@code vocab} ids (at once, not after the warm-up);
+     * {@code tokenizer} is only asked for when the input is text.
+     */
+    int[] ids(Supplier<Tokenizer> tokenizer, int vocab) {
         if (choice.ids != null) {
+            if (bos) throw new UserException("--bos goes with --prompt; with --ids, put the BOS id first in the list");
             if (choice.ids.length == 0) throw new UserException("--ids is empty");
+            for (int id : choice.ids) {
+                if (id < 0 || id >= vocab) {
+                    throw new UserException("--ids: token id " + id + " is outside the model's vocabulary [0, " + vocab + ")");
+                }
+            }
             return choice.ids;
         }
         Tokenizer tok = tokenizer.get();

@@ -15,6 +15,7 @@ import java.util.TreeMap;
 import java.util.concurrent.Callable;
 
 @Command(name = "inspect", mixinStandardHelpOptions = true,
+        footerHeading = "%nExamples:%n", footer = {"  nemotron4j inspect -m model.gguf"},
         description = "Describe a model: architecture, file layout, shapes, dtypes, parameter count and bytes.")
 final class InspectCommand implements Callable<Integer> {
     @picocli.CommandLine.ParentCommand

@@ -28,24 +28,61 @@ final class LoadedModel implements AutoCloseable {
         VectorInfo.slownessWarning().ifPresent(w -> err.println("nemotron4j: warning: " + w));
         long t0 = System.nanoTime();
         NemotronModel m = NemotronModel.load(path, options);
+        if (options.contextLength() > m.contextLength()) {
+            err.printf("nemotron4j: warning: --context %d is more than %s's %d positions; using %d%n",
+                    options.contextLength(), path, m.config().maxPositions(), m.contextLength());
+        }
         long bytes = m.bytesPerToken();
         if (bytes >= REPORT_BYTES) {
-            err.printf("nemotron4j: mapped %s (%s, %.2f GB of weights) in %d ms, %d threads%n", path,
-                    m.checkpoint().layout(), bytes / 1e9, (System.nanoTime() - t0) / 1_000_000, m.threads());
+            err.printf("nemotron4j: mapped %s (%s, %.2f GB; %.2f GB read per token) in %d ms, %d threads%n", path,
+                    m.checkpoint().layout(), m.checkpoint().tensors().totalBytes() / 1e9, bytes / 1e9,
+                    (System.nanoTime() - t0) / 1_000_000, m.threads());
         }
         return new LoadedModel(m);
     }
 
     /**
      * Reads every weight page once and repacks Q4_0/Q8_0/BF16 projections ({@link #prepare}) so the first reply does
-     * not pay for the disk, then runs a short scratch prompt ({@link NemotronModel#warmUpKernels}) so it does not pay
-     * for the JIT either.
+     * not pay for the disk, then runs a short scratch prompt ({@link NemotronModel#warmUpKernels}) and {@code more}
+     * (scratch replies, say) so it does not pay for the JIT either. The warm-up is mostly the JIT compiling the kernels
+     * for this CPU (seconds, on few cores, whatever the model's size): when it lasts longer than
+     * {@link #quietMillis} a line says so, and "ready" follows.
      */
-    void warmUp(PrintStream err) {
+    void warmUp(PrintStream err, Runnable more) {
         long t0 = System.nanoTime();
         prepare(err);
-        model.warmUpKernels();
-        if (reported()) err.printf("nemotron4j: ready in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+        boolean[] said = {reported()}, done = {false};
+        if (said[0]) err.println("nemotron4j: warming up (compiling the kernels for this CPU)...");
+        Thread notice = Thread.ofPlatform().daemon().name("nemotron4j-warm-up-notice").start(() -> {
+            try {
+                Thread.sleep(quietMillis());
+            } catch (InterruptedException finished) {
+                return;
+            }
+            synchronized (said) {
+                if (!said[0] && !done[0]) err.println("nemotron4j: warming up (compiling the kernels for this CPU, a few seconds)...");
+                said[0] = true;
+            }
+        });
+        try {
+            model.warmUpKernels();
+            more.run();
+        } finally {
+            notice.interrupt();
+        }
+        synchronized (said) {
+            done[0] = true;
+            if (said[0]) err.printf("nemotron4j: ready in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+        }
+    }
+
+    /** How long a warm-up goes without a word (ms; {@code -Dnemotron4j.quietMillis}, read each time, for tests). */
+    static long quietMillis() {
+        return Long.getLong("nemotron4j.quietMillis", 1500);
+    }
+
+    void warmUp(PrintStream err) {
+        warmUp(err, () -> { });
     }
 
     /** Whether this model is big enough for progress messages. */

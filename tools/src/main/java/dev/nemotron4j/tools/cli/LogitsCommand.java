@@ -9,6 +9,7 @@ import picocli.CommandLine.Option;
 import java.util.concurrent.Callable;
 
 @Command(name = "logits", mixinStandardHelpOptions = true,
+        footerHeading = "%nExamples:%n", footer = {"  nemotron4j logits -m ./model-hf --ids 1,422,9143 --all-positions > logits.json"},
         description = {"Print next-token logits as one JSON object: {\"ids\":[...],\"logits\":[[...],...]}.",
                 "One row for the last position, or one per position with --all-positions."})
 final class LogitsCommand implements Callable<Integer> {
@@ -29,7 +30,7 @@ final class LogitsCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         var out = parent.out;
         try (LoadedModel lm = LoadedModel.open(modelOptions.model, modelOptions.loadOptions(), parent.err)) {
-            int[] ids = input.ids(lm::tokenizer);
+            int[] ids = input.ids(lm::tokenizer, lm.model.config().vocabSize());
             int vocab = lm.model.config().vocabSize();
             float[] logits;
             try (InferenceSession s = lm.model.newSession()) {

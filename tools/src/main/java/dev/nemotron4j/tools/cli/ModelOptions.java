@@ -19,6 +19,9 @@ final class ModelOptions {
             description = "KV-cache positions (default: the model's context, at most " + LoadOptions.DEFAULT_MAX_CONTEXT + ").")
     Integer context;
 
+    /** More threads than this only wait for each other; far more cannot even be started (a clear error instead). */
+    static final int MAX_THREADS = Math.max(64, 8 * Runtime.getRuntime().availableProcessors());
+
     static {
         System.setProperty("nemotron4j.cores", String.valueOf(Runtime.getRuntime().availableProcessors()));
     }
@@ -27,6 +30,10 @@ final class ModelOptions {
         LoadOptions o = LoadOptions.defaults();
         if (threads != null) {
             if (threads < 1) throw new UserException("--threads must be at least 1, got " + threads);
+            if (threads > MAX_THREADS) {
+                throw new UserException("--threads " + threads + " is more than " + MAX_THREADS + " (8 per core of the "
+                        + Runtime.getRuntime().availableProcessors() + " here; more only wait for each other)");
+            }
             o = o.withThreads(threads);
         }
         if (context != null) {

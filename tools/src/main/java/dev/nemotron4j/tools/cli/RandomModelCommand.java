@@ -12,6 +12,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 @Command(name = "random-model", mixinStandardHelpOptions = true,
+        footerHeading = "%nExamples:%n", footer = {"  nemotron4j random-model --preset nemotron-small --out small-bf16.gguf", "  nemotron4j random-model --preset nemotron-mini-4b --dtype f32 --out ./mini4b-random"},
         description = {"Write random weights in the true shapes of a published model, to benchmark without downloading.",
                 "Uniform weights with std 0.02, as a Hugging Face folder or a .gguf file. Presets: nemotron-small,",
                 "nemotron-mini-4b, minitron-8b, nemotron-4-15b, nemotron-3-8b, llama-3.1-8b."})
@@ -47,17 +48,22 @@ final class RandomModelCommand implements Callable<Integer> {
             default -> throw new UserException("--dtype " + dtype + ": expected bf16, f16 or f32");
         };
         boolean gguf = out.getFileName().toString().endsWith(".gguf");
-        if (gguf ? Files.exists(out) : Files.exists(out.resolve("model.safetensors"))) {
-            throw new UserException(out + " already exists; choose another --out");
+        if (gguf) {
+            if (Files.exists(out)) throw new UserException(out + " already exists; choose another --out");
+            if (t == DType.F16) throw new UserException("--dtype f16: a .gguf is written as bf16 or f32; choose one of those");
+            OutputPaths.requireParentFolder(out);
+        } else {
+            OutputPaths.requireNewFolder(out);
         }
         long bytes = p.config().parameterCount() * t.byteSize();
         parent.err.printf("writing %s (%,d parameters, %.2f GB %s) to %s ...%n", p.id(), p.config().parameterCount(),
                 bytes / 1e9, t, out);
         long t0 = System.nanoTime();
         if (gguf) {
-            // streamed through a temporary Hugging Face folder beside the output, removed afterwards
+            // streamed through a temporary Hugging Face folder beside the output, removed afterwards (or on Ctrl-C)
             Path tmp = Files.createTempDirectory(out.toAbsolutePath().getParent(), ".random-model-");
-            try {
+            try (OutputPaths.Cleanup c = OutputPaths.deleteIfInterrupted(tmp);
+                 OutputPaths.Cleanup partial = OutputPaths.deleteIfInterrupted(out.resolveSibling(out.getFileName() + ".partial"))) {
                 RandomModel.write(tmp, p.config(), t, 0.02, seed);
                 try (var ck = dev.nemotron4j.loader.CheckpointLoader.open(tmp)) {
                     dev.nemotron4j.tools.convert.GgufExporter.export(ck, out,
@@ -65,12 +71,14 @@ final class RandomModelCommand implements Callable<Integer> {
                                     : dev.nemotron4j.tools.convert.GgufExporter.Target.BF16, null);
                 }
             } finally {
-                try (var files = Files.walk(tmp)) {
-                    for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(f);
-                }
+                OutputPaths.deleteTree(tmp);
             }
         } else {
-            RandomModel.write(out, p.config(), t, 0.02, seed);
+            // a folder this command made (or found empty) goes again if it is stopped half-way
+            boolean existed = Files.isDirectory(out);
+            try (OutputPaths.Cleanup c = existed ? () -> { } : OutputPaths.deleteIfInterrupted(out)) {
+                RandomModel.write(out, p.config(), t, 0.02, seed);
+            }
         }
         parent.err.printf("done in %.1f s%n", (System.nanoTime() - t0) / 1e9);
         return 0;

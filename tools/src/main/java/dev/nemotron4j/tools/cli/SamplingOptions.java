@@ -46,7 +46,18 @@ final class SamplingOptions {
             return new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, seed, maxTokens, minTokens,
                     stop == null ? List.of() : stop, java.util.Set.of(), false);
         } catch (IllegalArgumentException e) {
-            throw new UserException(e.getMessage());
+            throw new UserException(optionNamed(e.getMessage()));
         }
+    }
+
+    /** The engine's message, with the quantity it names given as the option a user typed ("top-p" → "--top-p"). */
+    static String optionNamed(String message) {
+        String[][] names = {{"temperature", "--temperature"}, {"top-k", "--top-k"}, {"top-p", "--top-p"}, {"min-p", "--min-p"},
+                {"repetition penalty", "--repetition-penalty"}, {"max tokens", "--max-tokens (-n)"},
+                {"min tokens", "--min-tokens"}, {"a stop string", "a --stop string"}};
+        for (String[] n : names) {
+            if (message.startsWith(n[0] + " ")) return n[1] + message.substring(n[0].length());
+        }
+        return message;
     }
 }

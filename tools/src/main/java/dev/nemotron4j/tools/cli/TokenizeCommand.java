@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 @Command(name = "tokenize", mixinStandardHelpOptions = true,
+        footerHeading = "%nExamples:%n", footer = {"  nemotron4j tokenize -m model.gguf --text \"Hello, world\""},
         description = "Print the model tokenizer's ids and pieces of a text: {\"ids\":[...],\"pieces\":[...]}.")
 final class TokenizeCommand implements Callable<Integer> {
     @picocli.CommandLine.ParentCommand

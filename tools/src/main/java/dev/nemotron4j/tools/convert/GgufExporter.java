@@ -24,7 +24,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.LongConsumer;
 
 /**
  * Writes any opened checkpoint as a GGUF file that llama.cpp loads: its tensor names and metadata keys, its
@@ -48,7 +47,13 @@ public final class GgufExporter {
     private GgufExporter() {
     }
 
-    public static void export(Checkpoint ck, Path out, Target target, LongConsumer progress) throws IOException {
+    /** Told, after each tensor, the bytes of tensor data written so far and how many the file will hold in all. */
+    @FunctionalInterface
+    public interface Progress {
+        void written(long bytes, long total);
+    }
+
+    public static void export(Checkpoint ck, Path out, Target target, Progress progress) throws IOException {
         ModelConfig c = ck.config();
         boolean nemotron = c.architecture() == Architecture.NEMOTRON;
         String arch = c.architecture().modelType();
@@ -117,11 +122,12 @@ public final class GgufExporter {
             entries.add(matrix(ck, head, "output.weight", outType, null));
         }
         long[] written = {0};
+        long total = entries.stream().mapToLong(GgufWriter.Entry::bytes).sum();
         List<GgufWriter.Entry> counted = entries.stream().map(e -> new GgufWriter.Entry(e.name(), e.ggmlType(), e.shape(),
                 e.bytes(), o -> {
                     e.source().writeTo(o);
                     written[0] += e.bytes();
-                    if (progress != null) progress.accept(written[0]);
+                    if (progress != null) progress.written(written[0], total);
                 })).toList();
         GgufWriter.write(out, meta, counted);
     }

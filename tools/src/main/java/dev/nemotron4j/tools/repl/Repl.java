@@ -104,7 +104,8 @@ public final class Repl {
                     chat.contextLength(), chat.droppedTurns() > 0 ? ", " + chat.droppedTurns() + " old turns dropped" : "", note);
             (input.interactive() ? out : err).println(stats);
         } catch (ContextOverflowException e) {
-            err.println("nemotron4j: this message does not fit the context (" + e.getMessage() + "); shorten it or /reset");
+            err.println("nemotron4j: this message does not fit the context: it needs " + e.requested() + " positions, the context holds "
+                    + e.capacity() + " (shorten it, /reset, or start again with a larger --context)");
         }
     }
 

@@ -197,6 +197,15 @@ class CliTest {
                 {"generate", "--model", model("nemotron-gqa-f32")},
                 {"logits", "--model", model("nemotron-gqa-f32"), "--ids", "1", "--prompt", "both"},
                 {"generate", "--model", model("nemotron-gqa-f32"), "--ids", "1,x"},
+                {"generate", "--model", model("nemotron-gqa-f32"), "--ids", "1,2", "-t", "100000"},
+                {"generate", "--model", model("nemotron-gqa-f32"), "--ids", "1,2", "--bos"},
+                {"generate", "--model", model("nemotron-gqa-f32"), "--ids", "1,-1"},
+                {"generate", "--model", model("nemotron-gqa-f32"), "--ids", "1", "--top-p", "2"},
+                {"bench", "--model", model("nemotron-gqa-f32"), "-p", "0", "-n", "0"},
+                {"logits", "--model", model("nemotron-gqa-f32") + "/config.json", "--ids", "1"},
+                {"random-model", "--preset", "nemotron-small", "--out", "/no/such/folder/x.gguf"},
+                {"random-model", "--preset", "nemotron-small", "--dtype", "f16", "--out", "x-never-written.gguf"},
+                {"quantize", "--model", model("nemotron-gqa-f32"), "--type", "q8_0", "--out", "/no/such/folder/x.gguf"},
         };
         for (String[] args : cases) {
             Run r = run(args);
@@ -208,6 +217,61 @@ class CliTest {
         }
         Run overflow = run("logits", "--model", model("nemotron-gqa-f32"), "--ids", "1,2,3", "--context", "2");
         assertTrue(overflow.err().contains("context holds 2"), overflow.err());
+        // the messages name what to change
+        String[][] said = {
+                {"--threads 100000 is more than", "generate", "--model", model("nemotron-gqa-f32"), "--ids", "1", "-t", "100000"},
+                {"--bos goes with --prompt", "generate", "--model", model("nemotron-gqa-f32"), "--ids", "1", "--bos"},
+                {"--ids: token id 99999 is outside", "logits", "--model", model("nemotron-gqa-f32"), "--ids", "1,99999"},
+                {"--top-p must be", "generate", "--model", model("nemotron-gqa-f32"), "--ids", "1", "--top-p", "2"},
+                {"nothing to measure", "bench", "--model", model("nemotron-gqa-f32"), "-p", "0", "-n", "0"},
+                {"pass the folder itself", "logits", "--model", model("nemotron-gqa-f32") + "/config.json", "--ids", "1"},
+                {"/no/such/folder does not exist", "random-model", "--preset", "nemotron-small", "--out", "/no/such/folder/x.gguf"},
+                {"/no/such/folder does not exist", "quantize", "--model", model("nemotron-gqa-f32"), "--type", "q8_0", "--out", "/no/such/folder/x.gguf"},
+        };
+        for (String[] c : said) {
+            Run r = run(Arrays.copyOfRange(c, 1, c.length));
+            assertTrue(r.err().contains(c[0]), String.join(" ", c) + " -> " + r.err());
+        }
+    }
+
+    /** random-model never writes into a folder that holds anything (it used to replace config.json beside other shards). */
+    @Test
+    void randomModelLeavesAFolderWithFilesAlone(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        java.nio.file.Path dir = tmp.resolve("a-model");
+        java.nio.file.Files.createDirectories(dir);
+        java.nio.file.Files.writeString(dir.resolve("config.json"), "{\"mine\": true}");
+        Run r = run("random-model", "--preset", "nemotron-small", "--out", dir.toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("is not empty"), r.err());
+        assertEquals("{\"mine\": true}", java.nio.file.Files.readString(dir.resolve("config.json")));
+        try (var files = java.nio.file.Files.list(dir)) {
+            assertEquals(1, files.count(), "nothing added");
+        }
+    }
+
+    /**
+     * A warm-up longer than the quiet spell says so on stderr and says "ready" when done; a context larger than the
+     * model's is reported as the one used. (The fixtures warm up in well under the default 1.5 s quiet spell of a
+     * terminal user, so the spell is set to 0 here, then to an hour.)
+     */
+    @Test
+    void aLongWarmUpIsAnnouncedAndAnOversizedContextReported() {
+        String old = System.getProperty("nemotron4j.quietMillis");
+        try {
+            System.setProperty("nemotron4j.quietMillis", "0");
+            Run loud = run("generate", "--model", model("nemotron-gqa-f32"), "--ids", "1,2", "-n", "2", "--context", "100000");
+            assertEquals(0, loud.code(), loud.err());
+            assertTrue(loud.err().contains("warming up") && loud.err().contains("ready in"), loud.err());
+            assertTrue(loud.err().indexOf("warming up") < loud.err().indexOf("ready in"), loud.err());
+            assertTrue(loud.err().contains("warning: --context 100000 is more than"), loud.err());
+            System.setProperty("nemotron4j.quietMillis", "3600000");
+            Run quiet = run("generate", "--model", model("nemotron-gqa-f32"), "--ids", "1,2", "-n", "2");
+            assertEquals(0, quiet.code(), quiet.err());
+            assertFalse(quiet.err().contains("warming up") || quiet.err().contains("ready in"), quiet.err());
+        } finally {
+            if (old == null) System.clearProperty("nemotron4j.quietMillis");
+            else System.setProperty("nemotron4j.quietMillis", old);
+        }
     }
 
     @Test
@@ -217,5 +281,9 @@ class CliTest {
         for (String cmd : new String[]{"generate", "logits", "inspect", "tokenize"}) assertTrue(r.out().contains(cmd));
         Run g = run("generate", "--help");
         assertTrue(g.out().contains("--max-tokens") && g.out().contains("--temperature") && g.out().contains("--json"), g.out());
+        for (String cmd : new String[]{"chat", "generate", "bench", "quantize", "random-model", "convert", "inspect", "logits", "tokenize"}) {
+            Run h = run(cmd, "--help");
+            assertTrue(h.out().contains("Examples:") && h.out().contains("nemotron4j " + cmd + " "), cmd + " --help: " + h.out());
+        }
     }
 }

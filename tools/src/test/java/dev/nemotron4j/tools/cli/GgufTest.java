@@ -32,6 +32,7 @@ import java.util.List;
 import static dev.nemotron4j.engine.testing.Tolerance.assertLogitsClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -223,6 +224,46 @@ class GgufTest {
         Files.write(badArch, arch);
         e = assertThrows(CheckpointException.class, () -> CheckpointLoader.open(badArch));
         assertTrue(e.getMessage().contains("'mamba2xx'"), e.getMessage());
+    }
+
+    /** A GGUF is known by its magic whatever its name (ollama keeps them as blobs named by hash). */
+    @Test
+    void aGgufIsRecognisedByItsMagicWithoutTheExtension() throws Exception {
+        Path blob = tmp.resolve("sha256-0123abcd");
+        Files.copy(quantize("nemotron-gqa-f32", "q8_0"), blob);
+        CliTest.Run r = CliTest.run("inspect", "--model", blob.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("GGUF"), r.out());
+    }
+
+    /**
+     * q, k and v run as one product: a file with another type for one of them (as llama.cpp's per-tensor types can
+     * write) is refused with the file, the tensors and their types named. Made by retyping {@code blk.0.attn_v} of an
+     * F32 file as F16, which reads half of its bytes and stays inside the file.
+     */
+    @Test
+    void projectionsOfMixedTypesThatRunAsOneAreRefusedByName() throws Exception {
+        byte[] f32 = Files.readAllBytes(quantize("nemotron-gqa-f32", "f32"));
+        int at = indexOf(f32, "blk.0.attn_v.weight".getBytes()) + "blk.0.attn_v.weight".length();
+        int dims = ByteBuffer.wrap(f32, at, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
+        assertEquals(0, ByteBuffer.wrap(f32, at + 4 + 8 * dims, 4).order(ByteOrder.LITTLE_ENDIAN).getInt(), "F32 before");
+        ByteBuffer.wrap(f32, at + 4 + 8 * dims, 4).order(ByteOrder.LITTLE_ENDIAN).putInt(1);
+        Path mixed = tmp.resolve("mixed.gguf");
+        Files.write(mixed, f32);
+        CliTest.Run r = CliTest.run("logits", "--model", mixed.toString(), "--ids", "1,2");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("mixed.gguf") && r.err().contains("q|k|v") && r.err().contains("v_proj.weight is F16")
+                && r.err().contains("one tensor type"), r.err());
+    }
+
+    /** convert writes safetensors, which cannot hold block-quantized weights: refused before anything is written. */
+    @Test
+    void convertRefusesAQuantizedSourceAndWritesNothing() throws Exception {
+        Path out = tmp.resolve("from-q8");
+        CliTest.Run r = CliTest.run("convert", "--model", quantize("nemotron-gqa-f32", "q8_0").toString(), "--out", out.toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("Q8_0") && r.err().contains("safetensors"), r.err());
+        assertFalse(Files.exists(out), "nothing written");
     }
 
     static int indexOf(byte[] hay, byte[] needle) {
