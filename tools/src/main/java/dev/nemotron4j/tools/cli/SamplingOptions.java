@@ -42,6 +42,9 @@ final class SamplingOptions {
     List<String> stop = new ArrayList<>();
 
     SamplingParams params() {
+        if (minTokens > maxTokens) {
+            throw new UserException("--min-tokens " + minTokens + " is more than --max-tokens (-n) " + maxTokens);
+        }
         try {
             return new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, seed, maxTokens, minTokens,
                     stop == null ? List.of() : stop, java.util.Set.of(), false);
