@@ -23,7 +23,8 @@ import java.util.concurrent.Callable;
                 "On a terminal: line editing, history, Ctrl-C stops a reply, /help lists commands.",
                 "The prompt opens once the weights are read; the kernels compile in the background meanwhile,",
                 "and the first reply waits for what is left of that (seconds, once).",
-                "Piped: one turn per line; replies on stdout, speed on stderr."})
+                "Piped: one turn per line; replies on stdout, speed on stderr; exit code 1 if a message",
+                "was too long for the context (the others are still answered)."})
 final class ChatCommand implements Callable<Integer> {
     @picocli.CommandLine.ParentCommand
     Cli parent;
@@ -87,8 +88,15 @@ final class ChatCommand implements Callable<Integer> {
                 Repl.ReplyGate awaitWarmUp = cancelled -> warm.await(() -> {
                     if (in.interactive()) parent.err.println("(finishing the warm-up: a few seconds, once; Ctrl-C cancels)");
                 }, cancelled);
-                new Repl(chat, in, parent.err, params, demo ? "the demo model" : path.toString(), awaitWarmUp).run();
+                Repl repl = new Repl(chat, in, parent.err, params, demo ? "the demo model" : path.toString(), awaitWarmUp);
+                repl.run();
                 if (!warm.done() && in.interactive()) parent.err.println("(stopping the warm-up)");
+                if (!in.interactive() && repl.unanswered() > 0) {
+                    // a script feeding the chat learns that not every message got its reply
+                    parent.err.println("nemotron4j: " + repl.unanswered() + (repl.unanswered() == 1 ? " message was" : " messages were")
+                            + " not answered (too long for the context)");
+                    return 1;
+                }
             }
         }
         return 0;

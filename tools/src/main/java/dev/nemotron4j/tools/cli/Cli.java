@@ -57,7 +57,7 @@ public final class Cli implements Runnable {
         cl.setErr(new PrintWriter(err, true));
         cl.setExecutionExceptionHandler((ex, line, parsed) -> report(ex, err));
         cl.setParameterExceptionHandler((ex, args1) -> {
-            err.println("nemotron4j: " + ex.getMessage());
+            err.println("nemotron4j: " + InputOptions.plainMessage(ex.getMessage()));
             err.println("Try 'nemotron4j " + commandName(ex.getCommandLine()) + "--help' for more information.");
             return EXIT_USER;
         });

@@ -12,7 +12,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        footerHeading = "%nExamples:%n", footer = {"  nemotron4j generate -m model.gguf -p \"Once upon a time\" -n 64", "  nemotron4j generate -m model.gguf --ids 1,422,9143 --temperature 0 --json"},
+        footerHeading = "%nExamples:%n", footer = {"  nemotron4j generate -m model.gguf -p \"Once upon a time\" -n 64", "  nemotron4j generate -m model.gguf --ids 1,422,9143 --temperature 0 --json", "  nemotron4j generate -m model.gguf -f story.txt -n 128      (or -f - to read the prompt from standard input)"},
         description = {"Continue a raw prompt (text or token ids), streaming the text.",
                 "With --json, print one JSON object instead:",
                 "  {\"prompt_ids\":[...],\"token_ids\":[...],\"text\":\"...\",\"stop_reason\":\"...\",",

@@ -4,9 +4,17 @@ import dev.nemotron4j.tokenizer.Tokenizer;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.function.Supplier;
 
-/** The model input: token ids, or text to tokenize. Exactly one. */
+/** The model input: token ids, or text (given, or read from a file or standard input) to tokenize. Exactly one. */
 final class InputOptions {
     static final class Choice {
         @Option(names = "--ids", paramLabel = "ID", split = ",", splitSynopsisLabel = ",",
@@ -16,6 +24,10 @@ final class InputOptions {
         @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT",
                 description = "Text, tokenized with the model's tokenizer (no BOS is added unless --bos).")
         String prompt;
+
+        @Option(names = {"-f", "--prompt-file"}, paramLabel = "FILE",
+                description = "Read the prompt text from FILE (UTF-8; '-' reads standard input), as --prompt would take it.")
+        String promptFile;
     }
 
     @ArgGroup(exclusive = true, multiplicity = "1")
@@ -39,8 +51,9 @@ final class InputOptions {
             }
             return choice.ids;
         }
+        String text = choice.prompt != null ? choice.prompt : promptText(choice.promptFile, System.in);
         Tokenizer tok = tokenizer.get();
-        int[] ids = tok.encode(choice.prompt);
+        int[] ids = tok.encode(text);
         if (bos) {
             int b = tok.bosId().orElseThrow(() -> new UserException("the tokenizer has no BOS id"));
             int[] with = new int[ids.length + 1];
@@ -50,5 +63,47 @@ final class InputOptions {
         }
         if (ids.length == 0) throw new UserException("the prompt has no tokens");
         return ids;
+    }
+
+    /**
+     * Picocli's message for an input given twice or not at all, said plainly (its own prints the whole argument
+     * group twice); any other message as it is.
+     */
+    static String plainMessage(String picocli) {
+        if (!picocli.contains("--ids") || !picocli.contains("-f=FILE")) return picocli;
+        if (picocli.contains("expected only one match") || picocli.contains("mutually exclusive")) {
+            return "Error: give only one of --ids, --prompt (-p) and --prompt-file (-f)";
+        }
+        if (picocli.contains("Missing required")) {
+            return "Error: no input: give --ids, --prompt (-p) or --prompt-file (-f)";
+        }
+        return picocli;
+    }
+
+    /** The text of {@code --prompt-file}: the file's, or {@code stdin}'s for "-", as UTF-8 that must decode cleanly. */
+    static String promptText(String file, InputStream stdin) {
+        byte[] bytes;
+        String name = file.equals("-") ? "standard input" : file;
+        try {
+            if (file.equals("-")) {
+                bytes = stdin.readAllBytes();
+            } else {
+                Path path = Path.of(file);
+                if (!Files.isRegularFile(path)) {
+                    throw new UserException("--prompt-file: " + file + (Files.exists(path) ? " is not a file" : " does not exist"));
+                }
+                bytes = Files.readAllBytes(path);
+            }
+        } catch (IOException e) {
+            throw new UserException("--prompt-file: cannot read " + name + ": " + e.getMessage());
+        }
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            throw new UserException("--prompt-file: " + name + " is not UTF-8 text");
+        }
     }
 }

@@ -30,7 +30,7 @@ final class RandomModelCommand implements Callable<Integer> {
             description = "Folder to create (Hugging Face layout), or a .gguf file (bf16, f32; q8_0/q4_0 via 'quantize').")
     Path out;
 
-    @Option(names = "--seed", defaultValue = "1", description = "Random seed (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Random seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Override

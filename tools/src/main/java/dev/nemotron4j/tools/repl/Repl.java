@@ -32,6 +32,7 @@ public final class Repl {
     private SamplingParams params;
     private GenerationResult last;
     private int turns;
+    private int unanswered;
 
     public Repl(ChatSession chat, ReplInput input, PrintStream err, SamplingParams params, String modelLabel) {
         this(chat, input, err, params, modelLabel, cancelled -> true);
@@ -63,6 +64,11 @@ public final class Repl {
 
     public SamplingParams params() {
         return params;
+    }
+
+    /** Messages dropped because they did not fit the context (a piped chat exits 1 when there were any). */
+    public int unanswered() {
+        return unanswered;
     }
 
     /** Runs until /quit or end of input. */
@@ -104,6 +110,7 @@ public final class Repl {
                     chat.contextLength(), chat.droppedTurns() > 0 ? ", " + chat.droppedTurns() + " old turns dropped" : "", note);
             (input.interactive() ? out : err).println(stats);
         } catch (ContextOverflowException e) {
+            unanswered++;
             err.println("nemotron4j: this message does not fit the context: it needs " + e.requested() + " positions, the context holds "
                     + e.capacity() + " (shorten it, /reset, or start again with a larger --context)");
         }

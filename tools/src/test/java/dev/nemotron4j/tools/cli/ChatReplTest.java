@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The chat REPL driven through a pipe, as a script would. */
@@ -123,11 +124,13 @@ class ChatReplTest {
     }
 
     @Test
-    void aTooLongMessageIsExplainedAndTheSessionGoesOn() {
+    void aTooLongMessageIsExplainedAndTheSessionGoesOnButAPipedChatExitsOne() {
         CliTest.Run r = chat("word ".repeat(300) + "\nshort one\n", "--model", Fixtures.path("nemotron-gqa-f32/hf").toString(),
                 "--context", "64", "-n", "4");
-        assertEquals(0, r.code(), r.err());
+        assertEquals(1, r.code(), r.err());
         assertTrue(r.err().contains("does not fit the context"), r.err());
+        assertTrue(r.err().contains("1 message was not answered"), r.err());
         assertEquals(1, r.err().lines().filter(l -> l.startsWith("[")).count(), r.err());
+        assertFalse(r.out().isBlank(), "the short message is answered");
     }
 }

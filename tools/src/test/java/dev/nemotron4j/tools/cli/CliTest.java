@@ -170,6 +170,38 @@ class CliTest {
         assertEquals(2, withBos.json().get("ids").get(0).asInt());
     }
 
+    /** --prompt-file reads the text that --prompt would take, from a file or ('-') standard input, byte for byte. */
+    @Test
+    void aPromptFileOrStandardInputGivesWhatPromptGives(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        String text = "Hello, world!\nÜber zwei Zeilen.";
+        java.nio.file.Path file = tmp.resolve("prompt.txt");
+        java.nio.file.Files.writeString(file, text);
+        Run byText = run("generate", "--model", model("nemotron-gqa-f32"), "--prompt", text, "-n", "3", "--json");
+        Run byFile = run("generate", "--model", model("nemotron-gqa-f32"), "-f", file.toString(), "-n", "3", "--json");
+        assertEquals(0, byFile.code(), byFile.err());
+        assertEquals(byText.json().get("prompt_ids"), byFile.json().get("prompt_ids"));
+        assertEquals(byText.json().get("token_ids"), byFile.json().get("token_ids"));
+        assertEquals(text, InputOptions.promptText("-",
+                new java.io.ByteArrayInputStream(text.getBytes(java.nio.charset.StandardCharsets.UTF_8))));
+
+        java.nio.file.Path latin1 = tmp.resolve("latin1.txt");
+        java.nio.file.Files.write(latin1, new byte[]{'c', 'a', 'f', (byte) 0xE9});
+        String[][] said = {
+                {"latin1.txt is not UTF-8 text", "generate", "--model", model("nemotron-gqa-f32"), "-f", latin1.toString()},
+                {"nope.txt does not exist", "logits", "--model", model("nemotron-gqa-f32"), "-f", tmp.resolve("nope.txt").toString()},
+                {"is not a file", "logits", "--model", model("nemotron-gqa-f32"), "--prompt-file", tmp.toString()},
+                {"give only one of --ids, --prompt (-p) and --prompt-file (-f)", "generate", "--model", model("nemotron-gqa-f32"), "-f", file.toString(), "-p", "Hi"},
+                {"give only one of", "logits", "--model", model("nemotron-gqa-f32"), "--ids", "1", "--prompt", "Hi"},
+                {"no input: give --ids, --prompt (-p) or --prompt-file (-f)", "generate", "--model", model("nemotron-gqa-f32")},
+        };
+        for (String[] c : said) {
+            Run r = run(Arrays.copyOfRange(c, 1, c.length));
+            assertEquals(2, r.code(), String.join(" ", c) + " -> " + r.err());
+            assertTrue(r.err().contains(c[0]), String.join(" ", c) + " -> " + r.err());
+            assertEquals("", r.out());
+        }
+    }
+
     @Test
     void inspectDescribesTheModel() throws Exception {
         Run r = run("inspect", "--model", model("llama31-f32"), "--json", "--tensors");
