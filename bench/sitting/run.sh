@@ -9,7 +9,11 @@ jar=$1 reps=$2 pp=$3 tg=$4; shift 4
 lcpp=${LCPP:-/tmp/lcpp} depth=${DEPTH:-0}
 java=${JAVA:-$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)}
 for f in "$@"; do
-  cat "$f" > /dev/null   # into the page cache first, for both engines
+  # into the page cache first, for both engines; the cache emptied before (as root) so that the file's pages are read
+  # fresh: with other models cached, llama.cpp's mmap read the 4B BF16 file at 1.7-2.3 tok/s, after a drop 5.4
+  # (session 27; ours copies the weights into its own memory, and was not affected)
+  sync; { echo 3 > /proc/sys/vm/drop_caches; } 2>/dev/null || true
+  cat "$f" > /dev/null
   d=(); [ "$depth" -gt 0 ] && d=(-d "$depth")
   "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xmn64m -jar "$jar" \
     bench -m "$f" -t 2 -r "$reps" -p "$pp" -n "$tg" "${d[@]}" --json 2>/dev/null | tail -1

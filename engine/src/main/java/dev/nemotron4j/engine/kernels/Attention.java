@@ -111,6 +111,14 @@ public final class Attention {
         }
         long rowBytes = 4L * headDim;
         int vectorDims = headDim - headDim % LANES;
+        // the queries left over from fours add every block onto an output zeroed here: a `first` branch in values1 was
+        // only ever taken one way in the warm-up (its decode steps stay within one value block), so C2 compiled it
+        // out and the first longer prompt deoptimized values1 into C1 code, where every vector operation allocates
+        // (bench/NOTES.md, step 62)
+        for (int j = n & ~3; j < n; j++) {
+            int o = outOff(j, o0, outStride, heads, headDim);
+            java.util.Arrays.fill(out, o, o + headDim, 0f);
+        }
         for (int p0 = 0; p0 < span; p0 += VALUE_BLOCK) {
             boolean first = p0 == 0;
             int j = 0;
@@ -136,9 +144,9 @@ public final class Attention {
                 if (p1 <= p0) continue;
                 int oa = outOff(j, o0, outStride, heads, headDim);
                 for (int c = 0; c < vectorDims; c += LANES) {
-                    values1(values, base + 4L * c, rowBytes, p0, p1, scores, j * stride, first, out, oa + c);
+                    values1(values, base + 4L * c, rowBytes, p0, p1, scores, j * stride, out, oa + c);
                 }
-                valueTail(values, base, rowBytes, vectorDims, headDim, p0, p1, scores, j * stride, first, out, oa);
+                valueTail(values, base, rowBytes, vectorDims, headDim, p0, p1, scores, j * stride, false, out, oa);
             }
         }
     }
@@ -296,10 +304,13 @@ public final class Attention {
         d2.intoArray(out, od + LANES);
     }
 
-    /** As {@link #values4} for one query; the positions go round four accumulators. */
+    /**
+     * As {@link #values4} for one query, always added to {@code out} (zeroed before the first block); the positions go
+     * round four accumulators.
+     */
     private static void values1(MemorySegment values, long v0, long rowBytes, int p0, int p1, float[] s, int s0,
-                                boolean first, float[] out, int oa) {
-        FloatVector a = first ? FloatVector.zero(F) : FloatVector.fromArray(F, out, oa), b = FloatVector.zero(F), c = b, d = b;
+                                float[] out, int oa) {
+        FloatVector a = FloatVector.fromArray(F, out, oa), b = FloatVector.zero(F), c = b, d = b;
         int p = p0;
         for (; p + 4 <= p1; p += 4) {
             long v = v0 + p * rowBytes;

@@ -110,8 +110,11 @@ final class Int8Activations {
     private static final int[] BLOCK_STRIDE = new int[16];
     /** Round to nearest by adding and removing 1.5·2²³ (exact for |v| &lt; 2²²; ties to even). */
     private static final float ROUNDER = 0x1.8p23f;
-    /** Per thread: one group of 16 blocks transposed (value {@code k} of block {@code j} at {@code 16k + j}). */
-    private static final ThreadLocal<float[]> TRANSPOSED = ThreadLocal.withInitial(() -> new float[512]);
+    /**
+     * Per thread: one group of 16 blocks transposed (value {@code k} of block {@code j} at {@code 16k + j}), then the
+     * blocks' 127/amax at {@code 512 ‥ 528} for {@link #q4Pairs} and {@link #pair}.
+     */
+    private static final ThreadLocal<float[]> TRANSPOSED = ThreadLocal.withInitial(() -> new float[512 + 16]);
 
     static {
         for (int j = 0; j < 16; j++) BLOCK_STRIDE[j] = 32 * j;
@@ -133,12 +136,12 @@ final class Int8Activations {
         }
         FloatVector amax = bits.reinterpretAsFloats();
         amax.div(127f).intoArray(scale, 16 * gg);
-        FloatVector inv = FloatVector.broadcast(F, 127f).div(amax);   // ∞ for a block of zeros (see q4Pairs)
+        FloatVector.broadcast(F, 127f).div(amax).intoArray(t, 512);   // ∞ for a block of zeros (see q4Pairs)
         int base = 256 * gg;
         if (dtype == DType.Q8_0) {
-            for (int s = 0; s < 16; s++) pair(t, 32 * s, 32 * s + 16, inv, packed, base + 16 * s);
+            for (int s = 0; s < 16; s++) pair(t, 32 * s, 32 * s + 16, t, 512, packed, base + 16 * s);
         } else {
-            q4Pairs(t, 0, 16, inv, packed, base, 16);
+            q4Pairs(t, 0, 16, t, 512, packed, base, 16);
             // lane j: Σ q over block j, read back from the 16 pairs (q[a] << 16) + q[b] just stored: with |q[b]| ≤
             // 127, (v + 2¹⁵) >> 16 is q[a] and v − (q[a] << 16) is q[b]. (Returning the sums from pair() made it
             // return a vector; where C2 did not inline it, past its node-count cutoff, every call boxed one.)
@@ -158,7 +161,7 @@ final class Int8Activations {
 
     /**
      * The 16 Q4_0 pair steps of a transposed block of 16 lanes ({@code t[t0 + tStride·k + j]} is value {@code k} of
-     * lane {@code j}, {@code inv} each lane's 127/amax): step {@code s = 4i + v} is the pair {@code (a, a + 2)} with
+     * lane {@code j}, {@code inv[i0 ‥ i0+16)} each lane's 127/amax): step {@code s = 4i + v} is the pair {@code (a, a + 2)} with
      * {@code a = 4i + (0, 16, 1, 17)[v]}, the order {@link Repacked}'s Q4_0 words hold their nibble pairs in, stored at
      * {@code dst[d0 + s·stride ‥ +16)}. Lanes are blocks here (decode) and tokens in {@link PairTiles#quantize} and
      * {@link PairTiles#panelActivated}.
@@ -166,20 +169,26 @@ final class Int8Activations {
      * <p>A block of zeros has amax 0 and {@code inv} ∞: 0·∞ is NaN, which the conversion to int turns into 0 (Java's
      * cast, which the Vector API keeps), so it rounds to zeros, its scale 0. The callers used to replace that ∞ by 0
      * with {@code blend(0f, amax.eq(0f))}, which C2 at times left un-inlined in the large methods around it, boxing a
-     * vector per block (bench/NOTES.md, step 51).
+     * vector per block (bench/NOTES.md, step 51). For the same reason {@code inv} comes in an array, not as a vector:
+     * where C2 did not inline this method (prefill's {@code PairTiles.quantizeBlock}), a vector argument was boxed
+     * at every call, 3 MB a small-model prefill (step 62).
      */
-    static void q4Pairs(float[] t, int t0, int tStride, FloatVector inv, int[] dst, int d0, int stride) {
+    static void q4Pairs(float[] t, int t0, int tStride, float[] inv, int i0, int[] dst, int d0, int stride) {
         for (int i = 0; i < 4; i++) {
             int a = t0 + tStride * 4 * i, d = d0 + 4 * i * stride;
-            pair(t, a, a + 2 * tStride, inv, dst, d);
-            pair(t, a + 16 * tStride, a + 18 * tStride, inv, dst, d + stride);
-            pair(t, a + tStride, a + 3 * tStride, inv, dst, d + 2 * stride);
-            pair(t, a + 17 * tStride, a + 19 * tStride, inv, dst, d + 3 * stride);
+            pair(t, a, a + 2 * tStride, inv, i0, dst, d);
+            pair(t, a + 16 * tStride, a + 18 * tStride, inv, i0, dst, d + stride);
+            pair(t, a + tStride, a + 3 * tStride, inv, i0, dst, d + 2 * stride);
+            pair(t, a + 17 * tStride, a + 19 * tStride, inv, i0, dst, d + 3 * stride);
         }
     }
 
-    /** {@code dst[p ‥ p+16) = (q[a] << 16) + q[b]}, {@code q = round(t·inv)} of the lanes at {@code t[a]}, {@code t[b]}. */
-    private static void pair(float[] t, int a, int b, FloatVector inv, int[] dst, int p) {
+    /**
+     * {@code dst[p ‥ p+16) = (q[a] << 16) + q[b]}, {@code q = round(t·inv)} of the lanes at {@code t[a]}, {@code t[b]},
+     * {@code inv} the lanes at {@code inv[i0]}.
+     */
+    private static void pair(float[] t, int a, int b, float[] invs, int i0, int[] dst, int p) {
+        FloatVector inv = FloatVector.fromArray(F, invs, i0);
         IntVector qa = (IntVector) FloatVector.fromArray(F, t, a).mul(inv).add(ROUNDER).sub(ROUNDER)
                 .convert(VectorOperators.F2I, 0);
         IntVector qb = (IntVector) FloatVector.fromArray(F, t, b).mul(inv).add(ROUNDER).sub(ROUNDER)

@@ -80,7 +80,7 @@ final class PairTiles {
     static void quantize(float[] x, int tokens, int cols, int[] xt, float[] xst, WorkerPool pool) {
         int half = cols / 2, blocks = cols / 32, padded = padded(tokens);
         pool.forRange(padded / 16, (long) 64 * 16 * blocks, (chunk, v0, v1) -> {
-            float[] block = BLOCK.get(), rows = PARTIAL.get();
+            float[] block = BLOCK.get(), rows = PARTIAL.get(), inv = INVERSES.get();
             for (int v = v0; v < v1; v++) {
                 int first = 16 * v, t0 = first / SPAN * SPAN, u = first - t0, sw = Math.min(SPAN, padded - t0);
                 int live = Math.min(16, tokens - first);
@@ -95,7 +95,7 @@ final class PairTiles {
                         BroadcastTiles.block16(rows, 0, 32, block, 0, 0, 16, null, 0);
                         BroadcastTiles.block16(rows, 0, 32, block, 16, 0, 16, null, 0);
                     }
-                    quantizeBlock(block, 0, 16, xt, t0 * half + 16 * b * sw + u, sw, xst, t0 * blocks + b * sw + u);
+                    quantizeBlock(block, 0, 16, xt, t0 * half + 16 * b * sw + u, sw, xst, t0 * blocks + b * sw + u, inv);
                 }
             }
         });
@@ -103,23 +103,28 @@ final class PairTiles {
 
     /** Per thread: one block of 16 tokens transposed (value {@code k} of token {@code j} at {@code 16k + j}). */
     private static final ThreadLocal<float[]> BLOCK = ThreadLocal.withInitial(() -> new float[512]);
+    /** Per thread: a block's 16 lanes of 127/amax, handed to {@link Int8Activations#q4Pairs} in memory (step 62). */
+    private static final ThreadLocal<float[]> INVERSES = ThreadLocal.withInitial(() -> new float[16]);
     /** Per thread: the rows of a last, partial vector of tokens, 16 rows of one block's 32 values. */
     private static final ThreadLocal<float[]> PARTIAL = ThreadLocal.withInitial(() -> new float[512]);
 
     /**
      * One block of 16 tokens, transposed ({@code t[a + tStride·k + j]} is value {@code k} of lane {@code j}; a stride
      * of 16 for {@link #quantize}'s scratch, {@link #SPAN} for a slab's sums in {@link #activateBlock}): its scales to
-     * {@code xst[s0 ‥ s0+16)}, its 16 pair steps to {@code xt[d0 + s·sw ‥ +16)}.
+     * {@code xst[s0 ‥ s0+16)}, its 16 pair steps to {@code xt[d0 + s·sw ‥ +16)}; {@code inv} is 16 floats of scratch.
      */
-    private static void quantizeBlock(float[] t, int a, int tStride, int[] xt, int d0, int sw, float[] xst, int s0) {
+    private static void quantizeBlock(float[] t, int a, int tStride, int[] xt, int d0, int sw, float[] xst, int s0,
+                                      float[] inv) {
         // the maximum of |x| on the bits (Int8Activations.ABS_BITS): FloatVector.max keeps Java's NaN and −0
         // ordering, a compare-and-blend sequence per step of a 32-step chain that took as long as the rest together
         IntVector bits = IntVector.zero(I);
         for (int k = 0; k < 32; k++) bits = bits.max(FloatVector.fromArray(F, t, a + tStride * k).reinterpretAsInts().and(Int8Activations.ABS_BITS));
         FloatVector amax = bits.reinterpretAsFloats();
         amax.div(127f).intoArray(xst, s0);
-        FloatVector inv = FloatVector.broadcast(F, 127f).div(amax);   // ∞ for a block of zeros (see q4Pairs)
-        Int8Activations.q4Pairs(t, a, tStride, inv, xt, d0, sw);
+        // ∞ for a block of zeros (see q4Pairs); stored, not passed as a vector, which C2 boxed where it did not
+        // inline q4Pairs here (this method is called from large ones and is not inlined into them either)
+        FloatVector.broadcast(F, 127f).div(amax).intoArray(inv, 0);
+        Int8Activations.q4Pairs(t, a, tStride, inv, 0, xt, d0, sw);
     }
 
     /**
@@ -150,13 +155,14 @@ final class PairTiles {
     static void panelActivated(int[] panel, float[] ps, int height, int[] xt, float[] xst, int tokens, int cols,
                                float[] acc, int[] xt2, float[] xst2, int b0, int cols2) {
         int padded = padded(tokens), half2 = cols2 / 2, blocks2 = cols2 / 32;
+        float[] inv = INVERSES.get();
         for (int t0 = 0; t0 < padded; t0 += SPAN) {
             int sw = Math.min(SPAN, padded - t0);
             slab(panel, ps, height, xt, xst, cols, t0, sw, acc);
             for (int blk = 0; blk < height / 32; blk++) {
                 int b = b0 + blk;
                 for (int u = 0; u < sw; u += 16) {
-                    activateBlock(acc, 32 * blk * SPAN + u, xt2, t0 * half2 + 16 * b * sw + u, sw, xst2, t0 * blocks2 + b * sw + u);
+                    activateBlock(acc, 32 * blk * SPAN + u, xt2, t0 * half2 + 16 * b * sw + u, sw, xst2, t0 * blocks2 + b * sw + u, inv);
                 }
             }
         }
@@ -185,13 +191,13 @@ final class PairTiles {
      * {@code j}), already laid out as {@link #quantizeBlock} takes its input: squared in place ({@code max(v, 0)²}),
      * then rounded, its scales to {@code xst2[s0 ‥ +16)} and pairs to {@code xt2[d0 + s·sw ‥ +16)}.
      */
-    private static void activateBlock(float[] acc, int a, int[] xt2, int d0, int sw, float[] xst2, int s0) {
+    private static void activateBlock(float[] acc, int a, int[] xt2, int d0, int sw, float[] xst2, int s0, float[] inv) {
         FloatVector zero = FloatVector.zero(F);
         for (int k = 0; k < 32; k++) {
             FloatVector v = FloatVector.fromArray(F, acc, a + k * SPAN).max(zero);
             v.mul(v).intoArray(acc, a + k * SPAN);
         }
-        quantizeBlock(acc, a, SPAN, xt2, d0, sw, xst2, s0);
+        quantizeBlock(acc, a, SPAN, xt2, d0, sw, xst2, s0, inv);
     }
 
     /**
