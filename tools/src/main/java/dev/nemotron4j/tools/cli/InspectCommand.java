@@ -1,6 +1,9 @@
 package dev.nemotron4j.tools.cli;
 
+import dev.nemotron4j.engine.model.ModelWeights;
+import dev.nemotron4j.engine.parallel.ShardPlan;
 import dev.nemotron4j.loader.Checkpoint;
+import dev.nemotron4j.loader.CheckpointException;
 import dev.nemotron4j.loader.CheckpointLoader;
 import dev.nemotron4j.loader.config.ModelConfig;
 import dev.nemotron4j.loader.tensor.DType;
@@ -16,7 +19,9 @@ import java.util.concurrent.Callable;
 
 @Command(name = "inspect", mixinStandardHelpOptions = true,
         footerHeading = "%nExamples:%n", footer = {"  nemotron4j inspect -m model.gguf"},
-        description = "Describe a model: architecture, file layout, shapes, dtypes, parameter count and bytes.")
+        description = {"Describe a model: architecture, file layout, shapes, dtypes, parameter count and bytes.",
+                "Also checks that every tensor the forward pass needs is there with the shape and type it",
+                "needs (as loading for generation would), and exits 1 with the problem when one is not."})
 final class InspectCommand implements Callable<Integer> {
     @picocli.CommandLine.ParentCommand
     Cli parent;
@@ -42,6 +47,7 @@ final class InspectCommand implements Callable<Integer> {
                 params += t.numel();
             }
             long kvPerToken = 2L * c.numLayers() * c.kvDim() * 4;
+            String problem = weightsProblem(ck);
             if (json) {
                 try (Json j = new Json(parent.out)) {
                     var g = j.g;
@@ -67,6 +73,8 @@ final class InspectCommand implements Callable<Integer> {
                     g.writeEndObject();
                     g.writeNumberField("tensor_count", ck.tensors().size());
                     g.writeBooleanField("tokenizer", ck.tokenizer().isPresent());
+                    g.writeBooleanField("weights_ok", problem == null);
+                    if (problem != null) g.writeStringField("weights_problem", problem);
                     if (tensors) {
                         g.writeObjectFieldStart("tensors");
                         for (Tensor t : ck.tensors().all().values()) {
@@ -80,7 +88,7 @@ final class InspectCommand implements Callable<Integer> {
                     }
                     g.writeEndObject();
                 }
-                return 0;
+                return exit(problem);
             }
             var out = parent.out;
             out.printf("model         %s%n", ck.path());
@@ -99,12 +107,30 @@ final class InspectCommand implements Callable<Integer> {
                     kvPerToken * (double) Math.min(c.maxPositions(), 8192) / 1e9, Math.min(c.maxPositions(), 8192));
             out.printf("tokenizer     %s%n", ck.tokenizer().map(t -> t.kind() + " " + t.name()).orElse("none"));
             out.printf("tensors       %d%n", ck.tensors().size());
+            out.printf("check         %s%n", problem == null ? "ok: every tensor the forward pass needs, in the shape and type it needs"
+                    : "PROBLEM: " + problem);
             if (tensors) {
                 for (Tensor t : ck.tensors().all().values()) {
                     out.printf("  %-60s %-5s %s%n", t.name(), t.dtype(), Arrays.toString(t.shape()));
                 }
             }
+            return exit(problem);
         }
-        return 0;
+    }
+
+    /** Binds the weights as loading would (no copy, no repacking): null when they fit the architecture, else why not. */
+    static String weightsProblem(Checkpoint ck) {
+        try {
+            ModelWeights.bind(ck.tensors(), ck.config(), ShardPlan.whole(ck.config()));
+            return null;
+        } catch (CheckpointException | IllegalArgumentException e) {
+            return e.getMessage();
+        }
+    }
+
+    private int exit(String problem) {
+        if (problem == null) return 0;
+        parent.err.println("nemotron4j: this model cannot run: " + problem);
+        return 1;
     }
 }

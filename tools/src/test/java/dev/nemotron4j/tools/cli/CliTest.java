@@ -213,9 +213,39 @@ class CliTest {
         assertEquals(j.get("tensor_count").asInt(), j.get("tensors").size());
         long params = j.get("parameters").asLong();
         assertEquals(params * 4, j.get("bytes").asLong());
+        assertTrue(j.get("weights_ok").asBoolean(), r.out());
         Run text = run("inspect", "--model", model("nemotron-gqa-f32"));
         assertEquals(0, text.code());
         assertTrue(text.out().contains("GQA") && text.out().contains("layernorm_1p"), text.out());
+        assertTrue(text.out().contains("check         ok"), text.out());
+    }
+
+    /**
+     * inspect binds the weights as loading would: a config that disagrees with the tensors (an FFN of 256 where the
+     * file's MLP has 192 rows) is still described, then named as the problem, with exit code 1.
+     */
+    @Test
+    void inspectNamesATensorWhoseShapeTheArchitectureCannotUse(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        java.nio.file.Path src = java.nio.file.Path.of(model("nemotron-gqa-f32")), dir = tmp.resolve("hf");
+        java.nio.file.Files.createDirectories(dir);
+        for (String f : new String[]{"model.safetensors", "tokenizer.model"}) java.nio.file.Files.copy(src.resolve(f), dir.resolve(f));
+        String config = java.nio.file.Files.readString(src.resolve("config.json"));
+        assertTrue(config.contains("\"intermediate_size\": 192"), config);
+        java.nio.file.Files.writeString(dir.resolve("config.json"), config.replace("\"intermediate_size\": 192", "\"intermediate_size\": 256"));
+
+        Run text = run("inspect", "--model", dir.toString());
+        assertEquals(1, text.code(), text.err());
+        assertTrue(text.out().contains("hidden        64, ffn 256") && text.out().contains("check         PROBLEM"), text.out());
+        assertTrue(text.err().contains("cannot run") && text.err().contains("model.safetensors") && text.err().contains("up_proj")
+                && text.err().contains("[192, 64]"), text.err());
+        Run json = run("inspect", "--model", dir.toString(), "--json");
+        assertEquals(1, json.code());
+        assertFalse(json.json().get("weights_ok").asBoolean());
+        assertTrue(json.json().get("weights_problem").asText().contains("up_proj"), json.out());
+        // generation refuses the same model with the same words
+        Run gen = run("generate", "--model", dir.toString(), "--ids", "1", "-n", "1");
+        assertEquals(2, gen.code());
+        assertTrue(gen.err().contains(json.json().get("weights_problem").asText()), gen.err());
     }
 
     @Test
