@@ -40,6 +40,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        input.readPromptFile();   // a bad --prompt-file is said before the model loads
         SamplingParams params = sampling.params().withLogprobs(logprobs);
         try (LoadedModel lm = LoadedModel.open(modelOptions.model, modelOptions.loadOptions(), parent.err)) {
             int[] ids = input.ids(lm::tokenizer, lm.model.config().vocabSize());

@@ -37,6 +37,14 @@ final class InputOptions {
     boolean bos;
 
     /**
+     * Reads {@code --prompt-file} now, before the model loads (seconds for a big one), so that a missing or unreadable
+     * file is said at once; {@link #ids} then tokenizes the text read. Nothing to do for the other inputs.
+     */
+    void readPromptFile() {
+        if (choice.promptFile != null && choice.prompt == null) choice.prompt = promptText(choice.promptFile, System.in);
+    }
+
+    /**
      * The ids, each checked against the model's vocabulary of {@code vocab} ids (at once, not after the warm-up);
      * {@code tokenizer} is only asked for when the input is text.
      */
@@ -51,7 +59,8 @@ final class InputOptions {
             }
             return choice.ids;
         }
-        String text = choice.prompt != null ? choice.prompt : promptText(choice.promptFile, System.in);
+        readPromptFile();
+        String text = choice.prompt;
         Tokenizer tok = tokenizer.get();
         int[] ids = tok.encode(text);
         if (bos) {

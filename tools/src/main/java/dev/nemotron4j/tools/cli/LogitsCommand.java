@@ -28,6 +28,7 @@ final class LogitsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        input.readPromptFile();   // a bad --prompt-file is said before the model loads
         var out = parent.out;
         try (LoadedModel lm = LoadedModel.open(modelOptions.model, modelOptions.loadOptions(), parent.err)) {
             int[] ids = input.ids(lm::tokenizer, lm.model.config().vocabSize());

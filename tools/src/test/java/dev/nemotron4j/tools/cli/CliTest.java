@@ -190,6 +190,8 @@ class CliTest {
                 {"latin1.txt is not UTF-8 text", "generate", "--model", model("nemotron-gqa-f32"), "-f", latin1.toString()},
                 {"nope.txt does not exist", "logits", "--model", model("nemotron-gqa-f32"), "-f", tmp.resolve("nope.txt").toString()},
                 {"is not a file", "logits", "--model", model("nemotron-gqa-f32"), "--prompt-file", tmp.toString()},
+                // read before the model loads: said even where the model would fail next
+                {"nope.txt does not exist", "generate", "--model", tmp.resolve("no-model").toString(), "-f", tmp.resolve("nope.txt").toString()},
                 {"give only one of --ids, --prompt (-p) and --prompt-file (-f)", "generate", "--model", model("nemotron-gqa-f32"), "-f", file.toString(), "-p", "Hi"},
                 {"give only one of", "logits", "--model", model("nemotron-gqa-f32"), "--ids", "1", "--prompt", "Hi"},
                 {"no input: give --ids, --prompt (-p) or --prompt-file (-f)", "generate", "--model", model("nemotron-gqa-f32")},
