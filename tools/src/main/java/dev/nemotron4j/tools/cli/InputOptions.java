@@ -60,9 +60,8 @@ final class InputOptions {
             return choice.ids;
         }
         readPromptFile();
-        String text = choice.prompt;
         Tokenizer tok = tokenizer.get();
-        int[] ids = tok.encode(text);
+        int[] ids = tok.encode(choice.prompt);
         if (bos) {
             int b = tok.bosId().orElseThrow(() -> new UserException("the tokenizer has no BOS id"));
             int[] with = new int[ids.length + 1];
