@@ -77,7 +77,8 @@ final class Int8Activations {
      */
     private void quantize(DType dtype, boolean repacked, float[] x, int g0, int g1) {
         if (repacked && dtype == DType.Q6_K) for (int g = g0; g < g1; g++) quantizeGroup(dtype, true, x, g);
-        else if (repacked) for (int gg = g0 / 16; gg < g1 / 16; gg++) quantizeRepacked(dtype, x, gg);
+        else if (repacked && PackedIntDot.WIDE) for (int gg = g0 / 16; gg < g1 / 16; gg++) quantizeRepacked(dtype, x, gg);
+        else if (repacked) for (int gg = g0 / 16; gg < g1 / 16; gg++) quantizeRepackedScalar(dtype, x, gg);
         else for (int g = g0; g < g1; g++) quantizeGroup(dtype, false, x, g);
     }
 
@@ -154,6 +155,44 @@ final class Int8Activations {
             // the kernel's weights carry +8, so it subtracts 8·2¹⁶·Σq
             ((FloatVector) sum.convert(VectorOperators.I2F, 0)).mul(Q4_OFFSET).intoArray(corr, 16 * gg);
         }
+    }
+
+    /** The order {@link #q4Pairs} takes a Q4_0 block's values in: step {@code s} pairs {@code Q4_STEP[s]} with it + 2. */
+    private static final int[] Q4_STEP = new int[16];
+
+    static {
+        int[] first = {0, 16, 1, 17};
+        for (int s = 0; s < 16; s++) Q4_STEP[s] = 4 * (s / 4) + first[s % 4];
+    }
+
+    /**
+     * {@link #quantizeRepacked} one value at a time, for vectors of other than 16 lanes ({@link PackedIntDot256}
+     * reads the same layout): the same float operations in the same order, so the same ints, scales and sums.
+     */
+    private void quantizeRepackedScalar(DType dtype, float[] x, int gg) {
+        int base = 256 * gg;
+        for (int j = 0; j < 16; j++) {
+            int x0 = 512 * gg + 32 * j, bits = 0;
+            for (int k = 0; k < 32; k++) bits = Math.max(bits, Float.floatToRawIntBits(x[x0 + k]) & ABS_BITS);
+            float amax = Float.intBitsToFloat(bits), inv = 127f / amax;
+            scale[16 * gg + j] = amax / 127f;
+            if (dtype == DType.Q8_0) {
+                for (int s = 0; s < 16; s++) packed[base + 16 * s + j] = (rounded(x[x0 + 2 * s], inv) << 16) + rounded(x[x0 + 2 * s + 1], inv);
+            } else {
+                int sum = 0;
+                for (int s = 0; s < 16; s++) {
+                    int qa = rounded(x[x0 + Q4_STEP[s]], inv), qb = rounded(x[x0 + Q4_STEP[s] + 2], inv);
+                    packed[base + 16 * s + j] = (qa << 16) + qb;
+                    sum += qa + qb;
+                }
+                corr[16 * gg + j] = (float) sum * Q4_OFFSET;
+            }
+        }
+    }
+
+    /** One lane of {@link #pair}: {@code v·inv} rounded as there (a NaN, from a block of zeros, becomes 0). */
+    private static int rounded(float v, float inv) {
+        return (int) (v * inv + ROUNDER - ROUNDER);
     }
 
     /** {@code 8 · 2¹⁶}: Q4_0 repacked decode multiplies the stored nibbles (value + 8) and removes this times Σq. */

@@ -103,7 +103,7 @@ public final class MatMul {
 
     /** Whether prefill with a repacked matrix of {@code dtype} rounds the activations to int8 ({@link PairTiles}). */
     static boolean integerPrefill(DType dtype) {
-        return dtype == DType.Q4_0 && !FLOAT_PREFILL;
+        return dtype == DType.Q4_0 && !FLOAT_PREFILL && PackedIntDot.AVAILABLE;
     }
 
     /** Column blocks start on activation group boundaries (always so for one tensor; checked for merged shards). */

@@ -38,7 +38,15 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
  * activations. Needs 16 float lanes (AVX-512); elsewhere {@link QuantDot}'s float kernels are used.
  */
 final class PackedIntDot {
-    static final boolean AVAILABLE = F.length() == 16 && !Boolean.getBoolean("n4j.noIntDot");
+    /** 16 float lanes (AVX-512): every kernel here runs as written. */
+    static final boolean WIDE = F.length() == 16;
+    /** The kernels for GGUF rows ({@link #dot}) and {@link PairTiles}' prefill: 16 lanes only. */
+    static final boolean AVAILABLE = WIDE && !Boolean.getBoolean("n4j.noIntDot");
+    /**
+     * The kernels for {@link Repacked} copies: with 16 lanes here, with 8 (AVX2) in {@link PackedIntDot256}, which the
+     * methods below hand their work to (a branch on a constant that C2 folds away).
+     */
+    static final boolean REPACKED = (WIDE || F.length() == 8) && !Boolean.getBoolean("n4j.noIntDot");
 
     private static final VectorSpecies<Byte> B128 = ByteVector.SPECIES_128;
     private static final VectorSpecies<Byte> B256 = ByteVector.SPECIES_256;
@@ -190,6 +198,10 @@ final class PackedIntDot {
      * super-block's four sums take one FMA with its 16 scales.
      */
     static void dotQ6Groups(MemorySegment w, long off, int rows, Int8Activations a, int x0, int n, float[] out, int o) {
+        if (!WIDE) {
+            PackedIntDot256.dotQ6Groups(w, off, rows, a, x0, n, out, o);
+            return;
+        }
         int[] xp = a.packed;
         float[] xs = a.scale, xc = a.corr;
         FloatVector acc = FloatVector.zero(F), corr = FloatVector.zero(F);
@@ -297,6 +309,7 @@ final class PackedIntDot {
      * step 18).
      */
     static float dotQ4Repacked(MemorySegment d, long off, long words, Int8Activations a, int x0, int groups) {
+        if (!WIDE) return PackedIntDot256.dotQ4Repacked(d, off, words, a, x0, groups);
         int[] xp = a.packed;
         float[] xs = a.scale, xc = a.corr;
         FloatVector acc = FloatVector.zero(F);
@@ -350,6 +363,10 @@ final class PackedIntDot {
      * kernel ran about 1.5× slower in L2).
      */
     static void dotQ4Pairs(MemorySegment d, long off, int pairs, Int8Activations a, int x0, int groups, float[] out, int o) {
+        if (!WIDE) {
+            PackedIntDot256.dotQ4Pairs(d, off, pairs, a, x0, groups, out, o);
+            return;
+        }
         int[] xp = a.packed;
         float[] xs = a.scale, xc = a.corr;
         FloatVector accA = FloatVector.zero(F), accB = accA;
@@ -447,6 +464,10 @@ final class PackedIntDot {
      * inside an int. One loop runs over every group of every row, as in {@link #dotQ4Pairs}.
      */
     static void dotQ8Rows(MemorySegment d, long off, int rows, Int8Activations a, int x0, int groups, float[] out, int o) {
+        if (!WIDE) {
+            PackedIntDot256.dotQ8Rows(d, off, rows, a, x0, groups, out, o);
+            return;
+        }
         int[] xp = a.packed;
         float[] xs = a.scale;
         FloatVector acc = FloatVector.zero(F);
@@ -482,6 +503,10 @@ final class PackedIntDot {
      * {@code dst[o + 128i + 32b + j]} and {@code dst[o + 128i + 32b + 16 + j]}, times the block's scale.
      */
     static void widenQ4Group(MemorySegment d, long scales, long words, float[] dst, int o) {
+        if (!WIDE) {
+            PackedIntDot256.widenQ4Group(d, scales, words, dst, o);
+            return;
+        }
         FloatVector sc = halves(d, scales).mul(HALF_UNSCALE);
         for (int i = 0; i < 4; i++) {
             IntVector x = IntVector.fromMemorySegment(I, d, words + 64L * i, LE);
@@ -519,6 +544,10 @@ final class PackedIntDot {
      * {@code dst[o + 32s + j]} and {@code dst[o + 32s + 16 + j]}, times the block's scale.
      */
     static void widenQ8Group(MemorySegment d, long group, float[] dst, int o) {
+        if (!WIDE) {
+            PackedIntDot256.widenQ8Group(d, group, dst, o);
+            return;
+        }
         FloatVector sc = halves(d, group).mul(HALF_UNSCALE);
         for (int s = 0; s < 16; s++) {
             IntVector v = ((ShortVector) ByteVector.fromMemorySegment(B256, d, group + Repacked.SCALE_BYTES + 32L * s, LE)

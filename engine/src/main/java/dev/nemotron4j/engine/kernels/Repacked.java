@@ -180,9 +180,9 @@ final class Repacked {
      * #BF16_QUAD_MIN_BYTES}, or Q6_K with columns a multiple of 256 and the int kernels present.
      */
     static boolean eligible(WeightMatrix w) {
-        boolean ints = (w.dtype() == DType.Q4_0 || w.dtype() == DType.Q8_0) && PackedIntDot.AVAILABLE && w.cols() % GROUP == 0;
+        boolean ints = (w.dtype() == DType.Q4_0 || w.dtype() == DType.Q8_0) && PackedIntDot.REPACKED && w.cols() % GROUP == 0;
         boolean bf16 = w.dtype() == DType.BF16 && w.cols() % BF16_CHUNK == 0 && 2L * w.cols() >= BF16_QUAD_MIN_BYTES;
-        boolean q6 = w.dtype() == DType.Q6_K && PackedIntDot.AVAILABLE && w.cols() % 256 == 0;
+        boolean q6 = w.dtype() == DType.Q6_K && PackedIntDot.REPACKED && w.cols() % 256 == 0;
         if (!ints && !bf16 && !q6) return false;
         for (WeightMatrix.Block b : w.blocks()) if (b.colStart() != 0 || b.cols() != w.cols()) return false;
         return true;
