@@ -21,8 +21,11 @@ import static dev.nemotron4j.engine.kernels.VectorDot.LANES;
 final class BroadcastTiles {
     /** Weight rows per tile (four broadcasts per column step). */
     static final int ROWS = 4;
-    /** Token vectors per tile: 64 tokens on AVX-512. */
-    static final int VECTORS = 4;
+    /**
+     * Token vectors per tile: four (64 tokens) with 16 lanes and 32 registers (AVX-512); three (24 tokens) with 8 lanes,
+     * where AVX2 has 16 registers and a 4 × 4 tile's 21 live vectors spilled ({@link #tile4x3}).
+     */
+    static final int VECTORS = LANES == 16 || Boolean.getBoolean("n4j.tile4x4") ? 4 : 3;
     /** Tokens per slab: the activations of one column step of a full tile. */
     static final int SPAN = VECTORS * LANES;
     /** Columns per chunk: 512 columns × 64 tokens × 4 bytes = 128 KB of activations. */
@@ -172,7 +175,8 @@ final class BroadcastTiles {
                 int r = 0;
                 for (; r + ROWS <= height; r += ROWS) {
                     int w0 = r * n + k0, a0 = r * span;
-                    if (vectors == VECTORS) tile4x4(panel, w0, n, xt, x0, kLen, acc, a0, first);
+                    if (vectors == 4) tile4x4(panel, w0, n, xt, x0, kLen, acc, a0, first);
+                    else if (vectors == 3) tile4x3(panel, w0, n, xt, x0, kLen, acc, a0, first);
                     else for (int v = 0; v < vectors; v++) tile4x1(panel, w0, n, xt, x0 + v * LANES, sw, kLen, acc, a0 + v * LANES, first);
                 }
                 for (; r < height; r++) {
@@ -231,6 +235,50 @@ final class BroadcastTiles {
         c22.intoArray(acc, a2 + 2 * L); c23.intoArray(acc, a2 + 3 * L);
         c30.intoArray(acc, a3); c31.intoArray(acc, a3 + L);
         c32.intoArray(acc, a3 + 2 * L); c33.intoArray(acc, a3 + 3 * L);
+    }
+
+    /**
+     * As {@link #tile4x4} for three token vectors, the full tile with 8 lanes: 12 accumulators, three activation
+     * vectors and a broadcast are AVX2's 16 registers.
+     *
+     * <p>The weights are read as {@code w[(w0 + k) & mask]}, the mask covering the whole array, which changes no index:
+     * with 256-bit vectors C2 compiled the plain {@code w[w0 + k]} (range checks hoisted out of the loop) into a loop
+     * that ran at half the speed, 24 against 49 GMAC/s on one core (Zen 5 run with {@code -XX:UseAVX=2}; the
+     * same loop with AVX-512 is not affected; bench/NOTES.md, step 64).
+     */
+    static void tile4x3(float[] w, int w0, int n, float[] xt, int x0, int kLen, float[] acc, int a0, boolean first) {
+        int L = LANES, span = SPAN, a1 = a0 + span, a2 = a1 + span, a3 = a2 + span;
+        FloatVector c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32;
+        if (first) {
+            c00 = c01 = c02 = c10 = c11 = c12 = c20 = c21 = c22 = c30 = c31 = c32 = FloatVector.zero(F);
+        } else {
+            c00 = FloatVector.fromArray(F, acc, a0); c01 = FloatVector.fromArray(F, acc, a0 + L);
+            c02 = FloatVector.fromArray(F, acc, a0 + 2 * L);
+            c10 = FloatVector.fromArray(F, acc, a1); c11 = FloatVector.fromArray(F, acc, a1 + L);
+            c12 = FloatVector.fromArray(F, acc, a1 + 2 * L);
+            c20 = FloatVector.fromArray(F, acc, a2); c21 = FloatVector.fromArray(F, acc, a2 + L);
+            c22 = FloatVector.fromArray(F, acc, a2 + 2 * L);
+            c30 = FloatVector.fromArray(F, acc, a3); c31 = FloatVector.fromArray(F, acc, a3 + L);
+            c32 = FloatVector.fromArray(F, acc, a3 + 2 * L);
+        }
+        int w1 = w0 + n, w2 = w1 + n, w3 = w2 + n, mask = (Integer.highestOneBit(Math.max(1, w.length - 1)) << 1) - 1;
+        for (int k = 0; k < kLen; k++) {
+            int xi = x0 + k * SPAN;
+            FloatVector x0v = FloatVector.fromArray(F, xt, xi), x1v = FloatVector.fromArray(F, xt, xi + L);
+            FloatVector x2v = FloatVector.fromArray(F, xt, xi + 2 * L);
+            FloatVector b = FloatVector.broadcast(F, w[(w0 + k) & mask]);
+            c00 = x0v.fma(b, c00); c01 = x1v.fma(b, c01); c02 = x2v.fma(b, c02);
+            b = FloatVector.broadcast(F, w[(w1 + k) & mask]);
+            c10 = x0v.fma(b, c10); c11 = x1v.fma(b, c11); c12 = x2v.fma(b, c12);
+            b = FloatVector.broadcast(F, w[(w2 + k) & mask]);
+            c20 = x0v.fma(b, c20); c21 = x1v.fma(b, c21); c22 = x2v.fma(b, c22);
+            b = FloatVector.broadcast(F, w[(w3 + k) & mask]);
+            c30 = x0v.fma(b, c30); c31 = x1v.fma(b, c31); c32 = x2v.fma(b, c32);
+        }
+        c00.intoArray(acc, a0); c01.intoArray(acc, a0 + L); c02.intoArray(acc, a0 + 2 * L);
+        c10.intoArray(acc, a1); c11.intoArray(acc, a1 + L); c12.intoArray(acc, a1 + 2 * L);
+        c20.intoArray(acc, a2); c21.intoArray(acc, a2 + L); c22.intoArray(acc, a2 + 2 * L);
+        c30.intoArray(acc, a3); c31.intoArray(acc, a3 + L); c32.intoArray(acc, a3 + 2 * L);
     }
 
     /**
