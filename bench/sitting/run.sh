@@ -3,7 +3,8 @@
 # same phase of a noisy host. Prints one JSON line per engine and file; show.py turns them into a table.
 #   bench/sitting/run.sh JAR REPS PP TG FILE...        (DEPTH=2048 in the environment: llama-bench's -d)
 # JAR is a build of tools (tools/target/nemotron4j.jar, copied aside to compare builds); LCPP is where
-# setup-llama-cpp.sh installed llama.cpp (default /tmp/lcpp); JAVA a JDK 25 java (default: Temurin 25 under /usr/lib/jvm).
+# setup-llama-cpp.sh installed llama.cpp (default /tmp/lcpp); JAVA a JDK 25 java (default: Temurin 25 under /usr/lib/jvm);
+# JVM_OPTS more JVM options. An AVX2 machine on an AVX-512 host: JVM_OPTS=-XX:UseAVX=2 with LCPP from avx2-llama-cpp.sh.
 set -u
 jar=$1 reps=$2 pp=$3 tg=$4; shift 4
 lcpp=${LCPP:-/tmp/lcpp} depth=${DEPTH:-0}
@@ -15,7 +16,7 @@ for f in "$@"; do
   sync; { echo 3 > /proc/sys/vm/drop_caches; } 2>/dev/null || true
   cat "$f" > /dev/null
   d=(); [ "$depth" -gt 0 ] && d=(-d "$depth")
-  "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xmn64m -jar "$jar" \
+  "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xmn64m ${JVM_OPTS:-} -jar "$jar" \
     bench -m "$f" -t 2 -r "$reps" -p "$pp" -n "$tg" "${d[@]}" --json 2>/dev/null | tail -1
   (cd "$lcpp" && node bench.mjs "$f" "$pp" "$tg" "$reps" 2 "$depth" 2>/dev/null | tail -1)
 done

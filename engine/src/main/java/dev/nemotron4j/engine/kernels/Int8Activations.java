@@ -110,7 +110,7 @@ final class Int8Activations {
     /** Lane {@code j} reads value {@code 32j}: one vector gathers the same position of 16 consecutive blocks. */
     private static final int[] BLOCK_STRIDE = new int[16];
     /** Round to nearest by adding and removing 1.5·2²³ (exact for |v| &lt; 2²²; ties to even). */
-    private static final float ROUNDER = 0x1.8p23f;
+    static final float ROUNDER = 0x1.8p23f;
     /**
      * Per thread: one group of 16 blocks transposed (value {@code k} of block {@code j} at {@code 16k + j}), then the
      * blocks' 127/amax at {@code 512 ‥ 528} for {@link #q4Pairs} and {@link #pair}.
@@ -158,7 +158,7 @@ final class Int8Activations {
     }
 
     /** The order {@link #q4Pairs} takes a Q4_0 block's values in: step {@code s} pairs {@code Q4_STEP[s]} with it + 2. */
-    private static final int[] Q4_STEP = new int[16];
+    static final int[] Q4_STEP = new int[16];
 
     static {
         int[] first = {0, 16, 1, 17};
@@ -191,7 +191,7 @@ final class Int8Activations {
     }
 
     /** One lane of {@link #pair}: {@code v·inv} rounded as there (a NaN, from a block of zeros, becomes 0). */
-    private static int rounded(float v, float inv) {
+    static int rounded(float v, float inv) {
         return (int) (v * inv + ROUNDER - ROUNDER);
     }
 

@@ -103,7 +103,7 @@ public final class MatMul {
 
     /** Whether prefill with a repacked matrix of {@code dtype} rounds the activations to int8 ({@link PairTiles}). */
     static boolean integerPrefill(DType dtype) {
-        return dtype == DType.Q4_0 && !FLOAT_PREFILL && PackedIntDot.AVAILABLE;
+        return dtype == DType.Q4_0 && !FLOAT_PREFILL && PackedIntDot.REPACKED;
     }
 
     /** Column blocks start on activation group boundaries (always so for one tensor; checked for merged shards). */
@@ -320,7 +320,8 @@ public final class MatMul {
         int half = cols / 2, blocks = cols / 32, padded = PairTiles.padded(tokens);
         int[] xt = ints(PAIRS_TRANSPOSED, padded * half);
         float[] xst = floats(PAIR_SCALES_TRANSPOSED, padded * blocks);
-        PairTiles.quantize(x, tokens, cols, xt, xst, pool);
+        if (PackedIntDot.WIDE) PairTiles.quantize(x, tokens, cols, xt, xst, pool);
+        else PairTiles256.quantize(x, tokens, cols, xt, xst, pool);
         pairPanels(rp, rows, cols, xt, xst, tokens, out, pool);
     }
 
@@ -334,7 +335,8 @@ public final class MatMul {
             for (int p0 = r0; p0 < r1; p0 += PANEL_ROWS) {
                 int p1 = Math.min(r1, p0 + PANEL_ROWS), live = p1 - p0, height = (live + 3) & ~3;
                 widen(rp, p0, p1, half, panel, ps, blocks, r1);
-                PairTiles.panel(panel, ps, height, live, xt, xst, tokens, cols, acc, out, p0, rows);
+                if (PackedIntDot.WIDE) PairTiles.panel(panel, ps, height, live, xt, xst, tokens, cols, acc, out, p0, rows);
+                else PairTiles256.panel(panel, ps, height, live, xt, xst, tokens, cols, acc, out, p0, rows);
             }
         });
     }
@@ -363,7 +365,8 @@ public final class MatMul {
      * ({@code up}'s rows, {@code down}'s columns) that is not whole Q4_0 blocks.
      */
     public static boolean squaredReluMlp(WeightMatrix up, WeightMatrix down, float[] x, int tokens, float[] out, WorkerPool pool) {
-        if (tokens < WIDEN_MIN_TOKENS || UNCHAINED_MLP || up.rows() != down.cols() || up.rows() % 32 != 0) return false;
+        // (the chaining is written for PairTiles' 16 lanes; with 8 the two products run one after the other)
+        if (tokens < WIDEN_MIN_TOKENS || UNCHAINED_MLP || !PackedIntDot.WIDE || up.rows() != down.cols() || up.rows() % 32 != 0) return false;
         Repacked ru = up.repacked(pool), rd = down.repacked(pool);
         if (ru == null || rd == null || !integerPrefill(ru.dtype) || !integerPrefill(rd.dtype)) return false;
         int cols = up.cols(), ffn = up.rows(), half = cols / 2, blocks = cols / 32, padded = PairTiles.padded(tokens);

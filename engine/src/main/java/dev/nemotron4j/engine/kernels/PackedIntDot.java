@@ -527,6 +527,10 @@ final class PackedIntDot {
      * {@code scales[s ‥ s+16)}, divided by 2¹⁶ (the pair products sit in the upper half of an int).
      */
     static void pairsQ4Group(MemorySegment d, long scaleOff, long words, int[] dst, int o, int vs, float[] scales, int s) {
+        if (!WIDE) {
+            PackedIntDot256.pairsQ4Group(d, scaleOff, words, dst, o, vs, scales, s);
+            return;
+        }
         halves(d, scaleOff).mul(HALF_UNSCALE * INV_65536).intoArray(scales, s);
         for (int i = 0; i < 4; i++) {
             IntVector x = IntVector.fromMemorySegment(I, d, words + 64L * i, LE);

@@ -296,4 +296,19 @@ final class PackedIntDot256 {
             }
         }
     }
+
+    /** As {@link PackedIntDot#pairsQ4Group}: lane {@code j} of a half to {@code dst[… + 8h + j]}, its scale likewise. */
+    static void pairsQ4Group(MemorySegment d, long scaleOff, long words, int[] dst, int o, int vs, float[] scales, int s) {
+        for (int h = 0; h < 2; h++) {
+            halves(d, scaleOff + 16 * h).mul(HALF_UNSCALE * INV_65536).intoArray(scales, s + 8 * h);
+            for (int i = 0; i < 4; i++) {
+                IntVector x = IntVector.fromMemorySegment(I8, d, words + 64L * i + 32 * h, LE);
+                int p = o + 4 * vs * i + 8 * h;
+                x.and(0x000F000F).sub(0x00080008).intoArray(dst, p);
+                x.lanewise(LSHR, 4).and(0x000F000F).sub(0x00080008).intoArray(dst, p + vs);
+                x.lanewise(LSHR, 8).and(0x000F000F).sub(0x00080008).intoArray(dst, p + 2 * vs);
+                x.lanewise(LSHR, 12).and(0x000F000F).sub(0x00080008).intoArray(dst, p + 3 * vs);
+            }
+        }
+    }
 }
