@@ -39,29 +39,48 @@ final class PairTiles256 {
      * PairTiles#quantize} rounds them (the same pairs, in the same step order, and the same scales), laid out for the
      * tiles: slab {@code k} holds tokens {@code [t0, t0 + sw)} ({@code t0 = SPAN·k}, {@code sw} = {@link #SPAN} or 8 in
      * a last slab), step {@code s} of block {@code b} for token {@code t0 + j} at {@code xt[t0·cols/2 + (16b + s)·sw +
-     * j]}, the block's scale at {@code xst[t0·cols/32 + b·sw + j]}; tokens past the last repeat it. One token at a
-     * time, split over the pool by tokens: each reads its row once, front to back.
+     * j]}, the block's scale at {@code xst[t0·cols/32 + b·sw + j]}; tokens past the last repeat it. Per vector of eight
+     * tokens and block: the block's 32 values gathered with the tokens in the lanes, then the maxima, scales and pairs
+     * as whole vectors, stored where the tiles read them. Split over the pool by vectors of tokens.
      */
     static void quantize(float[] x, int tokens, int cols, int[] xt, float[] xst, WorkerPool pool) {
         int half = cols / 2, blocks = cols / 32, padded = padded(tokens);
         int[] step = Int8Activations.Q4_STEP;
-        pool.forRange(padded, (long) 4 * cols, (chunk, u0, u1) -> {
-            for (int u = u0; u < u1; u++) {
-                int t0 = u / SPAN * SPAN, j = u - t0, sw = Math.min(SPAN, padded - t0), row = Math.min(u, tokens - 1) * cols;
+        pool.forRange(padded / 8, (long) 32 * cols, (chunk, v0, v1) -> {
+            float[] t = BLOCK.get();
+            int[] rows = ROWS.get();
+            for (int v = v0; v < v1; v++) {
+                int first = 8 * v, t0 = first / SPAN * SPAN, u = first - t0, sw = Math.min(SPAN, padded - t0);
+                for (int j = 0; j < 8; j++) rows[j] = (Math.min(first + j, tokens - 1) - first) * cols;
                 for (int b = 0; b < blocks; b++) {
-                    int x0 = row + 32 * b, bits = 0;
-                    for (int k = 0; k < 32; k++) bits = Math.max(bits, Float.floatToRawIntBits(x[x0 + k]) & Int8Activations.ABS_BITS);
-                    float amax = Float.intBitsToFloat(bits), inv = 127f / amax;
-                    xst[t0 * blocks + b * sw + j] = amax / 127f;
-                    int d = t0 * half + 16 * b * sw + j;
+                    int x0 = first * cols + 32 * b;
+                    IntVector bits = IntVector.zero(I8);
+                    for (int k = 0; k < 32; k++) {
+                        FloatVector g = FloatVector.fromArray(F8, x, x0 + k, rows, 0);
+                        g.intoArray(t, 8 * k);
+                        bits = bits.max(g.reinterpretAsInts().and(Int8Activations.ABS_BITS));
+                    }
+                    FloatVector amax = bits.reinterpretAsFloats();
+                    amax.div(127f).intoArray(xst, t0 * blocks + b * sw + u);
+                    FloatVector inv = FloatVector.broadcast(F8, 127f).div(amax);   // ∞ for a block of zeros: rounds to 0
+                    int d = t0 * half + 16 * b * sw + u;
                     for (int s = 0; s < 16; s++) {
-                        int a = x0 + step[s];
-                        xt[d + s * sw] = (Int8Activations.rounded(x[a], inv) << 16) + Int8Activations.rounded(x[a + 2], inv);
+                        int a = step[s];
+                        IntVector qa = (IntVector) FloatVector.fromArray(F8, t, 8 * a).mul(inv).add(Int8Activations.ROUNDER)
+                                .sub(Int8Activations.ROUNDER).convert(VectorOperators.F2I, 0);
+                        IntVector qb = (IntVector) FloatVector.fromArray(F8, t, 8 * (a + 2)).mul(inv).add(Int8Activations.ROUNDER)
+                                .sub(Int8Activations.ROUNDER).convert(VectorOperators.F2I, 0);
+                        qa.lanewise(VectorOperators.LSHL, 16).add(qb).intoArray(xt, d + s * sw);
                     }
                 }
             }
         });
     }
+
+    /** Per thread: one block of eight tokens, value {@code k} of token {@code j} at {@code 8k + j}. */
+    private static final ThreadLocal<float[]> BLOCK = ThreadLocal.withInitial(() -> new float[256]);
+    /** Per thread: the gather's offsets of eight tokens' rows (a last, partial vector repeats its last token). */
+    private static final ThreadLocal<int[]> ROWS = ThreadLocal.withInitial(() -> new int[8]);
 
     /**
      * As {@link PairTiles#panel}: rows {@code [0, height)} of a pair panel ({@code height} a multiple of 4) times the
