@@ -41,7 +41,22 @@ final class InputOptions {
      * file is said at once; {@link #ids} then tokenizes the text read. Nothing to do for the other inputs.
      */
     void readPromptFile() {
-        if (choice.promptFile != null && choice.prompt == null) choice.prompt = promptText(choice.promptFile, System.in);
+        if (choice.promptFile != null && choice.prompt == null) {
+            java.io.Console console = System.console();
+            String hint = stdinHint(choice.promptFile, console != null && console.isTerminal());
+            if (hint != null) System.err.println(hint);
+            choice.prompt = promptText(choice.promptFile, System.in);
+        }
+    }
+
+    /**
+     * What to say before {@code --prompt-file -} reads a terminal, which otherwise just waits for the end of input with
+     * nothing on the screen; null for a file, or for standard input that is a pipe or a file.
+     */
+    static String stdinHint(String file, boolean terminal) {
+        return file.equals("-") && terminal
+                ? "nemotron4j: reading the prompt from standard input; end it with Ctrl-D (Ctrl-Z, Enter on Windows)"
+                : null;
     }
 
     /**

@@ -183,6 +183,11 @@ class CliTest {
         assertEquals(byText.json().get("token_ids"), byFile.json().get("token_ids"));
         assertEquals(text, InputOptions.promptText("-",
                 new java.io.ByteArrayInputStream(text.getBytes(java.nio.charset.StandardCharsets.UTF_8))));
+        // a terminal on standard input is told how to end the prompt; a pipe or a file is read without a word
+        assertTrue(InputOptions.stdinHint("-", true).contains("Ctrl-D"));
+        assertEquals(null, InputOptions.stdinHint("-", false));
+        assertEquals(null, InputOptions.stdinHint(file.toString(), true));
+        assertTrue(!byFile.err().contains("Ctrl-D"), byFile.err());
 
         java.nio.file.Path latin1 = tmp.resolve("latin1.txt");
         java.nio.file.Files.write(latin1, new byte[]{'c', 'a', 'f', (byte) 0xE9});
