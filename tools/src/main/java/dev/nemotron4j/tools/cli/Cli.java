@@ -25,7 +25,12 @@ import java.io.UncheckedIOException;
                 "  nemotron4j chat -m Nemotron-Mini-4B-Instruct.gguf",
                 "  nemotron4j generate -m model.gguf -p \"Once upon a time\" -n 64",
                 "  nemotron4j bench -m model.gguf                    prefill and decode tokens/s, like llama-bench",
-                "  nemotron4j help COMMAND                           each command's options and examples"},
+                "  nemotron4j help COMMAND                           each command's options and examples",
+                "",
+                "Environment:",
+                "  NEMOTRON4J_JAVA_OPTS   more JVM options for the launcher, e.g. -Xmx4g, or -XX:UseAVX=2 to run",
+                "                         the kernels an AVX2 machine would",
+                "  NEMOTRON4J_DEBUG=1     print the stack trace of an internal error"},
         subcommands = {ChatCommand.class, GenerateCommand.class, LogitsCommand.class, InspectCommand.class, TokenizeCommand.class,
                 BenchCommand.class, QuantizeCommand.class, RandomModelCommand.class, ConvertCommand.class,
                 CommandLine.HelpCommand.class})

@@ -349,6 +349,8 @@ class CliTest {
         Run r = run("--help");
         assertEquals(0, r.code());
         for (String cmd : new String[]{"generate", "logits", "inspect", "tokenize"}) assertTrue(r.out().contains(cmd));
+        // the launcher's and the error path's environment variables are named
+        assertTrue(r.out().contains("NEMOTRON4J_JAVA_OPTS") && r.out().contains("NEMOTRON4J_DEBUG"), r.out());
         Run g = run("generate", "--help");
         assertTrue(g.out().contains("--max-tokens") && g.out().contains("--temperature") && g.out().contains("--json"), g.out());
         for (String cmd : new String[]{"chat", "generate", "bench", "quantize", "random-model", "convert", "inspect", "logits", "tokenize"}) {
