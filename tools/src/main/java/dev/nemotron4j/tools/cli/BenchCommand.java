@@ -204,8 +204,10 @@ final class BenchCommand implements Callable<Integer> {
                 }
             } else {
                 var out = parent.out;
-                out.printf(Locale.ROOT, "model %s (%s), %d threads, %.3f GB of weights read per decoded token%n",
-                        modelOptions.model, m.checkpoint().layout(), m.threads(), bpt / 1e9);
+                // the vector width says which kernels ran (16 lanes: AVX-512; 8: AVX2, bench/NOTES.md steps 63-66)
+                out.printf(Locale.ROOT, "model %s (%s), %d threads, %s, %.3f GB of weights read per decoded token%n",
+                        modelOptions.model, m.checkpoint().layout(), m.threads(),
+                        dev.nemotron4j.engine.kernels.VectorInfo.describe(), bpt / 1e9);
                 String name = depth > 0 ? "%-15s" : "%-6s";
                 out.printf(Locale.ROOT, "| " + name + " | %16s | %8s | %8s | %8s | %10s | %10s |%n", "test", "tokens/s", "min",
                         "median", "max", "GB/s", "GFLOP/s");

@@ -113,6 +113,10 @@ class CliTest {
         JsonNode without = run("bench", "--model", model("nemotron-gqa-f32"), "-p", "0", "-n", "2", "-r", "1", "--no-roofline", "--json").json();
         assertTrue(!without.has("read_gigabytes_per_second") && !without.get("results").get(0).has("roofline_fraction"), without.toString());
 
+        // the table's header names the vector width, which says which kernels ran (AVX-512's or AVX2's)
+        Run table = run("bench", "--model", model("nemotron-gqa-f32"), "-p", "6", "-n", "2", "-r", "1", "--no-roofline");
+        assertTrue(table.out().contains("SIMD " + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit"), table.out());
+
         JsonNode deep = run("bench", "--model", model("nemotron-gqa-f32"), "-p", "6", "-n", "3", "-r", "1", "-d", "40", "--json").json();
         assertEquals("pp6 @ d40", deep.get("results").get(0).get("test").asText());
         assertEquals("tg3 @ d40", deep.get("results").get(1).get("test").asText());
