@@ -18,7 +18,9 @@ import static dev.nemotron4j.engine.kernels.PairTiles.QUAD_STRIDE;
  * AVX2's registers, and the float sums live in the scratch, each block's eight sums converted, scaled and added
  * there (with them in registers too the tile would need 19). On one core (Zen 5 run with {@code -XX:UseAVX=2}) such a
  * tile ran 81 GMAC/s against 49 for the float tiles of {@link BroadcastTiles} on widened rows (bench/NOTES.md, step
- * 65).
+ * 65). Each panel is first re-laid with a quad's four rows side by side ({@link #adjacent}), so that a step's four
+ * broadcasts read one 16-byte run rather than four lines 64 bytes apart: 4B Q4_0 prefill ≈ 10 % faster (step 67;
+ * {@code -Dn4j.quadPanels=true} keeps {@link PairTiles}' layout, for measurements).
  */
 final class PairTiles256 {
     /** Tokens per slab: two vectors of eight. */
@@ -87,9 +89,10 @@ final class PairTiles256 {
      * {@link #quantize}d activations of every token, the products of rows {@code [0, live)} and tokens {@code [0,
      * tokens)} stored to {@code out[t·rows + r0 + r]}. {@code acc} is scratch of at least {@code height·SPAN} floats.
      */
-    static void panel(int[] panel, float[] ps, int height, int live, int[] xt, float[] xst, int tokens, int cols,
+    static void panel(int[] pairs, float[] ps, int height, int live, int[] xt, float[] xst, int tokens, int cols,
                       float[] acc, float[] out, int r0, int rows) {
         int padded = padded(tokens), half = cols / 2, blocks = cols / 32;
+        int[] panel = ADJACENT ? adjacent(pairs, height, half) : pairs;
         for (int t0 = 0; t0 < padded; t0 += SPAN) {
             int sw = Math.min(SPAN, padded - t0), xBase = t0 * half, sBase = t0 * blocks;
             java.util.Arrays.fill(acc, 0, height * SPAN, 0f);
@@ -108,6 +111,35 @@ final class PairTiles256 {
         }
     }
 
+    /** Whether tiles read the {@link #adjacent} layout (A/B switch for measurements: {@code -Dn4j.quadPanels=true}). */
+    static final boolean ADJACENT = !Boolean.getBoolean("n4j.quadPanels");
+    /** Where a quad's rows 1, 2 and 3 are from row 0's pair. */
+    private static final int R1 = ADJACENT ? 1 : 16, R2 = 2 * R1, R3 = 3 * R1;
+    private static final ThreadLocal<int[]> ADJACENT_PANEL = ThreadLocal.withInitial(() -> new int[0]);
+
+    /**
+     * The panel re-laid with each quad's four rows side by side: the pair of row {@code 4q + k}, block {@code b}, step
+     * {@code s} at {@code 4q·half + 64b + 4s + k} (from {@link PairTiles#rowStart}'s layout, where it is at {@code
+     * 4q·half + 16k + 64·(16·(b/16) + s) + b%16}), so that a step's four broadcasts read one 16-byte run.
+     */
+    private static int[] adjacent(int[] src, int height, int half) {
+        int[] dst = ADJACENT_PANEL.get();
+        if (dst.length < height * half) ADJACENT_PANEL.set(dst = new int[height * half]);
+        int groups = half / 256;
+        for (int q = 0; q < height; q += 4) {
+            int base = q * half;
+            for (int g = 0; g < groups; g++) {
+                for (int s = 0; s < 16; s++) {
+                    for (int k = 0; k < 4; k++) {
+                        int from = base + 16 * k + 64 * (16 * g + s), to = base + 64 * 16 * g + 4 * s + k;
+                        for (int j = 0; j < 16; j++) dst[to + 64 * j] = src[from + j];
+                    }
+                }
+            }
+        }
+        return dst;
+    }
+
     /**
      * The quad of panel rows at {@code w0} times the two token vectors of a full slab over blocks {@code [blk0, blk0 +
      * nb)}: per block, the eight int sums converted, times the weight's and the token's scales, added to
@@ -118,17 +150,17 @@ final class PairTiles256 {
         int a1 = a0 + SPAN, a2 = a1 + SPAN, a3 = a2 + SPAN;
         for (int b = blk0; b < blk0 + nb; b++) {
             IntVector c00 = IntVector.zero(I8), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-            int wb = w0 + 16 * QUAD_STRIDE * (b >> 4) + (b & 15), xb = xBase + 16 * SPAN * b;
+            int wb = ADJACENT ? w0 + 64 * b : w0 + 16 * QUAD_STRIDE * (b >> 4) + (b & 15), xb = xBase + 16 * SPAN * b;
             for (int s = 0; s < 16; s++) {
-                int xi = xb + SPAN * s, wi = wb + QUAD_STRIDE * s;
+                int xi = xb + SPAN * s, wi = wb + (ADJACENT ? 4 : QUAD_STRIDE) * s;
                 IntVector v0 = IntVector.fromArray(I8, xt, xi), v1 = IntVector.fromArray(I8, xt, xi + 8);
                 IntVector q = IntVector.broadcast(I8, w[wi]);
                 c00 = c00.add(q.mul(v0)); c01 = c01.add(q.mul(v1));
-                q = IntVector.broadcast(I8, w[wi + 16]);
+                q = IntVector.broadcast(I8, w[wi + R1]);
                 c10 = c10.add(q.mul(v0)); c11 = c11.add(q.mul(v1));
-                q = IntVector.broadcast(I8, w[wi + 32]);
+                q = IntVector.broadcast(I8, w[wi + R2]);
                 c20 = c20.add(q.mul(v0)); c21 = c21.add(q.mul(v1));
-                q = IntVector.broadcast(I8, w[wi + 48]);
+                q = IntVector.broadcast(I8, w[wi + R3]);
                 c30 = c30.add(q.mul(v0)); c31 = c31.add(q.mul(v1));
             }
             int sb = sBase + SPAN * b;
@@ -154,14 +186,14 @@ final class PairTiles256 {
         int a1 = a0 + SPAN, a2 = a1 + SPAN, a3 = a2 + SPAN;
         for (int b = blk0; b < blk0 + nb; b++) {
             IntVector c0 = IntVector.zero(I8), c1 = c0, c2 = c0, c3 = c0;
-            int wb = w0 + 16 * QUAD_STRIDE * (b >> 4) + (b & 15), xb = xBase + 16 * 8 * b;
+            int wb = ADJACENT ? w0 + 64 * b : w0 + 16 * QUAD_STRIDE * (b >> 4) + (b & 15), xb = xBase + 16 * 8 * b;
             for (int s = 0; s < 16; s++) {
-                int wi = wb + QUAD_STRIDE * s;
+                int wi = wb + (ADJACENT ? 4 : QUAD_STRIDE) * s;
                 IntVector v = IntVector.fromArray(I8, xt, xb + 8 * s);
                 c0 = c0.add(IntVector.broadcast(I8, w[wi]).mul(v));
-                c1 = c1.add(IntVector.broadcast(I8, w[wi + 16]).mul(v));
-                c2 = c2.add(IntVector.broadcast(I8, w[wi + 32]).mul(v));
-                c3 = c3.add(IntVector.broadcast(I8, w[wi + 48]).mul(v));
+                c1 = c1.add(IntVector.broadcast(I8, w[wi + R1]).mul(v));
+                c2 = c2.add(IntVector.broadcast(I8, w[wi + R2]).mul(v));
+                c3 = c3.add(IntVector.broadcast(I8, w[wi + R3]).mul(v));
             }
             FloatVector t = FloatVector.fromArray(F8, xst, sBase + 8 * b);
             ((FloatVector) c0.convert(VectorOperators.I2F, 0)).fma(t.mul(ps[p0 + b]), FloatVector.fromArray(F8, acc, a0)).intoArray(acc, a0);
