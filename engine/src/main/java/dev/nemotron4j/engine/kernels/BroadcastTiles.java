@@ -176,7 +176,7 @@ final class BroadcastTiles {
                 for (; r + ROWS <= height; r += ROWS) {
                     int w0 = r * n + k0, a0 = r * span;
                     if (vectors == 4) tile4x4(panel, w0, n, xt, x0, kLen, acc, a0, first);
-                    else if (vectors == 3) tile4x3(panel, w0, n, xt, x0, kLen, acc, a0, first);
+                    else if (vectors == 3 && VECTORS == 3) tile4x3(panel, w0, n, xt, x0, kLen, acc, a0, first);
                     else for (int v = 0; v < vectors; v++) tile4x1(panel, w0, n, xt, x0 + v * LANES, sw, kLen, acc, a0 + v * LANES, first);
                 }
                 for (; r < height; r++) {

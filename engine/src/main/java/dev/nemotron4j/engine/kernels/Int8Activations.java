@@ -72,8 +72,9 @@ final class Int8Activations {
     }
 
     /**
-     * Quantizes groups {@code [g0, g1)}: for repacked layouts whole groups of 16 blocks, in vectors (a {@link Repacked}
-     * copy exists only where {@link PackedIntDot#AVAILABLE}, i.e. with 16 float lanes); otherwise one block at a time.
+     * Quantizes groups {@code [g0, g1)}: for repacked layouts whole groups of 16 blocks, in vectors with 16 float lanes
+     * and one value at a time with 8 (a {@link Repacked} copy exists only where {@link PackedIntDot#REPACKED});
+     * otherwise one block at a time.
      */
     private void quantize(DType dtype, boolean repacked, float[] x, int g0, int g1) {
         if (repacked && dtype == DType.Q6_K) for (int g = g0; g < g1; g++) quantizeGroup(dtype, true, x, g);
@@ -191,7 +192,7 @@ final class Int8Activations {
     }
 
     /** One lane of {@link #pair}: {@code v·inv} rounded as there (a NaN, from a block of zeros, becomes 0). */
-    static int rounded(float v, float inv) {
+    private static int rounded(float v, float inv) {
         return (int) (v * inv + ROUNDER - ROUNDER);
     }
 

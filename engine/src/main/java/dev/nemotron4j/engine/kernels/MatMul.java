@@ -101,9 +101,12 @@ public final class MatMul {
         });
     }
 
-    /** Whether prefill with a repacked matrix of {@code dtype} rounds the activations to int8 ({@link PairTiles}). */
+    /**
+     * Whether prefill with a repacked matrix of {@code dtype} rounds the activations to int8 ({@link PairTiles}, or
+     * {@link PairTiles256} with 8 lanes).
+     */
     static boolean integerPrefill(DType dtype) {
-        return dtype == DType.Q4_0 && !FLOAT_PREFILL && PackedIntDot.REPACKED;
+        return dtype == DType.Q4_0 && !FLOAT_PREFILL;
     }
 
     /** Column blocks start on activation group boundaries (always so for one tensor; checked for merged shards). */

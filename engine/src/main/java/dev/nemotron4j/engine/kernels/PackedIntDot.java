@@ -35,7 +35,8 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
  * With |wa·qb| ≤ 63·127 and |wa·qa + wb·qb| ≤ 2·63·127 the product never overflows, and converted to float it is
  * 65536 times the pair's dot product plus a cross term below 0.13 (relative 1e-5 of a typical pair, far under the
  * int8 rounding of the activations). The weights' offsets (+32, +8) come back out through per-group sums of the
- * activations. Needs 16 float lanes (AVX-512); elsewhere {@link QuantDot}'s float kernels are used.
+ * activations. Written for 16 float lanes (AVX-512); with 8 (AVX2) the kernels for {@link Repacked} copies hand over
+ * to {@link PackedIntDot256}, and the rest, like narrower vectors, leave the work to {@link QuantDot}'s float kernels.
  */
 final class PackedIntDot {
     /** 16 float lanes (AVX-512): every kernel here runs as written. */
