@@ -173,6 +173,9 @@ final class BroadcastTiles {
                 boolean first = k0 == 0;
                 int x0 = t0 * cols + (c0 + k0) * sw;
                 int r = 0;
+                if (vectors == 1 && EIGHT_ROWS) {
+                    for (; r + 2 * ROWS <= height; r += 2 * ROWS) tile8x1(panel, r * n + k0, n, xt, x0, sw, kLen, acc, r * span, first);
+                }
                 for (; r + ROWS <= height; r += ROWS) {
                     int w0 = r * n + k0, a0 = r * span;
                     if (vectors == 4) tile4x4(panel, w0, n, xt, x0, kLen, acc, a0, first);
@@ -306,6 +309,44 @@ final class BroadcastTiles {
         }
         c0.intoArray(acc, a0); c1.intoArray(acc, a1); c2.intoArray(acc, a2);
         c3.intoArray(acc, a3);
+    }
+
+    /** A/B switch for measurements: {@code -Dn4j.tile8x1=false} takes a slab of one vector four rows at a time. */
+    private static final boolean EIGHT_ROWS = !"false".equals(System.getProperty("n4j.tile8x1"));
+
+    /**
+     * As {@link #tile4x1} for eight rows: a slab of one token vector (the last of a prompt that is not whole slabs,
+     * such as 128 tokens with 8 lanes: five slabs of 24, then 8). Four rows give four accumulators, each waiting for
+     * its previous FMA (four cycles), so {@link #tile4x1} runs at half the FMA units' rate; eight fill them.
+     */
+    static void tile8x1(float[] w, int w0, int n, float[] xt, int x0, int stride, int kLen, float[] acc, int a0,
+                        boolean first) {
+        int span = SPAN;
+        FloatVector c0, c1, c2, c3, c4, c5, c6, c7;
+        if (first) {
+            c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = FloatVector.zero(F);
+        } else {
+            c0 = FloatVector.fromArray(F, acc, a0); c1 = FloatVector.fromArray(F, acc, a0 + span);
+            c2 = FloatVector.fromArray(F, acc, a0 + 2 * span); c3 = FloatVector.fromArray(F, acc, a0 + 3 * span);
+            c4 = FloatVector.fromArray(F, acc, a0 + 4 * span); c5 = FloatVector.fromArray(F, acc, a0 + 5 * span);
+            c6 = FloatVector.fromArray(F, acc, a0 + 6 * span); c7 = FloatVector.fromArray(F, acc, a0 + 7 * span);
+        }
+        int w1 = w0 + n, w2 = w1 + n, w3 = w2 + n, w4 = w3 + n, w5 = w4 + n, w6 = w5 + n, w7 = w6 + n;
+        for (int k = 0; k < kLen; k++) {
+            FloatVector xv = FloatVector.fromArray(F, xt, x0 + k * stride);
+            c0 = xv.fma(FloatVector.broadcast(F, w[w0 + k]), c0);
+            c1 = xv.fma(FloatVector.broadcast(F, w[w1 + k]), c1);
+            c2 = xv.fma(FloatVector.broadcast(F, w[w2 + k]), c2);
+            c3 = xv.fma(FloatVector.broadcast(F, w[w3 + k]), c3);
+            c4 = xv.fma(FloatVector.broadcast(F, w[w4 + k]), c4);
+            c5 = xv.fma(FloatVector.broadcast(F, w[w5 + k]), c5);
+            c6 = xv.fma(FloatVector.broadcast(F, w[w6 + k]), c6);
+            c7 = xv.fma(FloatVector.broadcast(F, w[w7 + k]), c7);
+        }
+        c0.intoArray(acc, a0); c1.intoArray(acc, a0 + span);
+        c2.intoArray(acc, a0 + 2 * span); c3.intoArray(acc, a0 + 3 * span);
+        c4.intoArray(acc, a0 + 4 * span); c5.intoArray(acc, a0 + 5 * span);
+        c6.intoArray(acc, a0 + 6 * span); c7.intoArray(acc, a0 + 7 * span);
     }
 
     /** One weight row times one token vector (rows a panel leaves after its four-row tiles: only in matrices too small for parts of whole tiles). */

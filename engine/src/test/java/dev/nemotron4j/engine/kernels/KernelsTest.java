@@ -356,9 +356,10 @@ class KernelsTest {
 
     /**
      * Prefill wide enough for {@link BroadcastTiles}: SPAN + LANES + 7 tokens (87 with 16 float lanes) are a full slab
-     * (4×4 tiles), a one-vector slab (4×1 tiles) and 7 tokens left to the row-major tiles (one 4×4, three single dots); 592 columns are two chunks of
-     * {@link BroadcastTiles#KC}, starting at column 4 of the matrix; one thread sees 64-row panels of 16 tiles and a
-     * last one of 15 rows (three tiles, three single rows), two threads see parts of 6 or 7 rows.
+     * (4×4 tiles), a one-vector slab (8×1 tiles, then 4×1) and 7 tokens left to the row-major tiles (one 4×4, three
+     * single dots); 592 columns are two chunks of {@link BroadcastTiles#KC}, starting at column 4 of the matrix; one
+     * thread sees 64-row panels (the one-vector slab in eight 8×1 tiles) and a last one of 15 rows (an 8×1 tile or two
+     * 4×4 ones, then a 4-row tile and three single rows), two threads see parts of 6 or 7 rows.
      */
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "BF16"})
