@@ -129,16 +129,22 @@ public final class MatMul {
      */
     private static final boolean MULTI_ROW = !Boolean.getBoolean("n4j.oneRow");
 
+    /** {@code rows} rows of a Q6_K copy from row {@code r}, in the layout it has ({@link Q6Words#USED}). */
+    private static void q6(Repacked rp, int r, int rows, Int8Activations a, int x0, int cols, float[] out, int o) {
+        if (Q6Words.USED) PackedIntDot256.dotQ6Words(rp.data, rp.row(r, 0), rows, a, x0, cols, out, o);
+        else PackedIntDot.dotQ6Groups(rp.data, rp.row(r, 0), rows, a, x0, cols, out, o);
+    }
+
     /** Decode with a repacked Q4_0 or Q8_0 matrix (16 blocks per vector, see {@link Repacked}), or a Q6_K one. */
     private static void repacked(Repacked rp, int rows, int cols, Int8Activations a, int tokens, float[] out, WorkerPool pool) {
         if (rp.dtype == DType.Q6_K) {
             // rows one after another: one token runs all the part's rows in one loop, as for GGUF rows
             pool.forStreams(rows, (long) cols * tokens, (chunk, r0, r1) -> {
                 for (int t = 0; t < tokens; t++) java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
-                if (tokens == 1) PackedIntDot.dotQ6Groups(rp.data, rp.row(r0, 0), r1 - r0, a, 0, cols, out, r0);
+                if (tokens == 1) q6(rp, r0, r1 - r0, a, 0, cols, out, r0);
                 else {
                     for (int r = r0; r < r1; r++) {
-                        for (int t = 0; t < tokens; t++) PackedIntDot.dotQ6Groups(rp.data, rp.row(r, 0), 1, a, t * cols, cols, out, t * rows + r);
+                        for (int t = 0; t < tokens; t++) q6(rp, r, 1, a, t * cols, cols, out, t * rows + r);
                     }
                 }
             });

@@ -267,6 +267,53 @@ final class PackedIntDot256 {
         }
     }
 
+    /**
+     * {@code rows} consecutive rows of a {@link Q6Words} copy times activations in the {@link Q6Groups} order, as
+     * {@link #dotQ6Groups} does for a {@link Q6Groups} copy: the same vectors of pairs and the same sums, each vector
+     * taken out of a word with a shift and a mask (two of each for the two pairs split over two words).
+     */
+    static void dotQ6Words(MemorySegment w, long off, int rows, Int8Activations a, int x0, int n, float[] out, int o) {
+        int[] xp = a.packed;
+        float[] xs = a.scale, xc = a.corr;
+        FloatVector acc = FloatVector.zero(F8), corr = FloatVector.zero(F8);
+        int blocks = n / 256, b = 0;
+        long base = off;
+        for (int i = 0, total = rows * blocks; i < total; i++, base += Q6Words.SUPER_BLOCK_BYTES) {
+            int e0 = x0 + 256 * b;
+            float d = Float.float16ToFloat(w.get(I16, base + 208)) * xs[e0 >> 8];
+            for (int h = 0; h < 2; h++) {
+                int p = (e0 >> 1) + 8 * h;
+                long q = base + 96 * h;
+                FloatVector sv = ((FloatVector) ByteVector.fromMemorySegment(B64, w, base + 192 + 8 * h, LE)
+                        .convertShape(VectorOperators.B2F, F8, 0)).mul(d);
+                corr = sv.fma(FloatVector.fromArray(F8, xc, (e0 >> 4) + 8 * h), corr);
+                IntVector w0 = IntVector.fromMemorySegment(I8, w, q, LE);
+                IntVector w1 = IntVector.fromMemorySegment(I8, w, q + 32, LE);
+                IntVector w2 = IntVector.fromMemorySegment(I8, w, q + 64, LE);
+                IntVector p0 = w0.and(0x003F003F).mul(IntVector.fromArray(I8, xp, p));
+                IntVector p1 = w0.lanewise(LSHR, 6).and(0x003F003F).mul(IntVector.fromArray(I8, xp, p + 16));
+                IntVector p2 = w0.lanewise(LSHR, 12).and(0x000F000F).or(w2.lanewise(LSHR, 8).and(0x00300030))
+                        .mul(IntVector.fromArray(I8, xp, p + 32));
+                IntVector p3 = w1.and(0x003F003F).mul(IntVector.fromArray(I8, xp, p + 48));
+                FloatVector sum = ((FloatVector) p0.add(p1).convert(VectorOperators.I2F, 0))
+                        .add((FloatVector) p2.add(p3).convert(VectorOperators.I2F, 0));
+                IntVector p4 = w1.lanewise(LSHR, 6).and(0x003F003F).mul(IntVector.fromArray(I8, xp, p + 64));
+                IntVector p5 = w1.lanewise(LSHR, 12).and(0x000F000F).or(w2.lanewise(LSHR, 10).and(0x00300030))
+                        .mul(IntVector.fromArray(I8, xp, p + 80));
+                IntVector p6 = w2.and(0x003F003F).mul(IntVector.fromArray(I8, xp, p + 96));
+                IntVector p7 = w2.lanewise(LSHR, 6).and(0x003F003F).mul(IntVector.fromArray(I8, xp, p + 112));
+                sum = sum.add(((FloatVector) p4.add(p5).convert(VectorOperators.I2F, 0))
+                        .add((FloatVector) p6.add(p7).convert(VectorOperators.I2F, 0)));
+                acc = sum.fma(sv, acc);
+            }
+            if (++b == blocks) {   // the row's last super-block: its sum out, on to the next row
+                out[o++] += acc.reduceLanes(VectorOperators.ADD) * INV_65536 - corr.reduceLanes(VectorOperators.ADD);
+                acc = corr = FloatVector.zero(F8);
+                b = 0;
+            }
+        }
+    }
+
     /** As {@link PackedIntDot#widenQ4Group}: lane {@code j} of a half to {@code dst[… + 8h + j]}. */
     static void widenQ4Group(MemorySegment d, long scales, long words, float[] dst, int o) {
         for (int h = 0; h < 2; h++) {

@@ -45,7 +45,8 @@ import java.nio.ByteOrder;
  *       keep their column order.</li>
  *   <li>Q6_K, GGUF's 210 bytes a super-block with the six-bit values moved so that each vector the kernel extracts
  *       has one scale group per int lane ({@link Q6Groups}); rows one after another, no slabs. A typical Q4_0 file
- *       keeps its output layer in Q6_K: for the small shape, half of a decoded token's time.</li>
+ *       keeps its output layer in Q6_K: for the small shape, half of a decoded token's time. With 8-lane vectors the
+ *       values are moved into 32-bit words instead ({@link Q6Words}), the same 210 bytes.</li>
  * </ul>
  *
  * <p>Only for full-width matrices whose columns are a multiple of 512 (BF16: of {@link #BF16_CHUNK}, and only rows of
@@ -269,7 +270,8 @@ final class Repacked {
      */
     void toFloats(int r, float[] dst, int off) {
         if (dtype == DType.Q6_K) {
-            Q6Groups.toFloats(data, row(r, 0), groups, dst, off);
+            if (Q6Words.USED) Q6Words.toFloats(data, row(r, 0), groups, dst, off);
+            else Q6Groups.toFloats(data, row(r, 0), groups, dst, off);
             return;
         }
         if (dtype == DType.BF16) {
@@ -387,12 +389,15 @@ final class Repacked {
         return copy;
     }
 
-    /** The Q6_K copy ({@link Q6Groups}): every row repacked on its own; every Q6_K row fits the layout. */
+    /** The Q6_K copy ({@link Q6Groups}, or {@link Q6Words}): every row repacked on its own; every Q6_K row fits. */
     private static Repacked q6Groups(WeightMatrix w, WorkerPool pool) {
         int rows = w.rows(), superBlocks = w.cols() / 256;
         MemorySegment data = NativeBuffers.allocateUninitialized(copyBytes(w), 64);
         Repacked copy = new Repacked(DType.Q6_K, data, superBlocks, rows);
-        eachRow(w, pool, (b, r, src) -> Q6Groups.repackRow(b.data(), src, data, copy.row(r, 0), superBlocks));
+        eachRow(w, pool, (b, r, src) -> {
+            if (Q6Words.USED) Q6Words.repackRow(b.data(), src, data, copy.row(r, 0), superBlocks);
+            else Q6Groups.repackRow(b.data(), src, data, copy.row(r, 0), superBlocks);
+        });
         return copy;
     }
 

@@ -15,6 +15,7 @@ import java.util.SplittableRandom;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
@@ -81,6 +82,53 @@ class Kernels256Test {
             }
             assertClose(wide, narrow, type + " rows");
         }
+    }
+
+    /**
+     * The {@link Q6Words} copy (the 8-lane layout) holds every six-bit value of the GGUF rows where {@link
+     * Q6Words#value} says, widens to the same floats as the {@link Q6Groups} copy, and its kernel gives the products
+     * of the 16-lane {@link Q6Groups} kernel. Runs on any machine for the layout, with 16 lanes for the kernels.
+     */
+    @Test
+    void q6WordsHoldTheValuesAndGiveTheProductsOfQ6Groups() {
+        int rows = 5, n = 1536, blocks = n / 256;
+        float[] w = new float[rows * n];
+        for (int i = 0; i < w.length; i++) w[i] = (float) (0.02 * rnd.nextGaussian());
+        for (int i = 0; i < 256; i++) w[n + i] = i % 2 == 0 ? 1f : -1f;   // row 1's first super-block: values 0 and 63 only
+        ByteBuffer q = ByteBuffer.allocate((int) DType.Q6_K.bytesFor((long) rows * n)).order(ByteOrder.LITTLE_ENDIAN);
+        QuantCodec.quantize(DType.Q6_K, w, 0, rows * n, q);
+        byte[] gguf = q.array();
+        long rowBytes = (long) Q6Groups.SUPER_BLOCK_BYTES * blocks;
+        MemorySegment src = MemorySegment.ofArray(gguf);
+        MemorySegment words = MemorySegment.ofArray(new byte[gguf.length]), groups = MemorySegment.ofArray(new byte[gguf.length]);
+        for (int r = 0; r < rows; r++) {
+            Q6Words.repackRow(src, r * rowBytes, words, r * rowBytes, blocks);
+            Q6Groups.repackRow(src, r * rowBytes, groups, r * rowBytes, blocks);
+        }
+        byte[] copied = words.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        boolean extremes = false;
+        for (int sb = 0; sb < rows * blocks; sb++) {
+            int base = Q6Groups.SUPER_BLOCK_BYTES * sb;
+            for (int c = 0; c < 256; c++) {
+                int want = Q6Groups.ggufValue(gguf, base, c);
+                assertEquals(want, Q6Words.value(copied, base, c), "super-block " + sb + ", column " + c);
+                extremes |= sb == blocks && (want == 0 || want == 63);
+            }
+        }
+        assertTrue(extremes, "row 1 must reach the six-bit extremes");
+        for (int r = 0; r < rows; r++) {
+            float[] fromWords = new float[n], fromGroups = new float[n];
+            Q6Words.toFloats(words, r * rowBytes, blocks, fromWords, 0);
+            Q6Groups.toFloats(groups, r * rowBytes, blocks, fromGroups, 0);
+            assertArrayEquals(fromGroups, fromWords, "row " + r + " widened");
+        }
+        assumeTrue(PackedIntDot.WIDE, "compares with the 16-lane kernel");
+        float[] x = random(n);
+        Int8Activations a = Int8Activations.forThisThread().prepare(DType.Q6_K, true, x, n);
+        float[] wide = new float[rows], narrow = new float[rows];
+        PackedIntDot.dotQ6Groups(groups, 0, rows, a, 0, n, wide, 0);
+        PackedIntDot256.dotQ6Words(words, 0, rows, a, 0, n, narrow, 0);
+        assertClose(wide, narrow, "Q6_K words rows");
     }
 
     @Test
