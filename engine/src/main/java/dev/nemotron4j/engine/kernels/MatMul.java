@@ -131,7 +131,7 @@ public final class MatMul {
 
     /** {@code rows} rows of a Q6_K copy from row {@code r}, in the layout it has ({@link Q6Words#USED}). */
     private static void q6(Repacked rp, int r, int rows, Int8Activations a, int x0, int cols, float[] out, int o) {
-        if (Q6Words.USED) PackedIntDot256.dotQ6Words(rp.data, rp.row(r, 0), rows, a, x0, cols, out, o);
+        if (Q6Words.USED) PackedIntDot.dotQ6Words(rp.data, rp.row(r, 0), rows, a, x0, cols, out, o);
         else PackedIntDot.dotQ6Groups(rp.data, rp.row(r, 0), rows, a, x0, cols, out, o);
     }
 

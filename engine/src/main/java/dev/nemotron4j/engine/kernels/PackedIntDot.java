@@ -189,6 +189,55 @@ final class PackedIntDot {
     }
 
     /**
+     * {@code rows} consecutive rows of a {@link Q6Words} copy ({@code n} values each, the first at byte {@code off})
+     * times activations {@code x0 ‥ x0+n} of {@code a} in the {@link Q6Groups} order ({@code x0} a multiple of 256);
+     * row {@code k}'s result is added to {@code out[o + k]}. The vectors of pairs, the integer sums and the float
+     * arithmetic are {@link #dotQ6Groups}'s; each vector is one shift and mask of a word (two of each, and an or, for
+     * the two pairs split over two words).
+     */
+    static void dotQ6Words(MemorySegment w, long off, int rows, Int8Activations a, int x0, int n, float[] out, int o) {
+        if (!WIDE) {
+            PackedIntDot256.dotQ6Words(w, off, rows, a, x0, n, out, o);
+            return;
+        }
+        int[] xp = a.packed;
+        float[] xs = a.scale, xc = a.corr;
+        FloatVector acc = FloatVector.zero(F), corr = FloatVector.zero(F);
+        int blocks = n / 256, b = 0;
+        long base = off;
+        for (int i = 0, total = rows * blocks; i < total; i++, base += Q6Words.SUPER_BLOCK_BYTES) {
+            int e0 = x0 + 256 * b, p = e0 >> 1;
+            float d = f16(w, base + 208) * xs[e0 >> 8];
+            FloatVector sv = ((FloatVector) ByteVector.fromMemorySegment(B128, w, base + 192, LE)
+                    .convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            corr = sv.fma(FloatVector.fromArray(F, xc, e0 >> 4), corr);
+            IntVector w0 = IntVector.fromMemorySegment(I, w, base, LE);
+            IntVector w1 = IntVector.fromMemorySegment(I, w, base + 64, LE);
+            IntVector w2 = IntVector.fromMemorySegment(I, w, base + 128, LE);
+            IntVector p0 = w0.and(0x003F003F).mul(IntVector.fromArray(I, xp, p));
+            IntVector p1 = w0.lanewise(LSHR, 6).and(0x003F003F).mul(IntVector.fromArray(I, xp, p + 16));
+            IntVector p2 = w0.lanewise(LSHR, 12).and(0x000F000F).or(w2.lanewise(LSHR, 8).and(0x00300030))
+                    .mul(IntVector.fromArray(I, xp, p + 32));
+            IntVector p3 = w1.and(0x003F003F).mul(IntVector.fromArray(I, xp, p + 48));
+            FloatVector sum = ((FloatVector) p0.add(p1).convert(VectorOperators.I2F, 0))
+                    .add((FloatVector) p2.add(p3).convert(VectorOperators.I2F, 0));
+            IntVector p4 = w1.lanewise(LSHR, 6).and(0x003F003F).mul(IntVector.fromArray(I, xp, p + 64));
+            IntVector p5 = w1.lanewise(LSHR, 12).and(0x000F000F).or(w2.lanewise(LSHR, 10).and(0x00300030))
+                    .mul(IntVector.fromArray(I, xp, p + 80));
+            IntVector p6 = w2.and(0x003F003F).mul(IntVector.fromArray(I, xp, p + 96));
+            IntVector p7 = w2.lanewise(LSHR, 6).and(0x003F003F).mul(IntVector.fromArray(I, xp, p + 112));
+            sum = sum.add(((FloatVector) p4.add(p5).convert(VectorOperators.I2F, 0))
+                    .add((FloatVector) p6.add(p7).convert(VectorOperators.I2F, 0)));
+            acc = sum.fma(sv, acc);
+            if (++b == blocks) {   // the row's last super-block: its sum out, on to the next row
+                out[o++] += acc.reduceLanes(VectorOperators.ADD) * INV_65536 - corr.reduceLanes(VectorOperators.ADD);
+                acc = corr = FloatVector.zero(F);
+                b = 0;
+            }
+        }
+    }
+
+    /**
      * {@code rows} consecutive rows of a {@link Q6Groups} copy ({@code n} values each, the first at byte {@code off})
      * times activations {@code x0 ‥ x0+n} of {@code a}, prepared for that layout ({@code x0} a multiple of 256); row
      * {@code k}'s result is added to {@code out[o + k]}.

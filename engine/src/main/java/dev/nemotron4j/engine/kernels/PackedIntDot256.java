@@ -267,11 +267,7 @@ final class PackedIntDot256 {
         }
     }
 
-    /**
-     * {@code rows} consecutive rows of a {@link Q6Words} copy times activations in the {@link Q6Groups} order, as
-     * {@link #dotQ6Groups} does for a {@link Q6Groups} copy: the same vectors of pairs and the same sums, each vector
-     * taken out of a word with a shift and a mask (two of each for the two pairs split over two words).
-     */
+    /** As {@link PackedIntDot#dotQ6Words}: each word in two halves, groups 0‥7 then 8‥15, each with its scales. */
     static void dotQ6Words(MemorySegment w, long off, int rows, Int8Activations a, int x0, int n, float[] out, int o) {
         int[] xp = a.packed;
         float[] xs = a.scale, xc = a.corr;
@@ -283,13 +279,13 @@ final class PackedIntDot256 {
             float d = Float.float16ToFloat(w.get(I16, base + 208)) * xs[e0 >> 8];
             for (int h = 0; h < 2; h++) {
                 int p = (e0 >> 1) + 8 * h;
-                long q = base + 96 * h;
+                long q = base + 32 * h;
                 FloatVector sv = ((FloatVector) ByteVector.fromMemorySegment(B64, w, base + 192 + 8 * h, LE)
                         .convertShape(VectorOperators.B2F, F8, 0)).mul(d);
                 corr = sv.fma(FloatVector.fromArray(F8, xc, (e0 >> 4) + 8 * h), corr);
                 IntVector w0 = IntVector.fromMemorySegment(I8, w, q, LE);
-                IntVector w1 = IntVector.fromMemorySegment(I8, w, q + 32, LE);
-                IntVector w2 = IntVector.fromMemorySegment(I8, w, q + 64, LE);
+                IntVector w1 = IntVector.fromMemorySegment(I8, w, q + 64, LE);
+                IntVector w2 = IntVector.fromMemorySegment(I8, w, q + 128, LE);
                 IntVector p0 = w0.and(0x003F003F).mul(IntVector.fromArray(I8, xp, p));
                 IntVector p1 = w0.lanewise(LSHR, 6).and(0x003F003F).mul(IntVector.fromArray(I8, xp, p + 16));
                 IntVector p2 = w0.lanewise(LSHR, 12).and(0x000F000F).or(w2.lanewise(LSHR, 8).and(0x00300030))

@@ -4,19 +4,18 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * The {@link Repacked} layout of Q6_K rows for 256-bit vectors (AVX2): GGUF's super-blocks of 256 six-bit values in
- * the same 210 bytes each, the values moved so that the decode kernel ({@link PackedIntDot256#dotQ6Words}) takes each
- * vector of value pairs out of 32-bit words with one or two shifts and masks, instead of putting bytes together from
- * nibbles and two-bit fields and widening them to shorts ({@link Q6Groups}: seven operations a vector).
+ * The {@link Repacked} layout of Q6_K rows for the integer decode kernels ({@link PackedIntDot#dotQ6Words}): GGUF's
+ * super-blocks of 256 six-bit values in the same 210 bytes each, the values moved so that each vector of value pairs
+ * is one or two shifts and masks of 32-bit words away, instead of put together from nibbles and two-bit fields and
+ * widened to shorts as in {@link Q6Groups} (five operations and a widening a vector).
  *
- * <p>With 8 int lanes the {@link Q6Groups} kernel was bound by its instructions (12 GB/s a thread against 25 with 16
- * lanes), a third of a 4B Q4_0 model's decode time on AVX2 (bench/NOTES.md, step 69).
+ * <p>With 8 int lanes (AVX2) the {@link Q6Groups} kernel was bound by its instructions, a third of a 4B Q4_0 model's
+ * decode time; with 16 it read 33 GB/s where the Q4_0 kernel read 54 (bench/NOTES.md, steps 69 and 70).
  *
- * <p>A super-block is two halves of 96 bytes, then GGUF's 16 scales (bytes 192–207) and half-precision factor
- * (208–209). Half {@code h} holds scale groups {@code g = 8h + j}, {@code j} = 0‥7, in three words of eight int lanes
- * ({@code W0, W1, W2} at bytes {@code 96h}, {@code +32}, {@code +64}; lane {@code j} at {@code 4j}). Group {@code g}'s
- * 16 values form the pairs {@code Pk = (v[16g + 2k], v[16g + 2k + 1])}, {@code k} = 0‥7, each pair at bit {@code b}
- * (first value) and {@code b + 16} (second) of its word:
+ * <p>A super-block is three words of 16 int lanes ({@code W0, W1, W2} at bytes 0, 64, 128; lane {@code g} at
+ * {@code 4g}), then GGUF's 16 scales (bytes 192–207) and half-precision factor (208–209). Lane {@code g} is scale group
+ * {@code g}: its 16 values form the pairs {@code Pk = (v[16g + 2k], v[16g + 2k + 1])}, {@code k} = 0‥7, each pair at bit
+ * {@code b} (first value) and {@code b + 16} (second) of its word:
  *
  * <pre>
  *   W0: P0 at bit 0, P1 at bit 6, P2's low four bits at bit 12
@@ -24,19 +23,20 @@ import java.lang.foreign.ValueLayout;
  *   W2: P6 at bit 0, P7 at bit 6, P2's top two bits at bit 12, P5's at bit 14
  * </pre>
  *
- * So {@code (W >>> s) & 0x003F003F} is a vector of pairs, lane {@code j} the pair of group {@code 8h + j}: the same
- * vectors, in the same order, as {@link Q6Groups}'s widened bytes, which {@link Int8Activations} lays out activations
- * for ({@code q6Groups} order); the two kernels' integer sums are the same.
+ * So {@code (W >>> s) & 0x003F003F} is a vector of pairs, lane {@code g} the pair of group {@code g}: the same vectors,
+ * in the same order, as {@link Q6Groups}'s widened bytes, which {@link Int8Activations} lays out activations for
+ * ({@code q6Groups} order), and the same integer sums. With 8 lanes a kernel reads each word in two halves (groups
+ * 0‥7, then 8‥15).
  */
 final class Q6Words {
     /** Bytes of one super-block, as in GGUF. */
     static final int SUPER_BLOCK_BYTES = Q6Groups.SUPER_BLOCK_BYTES;
 
     /**
-     * Whether {@link Repacked} copies Q6_K matrices into this layout: with 8-lane integer kernels (16 lanes keep {@link
-     * Q6Groups}). {@code -Dn4j.q6Groups=true} keeps {@link Q6Groups} with 8 lanes too, for A/B.
+     * Whether {@link Repacked} copies Q6_K matrices into this layout; {@code -Dn4j.q6Groups=true} keeps {@link
+     * Q6Groups}, for A/B.
      */
-    static final boolean USED = PackedIntDot.REPACKED && !PackedIntDot.WIDE && !Boolean.getBoolean("n4j.q6Groups");
+    static final boolean USED = !Boolean.getBoolean("n4j.q6Groups");
 
     private Q6Words() {
     }
@@ -72,10 +72,10 @@ final class Q6Words {
                 int w1 = pair(v, 3, 0) | pair(v, 4, 6) | pair(v, 5, 12) & 0x000F000F << 12;
                 int w2 = pair(v, 6, 0) | pair(v, 7, 6) | (pair(v, 2, 0) >>> 4 & 0x00030003) << 12
                         | (pair(v, 5, 0) >>> 4 & 0x00030003) << 14;
-                int at = base + 96 * (g / 8) + 4 * (g % 8);
+                int at = base + 4 * g;
                 putInt(out, at, w0);
-                putInt(out, at + 32, w1);
-                putInt(out, at + 64, w2);
+                putInt(out, at + 64, w1);
+                putInt(out, at + 128, w2);
             }
             System.arraycopy(in, base + 192, out, base + 192, SUPER_BLOCK_BYTES - 192);   // scales and factor
         }
@@ -97,8 +97,8 @@ final class Q6Words {
 
     /** The six-bit value (0‥63) at column {@code c} (0‥255) of the super-block at {@code base} in this layout. */
     static int value(byte[] sb, int base, int c) {
-        int g = c / 16, k = c % 16 / 2, e = c % 2, at = base + 96 * (g / 8) + 4 * (g % 8);
-        int w0 = getInt(sb, at), w1 = getInt(sb, at + 32), w2 = getInt(sb, at + 64), half = 16 * e;
+        int g = c / 16, k = c % 16 / 2, e = c % 2, at = base + 4 * g;
+        int w0 = getInt(sb, at), w1 = getInt(sb, at + 64), w2 = getInt(sb, at + 128), half = 16 * e;
         return switch (k) {
             case 0 -> w0 >>> half & 0x3F;
             case 1 -> w0 >>> 6 + half & 0x3F;

@@ -45,8 +45,8 @@ import java.nio.ByteOrder;
  *       keep their column order.</li>
  *   <li>Q6_K, GGUF's 210 bytes a super-block with the six-bit values moved so that each vector the kernel extracts
  *       has one scale group per int lane ({@link Q6Groups}); rows one after another, no slabs. A typical Q4_0 file
- *       keeps its output layer in Q6_K: for the small shape, half of a decoded token's time. With 8-lane vectors the
- *       values are moved into 32-bit words instead ({@link Q6Words}), the same 210 bytes.</li>
+ *       keeps its output layer in Q6_K: for the small shape, half of a decoded token's time. By default the values
+ *       go into 32-bit words instead ({@link Q6Words}), the same 210 bytes, fewer instructions.</li>
  * </ul>
  *
  * <p>Only for full-width matrices whose columns are a multiple of 512 (BF16: of {@link #BF16_CHUNK}, and only rows of

@@ -76,8 +76,9 @@ class Kernels256Test {
                     PackedIntDot256.dotQ8Rows(rp.data, rp.row(0, 0), rows, a, 0, groups, narrow, 0);
                 }
                 default -> {
-                    PackedIntDot.dotQ6Groups(rp.data, rp.row(0, 0), rows, a, 0, n, wide, 0);
-                    PackedIntDot256.dotQ6Groups(rp.data, rp.row(0, 0), rows, a, 0, n, narrow, 0);
+                    // the copy is in the Q6Words layout (Q6Groups' kernels are checked in q6WordsHold…)
+                    PackedIntDot.dotQ6Words(rp.data, rp.row(0, 0), rows, a, 0, n, wide, 0);
+                    PackedIntDot256.dotQ6Words(rp.data, rp.row(0, 0), rows, a, 0, n, narrow, 0);
                 }
             }
             assertClose(wide, narrow, type + " rows");
@@ -85,9 +86,9 @@ class Kernels256Test {
     }
 
     /**
-     * The {@link Q6Words} copy (the 8-lane layout) holds every six-bit value of the GGUF rows where {@link
-     * Q6Words#value} says, widens to the same floats as the {@link Q6Groups} copy, and its kernel gives the products
-     * of the 16-lane {@link Q6Groups} kernel. Runs on any machine for the layout, with 16 lanes for the kernels.
+     * The {@link Q6Words} copy holds every six-bit value of the GGUF rows where {@link Q6Words#value} says, widens to
+     * the same floats as the {@link Q6Groups} copy, and its kernels give the products of the {@link Q6Groups} ones
+     * (with 16 lanes the very same floats). Runs on any machine for the layout, with 16 lanes for the kernels.
      */
     @Test
     void q6WordsHoldTheValuesAndGiveTheProductsOfQ6Groups() {
@@ -125,10 +126,14 @@ class Kernels256Test {
         assumeTrue(PackedIntDot.WIDE, "compares with the 16-lane kernel");
         float[] x = random(n);
         Int8Activations a = Int8Activations.forThisThread().prepare(DType.Q6_K, true, x, n);
-        float[] wide = new float[rows], narrow = new float[rows];
-        PackedIntDot.dotQ6Groups(groups, 0, rows, a, 0, n, wide, 0);
-        PackedIntDot256.dotQ6Words(words, 0, rows, a, 0, n, narrow, 0);
-        assertClose(wide, narrow, "Q6_K words rows");
+        float[] fromGroups = new float[rows], fromGroups256 = new float[rows], fromWords = new float[rows], fromWords256 = new float[rows];
+        PackedIntDot.dotQ6Groups(groups, 0, rows, a, 0, n, fromGroups, 0);
+        PackedIntDot256.dotQ6Groups(groups, 0, rows, a, 0, n, fromGroups256, 0);
+        PackedIntDot.dotQ6Words(words, 0, rows, a, 0, n, fromWords, 0);
+        PackedIntDot256.dotQ6Words(words, 0, rows, a, 0, n, fromWords256, 0);
+        assertArrayEquals(fromGroups, fromWords, "Q6_K rows, 16 lanes: the same ints and float operations");
+        assertClose(fromGroups, fromGroups256, "Q6_K groups rows, 8 lanes");
+        assertClose(fromGroups, fromWords256, "Q6_K words rows, 8 lanes");
     }
 
     @Test
