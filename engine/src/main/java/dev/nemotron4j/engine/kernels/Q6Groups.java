@@ -4,7 +4,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * The {@link Repacked} layout of Q6_K rows ("groups in the lanes"): GGUF's super-blocks of 256 six-bit values, the same
+ * The {@link Repacked} layout of Q6_K rows ("groups in the lanes") before {@link Q6Words}, which puts the same pairs in
+ * the same lanes with fewer instructions and is the default; this one is kept for A/B ({@code -Dn4j.q6Groups=true}),
+ * and its {@link #ggufValue} reads GGUF's super-blocks for both. GGUF's super-blocks of 256 six-bit values, the same
  * 210 bytes each, with the values moved so that the decode kernel ({@link PackedIntDot#dotQ6Groups}) gets, in int
  * lane {@code j} of each of its eight vectors, two values of scale group {@code j} (values {@code 16j..16j+15} of the
  * super-block share scale {@code j}).

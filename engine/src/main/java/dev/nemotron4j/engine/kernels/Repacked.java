@@ -43,10 +43,10 @@ import java.nio.ByteOrder;
  *       cut into column slabs as the integer layouts are (step 57). Rows past the last whole quad are padding
  *       (zeros; only {@code MatMul}'s one-token split in memory order multiplies them, and drops their sums). Values
  *       keep their column order.</li>
- *   <li>Q6_K, GGUF's 210 bytes a super-block with the six-bit values moved so that each vector the kernel extracts
- *       has one scale group per int lane ({@link Q6Groups}); rows one after another, no slabs. A typical Q4_0 file
- *       keeps its output layer in Q6_K: for the small shape, half of a decoded token's time. By default the values
- *       go into 32-bit words instead ({@link Q6Words}), the same 210 bytes, fewer instructions.</li>
+ *   <li>Q6_K, GGUF's 210 bytes a super-block with the six-bit values moved into 32-bit words so that each vector
+ *       of value pairs the kernel takes out has one scale group per int lane ({@link Q6Words}; {@link Q6Groups}, the
+ *       layout before it, with {@code -Dn4j.q6Groups=true}); rows one after another, no slabs. A typical Q4_0 file
+ *       keeps its output layer in Q6_K: for the small shape, half of a decoded token's time.</li>
  * </ul>
  *
  * <p>Only for full-width matrices whose columns are a multiple of 512 (BF16: of {@link #BF16_CHUNK}, and only rows of
@@ -333,7 +333,7 @@ final class Repacked {
     /** The repacked copy of an {@link #eligible} matrix, or null where its values do not fit the layout. */
     static Repacked of(WeightMatrix w, WorkerPool pool) {
         if (w.dtype() == DType.BF16) return quads(w, pool);
-        if (w.dtype() == DType.Q6_K) return q6Groups(w, pool);
+        if (w.dtype() == DType.Q6_K) return q6Copy(w, pool);
         int rows = w.rows(), groups = w.cols() / GROUP;
         boolean q8 = w.dtype() == DType.Q8_0;
         MemorySegment data = NativeBuffers.allocateUninitialized(copyBytes(w), 64);
@@ -390,7 +390,7 @@ final class Repacked {
     }
 
     /** The Q6_K copy ({@link Q6Groups}, or {@link Q6Words}): every row repacked on its own; every Q6_K row fits. */
-    private static Repacked q6Groups(WeightMatrix w, WorkerPool pool) {
+    private static Repacked q6Copy(WeightMatrix w, WorkerPool pool) {
         int rows = w.rows(), superBlocks = w.cols() / 256;
         MemorySegment data = NativeBuffers.allocateUninitialized(copyBytes(w), 64);
         Repacked copy = new Repacked(DType.Q6_K, data, superBlocks, rows);
