@@ -54,11 +54,11 @@ final class Q6Groups {
         }
     }
 
-    /** Per pool thread: a source row and its repacked form, reused. */
+    /** Per pool thread: a source row and its repacked form, reused (by {@link Q6Words} too). */
     private static final ThreadLocal<byte[][]> ROWS = ThreadLocal.withInitial(() -> new byte[2][0]);
 
     /** This thread's two row buffers, grown to at least {@code bytes} each. */
-    private static byte[][] rows(int bytes) {
+    static byte[][] rows(int bytes) {
         byte[][] b = ROWS.get();
         if (b[0].length < bytes) {
             b[0] = new byte[bytes];

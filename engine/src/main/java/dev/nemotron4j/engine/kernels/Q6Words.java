@@ -41,26 +41,13 @@ final class Q6Words {
     private Q6Words() {
     }
 
-    /** Per pool thread: a source row and its repacked form, reused. */
-    private static final ThreadLocal<byte[][]> ROWS = ThreadLocal.withInitial(() -> new byte[2][0]);
-
-    /** This thread's two row buffers, grown to at least {@code bytes} each. */
-    private static byte[][] rows(int bytes) {
-        byte[][] b = ROWS.get();
-        if (b[0].length < bytes) {
-            b[0] = new byte[bytes];
-            b[1] = new byte[bytes];
-        }
-        return b;
-    }
-
     /**
      * Copies a GGUF Q6_K row of {@code superBlocks} super-blocks from {@code src} at {@code off} into this layout at
      * {@code dst}, {@code dOff}, through the heap (see {@link Q6Groups#repackRow}).
      */
     static void repackRow(MemorySegment src, long off, MemorySegment dst, long dOff, int superBlocks) {
         int bytes = SUPER_BLOCK_BYTES * superBlocks;
-        byte[][] b = rows(bytes);
+        byte[][] b = Q6Groups.rows(bytes);
         byte[] in = b[0], out = b[1];
         MemorySegment.copy(src, ValueLayout.JAVA_BYTE, off, in, 0, bytes);
         int[] v = new int[16];
@@ -114,7 +101,7 @@ final class Q6Words {
     /** A row of {@code superBlocks} super-blocks at {@code row} dequantized, in column order, to {@code dst[off ‥)}. */
     static void toFloats(MemorySegment data, long row, int superBlocks, float[] dst, int off) {
         int bytes = SUPER_BLOCK_BYTES * superBlocks;
-        byte[] in = rows(bytes)[0];
+        byte[] in = Q6Groups.rows(bytes)[0];
         MemorySegment.copy(data, ValueLayout.JAVA_BYTE, row, in, 0, bytes);
         for (int s = 0; s < superBlocks; s++) {
             int base = SUPER_BLOCK_BYTES * s;
