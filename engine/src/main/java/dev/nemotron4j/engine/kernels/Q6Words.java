@@ -55,8 +55,8 @@ final class Q6Words {
             int base = SUPER_BLOCK_BYTES * s;
             for (int g = 0; g < 16; g++) {
                 for (int i = 0; i < 16; i++) v[i] = Q6Groups.ggufValue(in, base, 16 * g + i);
-                int w0 = pair(v, 0, 0) | pair(v, 1, 6) | pair(v, 2, 12) & 0x000F000F << 12;
-                int w1 = pair(v, 3, 0) | pair(v, 4, 6) | pair(v, 5, 12) & 0x000F000F << 12;
+                int w0 = pair(v, 0, 0) | pair(v, 1, 6) | pair(v, 2, 12) & (0x000F000F << 12);
+                int w1 = pair(v, 3, 0) | pair(v, 4, 6) | pair(v, 5, 12) & (0x000F000F << 12);
                 int w2 = pair(v, 6, 0) | pair(v, 7, 6) | (pair(v, 2, 0) >>> 4 & 0x00030003) << 12
                         | (pair(v, 5, 0) >>> 4 & 0x00030003) << 14;
                 int at = base + 4 * g;
