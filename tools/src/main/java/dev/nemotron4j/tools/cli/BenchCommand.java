@@ -17,7 +17,27 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        footerHeading = "%nExamples:%n", footer = {"  nemotron4j bench -m model.gguf                     pp128 and tg64, 5 repetitions", "  nemotron4j bench -m model.gguf -p 512 -n 128 -r 3 -t 8 --json", "  nemotron4j bench -m model.gguf -p 0 -n 64 -d 2048   decode after 2048 cached positions"},
+        footerHeading = "%nExamples:%n", footer = {"  nemotron4j bench -m model.gguf                     pp128 and tg64, 5 repetitions", "  nemotron4j bench -m model.gguf -p 512 -n 128 -r 3 -t 8 --json", "  nemotron4j bench -m model.gguf -p 0 -n 64 -d 2048   decode after 2048 cached positions",
+                "  NEMOTRON4J_JAVA_OPTS=-XX:UseAVX=2 nemotron4j bench -m model.gguf   AVX2 kernels",
+                "",
+                "Kernel switches, to compare a step's kernels with the ones before them (bench/NOTES.md has what",
+                "each measured), passed in NEMOTRON4J_JAVA_OPTS, e.g. NEMOTRON4J_JAVA_OPTS=-Dn4j.q6Groups=true:",
+                "  -Dn4j.noIntDot=true      float kernels instead of the int8-activation ones",
+                "  -Dn4j.noRepack=true      the file's own layout, no repacked copy of the weights",
+                "  -Dn4j.floatPrefill=true  Q4_0 prefill through widened floats, not integer tiles",
+                "  -Dn4j.unchainedMlp=true  a squared-ReLU MLP's two products one after the other",
+                "  -Dn4j.q6Groups=true      the Q6_K copy of before Q6Words (steps 69-70)",
+                "  -Dn4j.tile8x1=false      a prompt's last one-vector slab four rows at a time (step 68)",
+                "  -Dn4j.quadPanels=true    8-lane integer prefill panels in the 16-lane layout (step 67)",
+                "  -Dn4j.tile4x4=true       4 x 4 float tiles with 8 lanes too (they spill on AVX2)",
+                "  -Dn4j.rowTiles=true      every prompt token through row-major 4 x 4 tiles",
+                "  -Dn4j.oneRow=true        decode one row at a time (no Q4_0 pairs, no BF16 fours)",
+                "  -Dn4j.slabMajor=false    multi-slab BF16 decode split by rows",
+                "  -Dn4j.noTouch=true       Q4_0 prefill without reading the next panel ahead",
+                "  -Dn4j.streams=false      decode parts handed out from one counter, not per-thread streams",
+                "  -Dn4j.guided=false       fixed pool parts instead of ones that shrink",
+                "  -Dn4j.parts=N            pool parts per thread (default 16)",
+                "  -Dn4j.repackAvailable=B  memory taken as available when deciding the copies (default: read)"},
         description = {"Measure prefill and decode speed, like llama-bench.",
                 "pp<p> runs a <p>-token prompt in one batch, tg<n> generates <n> tokens one at a time; each is "
                         + "repeated -r times after a warm-up run. With -d, each test runs after that many cached "

@@ -355,6 +355,10 @@ class CliTest {
         for (String cmd : new String[]{"generate", "logits", "inspect", "tokenize"}) assertTrue(r.out().contains(cmd));
         // the launcher's and the error path's environment variables are named
         assertTrue(r.out().contains("NEMOTRON4J_JAVA_OPTS") && r.out().contains("NEMOTRON4J_DEBUG"), r.out());
+        // bench names the kernels' A/B switches and how to pass them
+        Run b = run("bench", "--help");
+        assertTrue(b.out().contains("NEMOTRON4J_JAVA_OPTS") && b.out().contains("-Dn4j.noIntDot=true")
+                && b.out().contains("-Dn4j.q6Groups=true"), b.out());
         Run g = run("generate", "--help");
         assertTrue(g.out().contains("--max-tokens") && g.out().contains("--temperature") && g.out().contains("--json"), g.out());
         for (String cmd : new String[]{"chat", "generate", "bench", "quantize", "random-model", "convert", "inspect", "logits", "tokenize"}) {
