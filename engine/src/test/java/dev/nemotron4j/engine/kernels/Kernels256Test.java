@@ -35,12 +35,23 @@ class Kernels256Test {
         return x;
     }
 
-    private Repacked copy(DType type, int rows, int n, WorkerPool pool) {
+    /** Random weights (std 0.02), {@code rows × n}. */
+    private float[] weights(int rows, int n) {
         float[] w = new float[rows * n];
         for (int i = 0; i < w.length; i++) w[i] = (float) (0.02 * rnd.nextGaussian());
-        ByteBuffer q = ByteBuffer.allocate((int) type.bytesFor((long) rows * n)).order(ByteOrder.LITTLE_ENDIAN);
-        QuantCodec.quantize(type, w, 0, rows * n, q);
-        WeightMatrix m = WeightMatrix.of(Tensor.contiguous("w", type, new long[]{rows, n}, MemorySegment.ofArray(q.array()), "test"));
+        return w;
+    }
+
+    /** {@code w} quantized to {@code type}, in GGUF's block layout. */
+    private static byte[] quantized(DType type, float[] w) {
+        ByteBuffer q = ByteBuffer.allocate((int) type.bytesFor(w.length)).order(ByteOrder.LITTLE_ENDIAN);
+        QuantCodec.quantize(type, w, 0, w.length, q);
+        return q.array();
+    }
+
+    private Repacked copy(DType type, int rows, int n, WorkerPool pool) {
+        byte[] q = quantized(type, weights(rows, n));
+        WeightMatrix m = WeightMatrix.of(Tensor.contiguous("w", type, new long[]{rows, n}, MemorySegment.ofArray(q), "test"));
         Repacked rp = m.repacked(pool);
         assertNotNull(rp, type + " copy");
         return rp;
@@ -93,12 +104,9 @@ class Kernels256Test {
     @Test
     void q6WordsHoldTheValuesAndGiveTheProductsOfQ6Groups() {
         int rows = 5, n = 1536, blocks = n / 256;
-        float[] w = new float[rows * n];
-        for (int i = 0; i < w.length; i++) w[i] = (float) (0.02 * rnd.nextGaussian());
+        float[] w = weights(rows, n);
         for (int i = 0; i < 256; i++) w[n + i] = i % 2 == 0 ? 1f : -1f;   // row 1's first super-block: values 0 and 63 only
-        ByteBuffer q = ByteBuffer.allocate((int) DType.Q6_K.bytesFor((long) rows * n)).order(ByteOrder.LITTLE_ENDIAN);
-        QuantCodec.quantize(DType.Q6_K, w, 0, rows * n, q);
-        byte[] gguf = q.array();
+        byte[] gguf = quantized(DType.Q6_K, w);
         long rowBytes = (long) Q6Groups.SUPER_BLOCK_BYTES * blocks;
         MemorySegment src = MemorySegment.ofArray(gguf);
         MemorySegment words = MemorySegment.ofArray(new byte[gguf.length]), groups = MemorySegment.ofArray(new byte[gguf.length]);
