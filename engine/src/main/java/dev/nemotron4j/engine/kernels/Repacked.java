@@ -2,8 +2,9 @@ package dev.nemotron4j.engine.kernels;
 
 import dev.nemotron4j.loader.tensor.DType;
 
-import jdk.incubator.vector.ByteVector;
-import jdk.incubator.vector.VectorSpecies;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -41,8 +42,10 @@ import java.nio.ByteOrder;
  *       four rows with one load of each activation vector while reading memory in one forward stream
  *       ({@link VectorDot#bf16Quads}; bench/NOTES.md, step 29); rows of more than {@link #BF16_SLAB_CHUNKS} chunks
  *       cut into column slabs as the integer layouts are (step 57). Rows past the last whole quad are padding
- *       (zeros; only {@code MatMul}'s one-token split in memory order multiplies them, and drops their sums). Values
- *       keep their column order.</li>
+ *       (zeros; only {@code MatMul}'s one-token split in memory order multiplies them, and drops their sums). Within
+ *       a chunk, int lane {@code j} holds the chunk's values {@code j} (low half) and {@code LANES + j} (high half):
+ *       one full-width load then gives both vectors of floats with a shift and a mask, where widening two
+ *       half-width loads took two conversions (bench/NOTES.md, step 71).</li>
  *   <li>Q6_K, GGUF's 210 bytes a super-block with the six-bit values moved into 32-bit words so that each vector
  *       of value pairs the kernel takes out has one scale group per int lane ({@link Q6Words}; {@link Q6Groups}, the
  *       layout before it, with {@code -Dn4j.q6Groups=true}); rows one after another, no slabs. A typical Q4_0 file
@@ -277,13 +280,13 @@ final class Repacked {
         if (dtype == DType.BF16) {
             // written out rather than VectorDot.toFloats per 32-value chunk (its dtype switch and tail loop each
             // time): 4B BF16 pp128 31.0 / 27.8 / 31.3 / 32.2 with the helper against 33.4 / 30.5 / 33.9 / 32.9
-            long half = 2L * VectorDot.LANES;
             for (int s = 0; s < slabs; s++) {
                 long row = row(r, s);
                 for (int k = slabStart(s), first = k, end = slabStart(s + 1); k < end; k++) {
                     long p = row + 8 * BF16_CHUNK * (long) (k - first);   // chunk k of every row of the quad: 4 × 2·BF16_CHUNK bytes
-                    VectorDot.widenBf16(data, p).intoArray(dst, off + BF16_CHUNK * k);
-                    VectorDot.widenBf16(data, p + half).intoArray(dst, off + BF16_CHUNK * k + VectorDot.LANES);
+                    IntVector v = IntVector.fromMemorySegment(VectorDot.I, data, p, ByteOrder.LITTLE_ENDIAN);
+                    v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, off + BF16_CHUNK * k);
+                    v.and(VectorDot.HIGH_HALF).reinterpretAsFloats().intoArray(dst, off + BF16_CHUNK * k + VectorDot.LANES);
                 }
             }
             return;
@@ -363,8 +366,8 @@ final class Repacked {
     }
 
     /**
-     * The BF16 copy: each chunk (64 bytes with 512-bit vectors) moves as one byte vector, straight from the mapped
-     * row to its place in the quad; the padding rows of a last quad that is not whole are zeros.
+     * The BF16 copy: each chunk (64 bytes with 512-bit vectors) goes straight from the mapped row to its place in the
+     * quad, its two halves zipped into int lanes; the padding rows of a last quad that is not whole are zeros.
      */
     private static Repacked quads(WeightMatrix w, WorkerPool pool) {
         int rows = w.rows(), chunks = w.cols() / BF16_CHUNK;
@@ -375,8 +378,13 @@ final class Repacked {
             for (int s = 0; s < copy.slabs; s++) {
                 long dst = copy.row(r, s);
                 for (int k = copy.slabStart(s), first = k, end = copy.slabStart(s + 1); k < end; k++) {
-                    ByteVector.fromMemorySegment(CHUNK_BYTES, b.data(), src + cb * k, ByteOrder.LITTLE_ENDIAN)
-                            .intoMemorySegment(data, dst + 4 * cb * (k - first), ByteOrder.LITTLE_ENDIAN);
+                    // values j and LANES + j of the chunk into int lane j, low and high half
+                    long from = src + cb * k;
+                    IntVector lo = ((IntVector) ShortVector.fromMemorySegment(VectorDot.S, b.data(), from, ByteOrder.LITTLE_ENDIAN)
+                            .convertShape(VectorOperators.S2I, VectorDot.I, 0)).and(0xFFFF);
+                    IntVector hi = ((IntVector) ShortVector.fromMemorySegment(VectorDot.S, b.data(), from + cb / 2, ByteOrder.LITTLE_ENDIAN)
+                            .convertShape(VectorOperators.S2I, VectorDot.I, 0)).lanewise(VectorOperators.LSHL, 16);
+                    lo.or(hi).intoMemorySegment(data, dst + 4 * cb * (k - first), ByteOrder.LITTLE_ENDIAN);
                 }
             }
         });
@@ -400,9 +408,6 @@ final class Repacked {
         });
         return copy;
     }
-
-    /** One BF16 chunk as a byte vector. */
-    private static final VectorSpecies<Byte> CHUNK_BYTES = VectorSpecies.of(byte.class, VectorDot.F.vectorShape());
 
     /*
      * A row is copied onto the heap as shorts (both block formats are whole shorts: 9 for Q4_0, 17 for Q8_0, the

@@ -26,6 +26,8 @@ public final class VectorDot {
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    /** The upper BF16 value of an int lane of a {@link Repacked} BF16 chunk, in place: that value as a float. */
+    static final int HIGH_HALF = 0xFFFF0000;
 
     private VectorDot() {
     }
@@ -162,25 +164,28 @@ public final class VectorDot {
      * (per call) streamed slower, and four rows stored one after another (four streams) 10–25 % slower from DRAM at
      * 3072 columns (bench/NOTES.md, steps 29 and 57). The slab keeps its activations (4 KB) in L1 while the weights
      * stream past: over whole 3072–4096-column rows (12–16 KB) they were re-read from L2 and the stream ran 15–25 %
-     * slower (step 57).
+     * slower (step 57). A chunk is one load of int lanes, each holding two values (see {@link Repacked}): {@code v << 16}
+     * is the first vector's floats, {@code v & 0xFFFF0000} the second's (step 71).
      */
     static void bf16Quads(MemorySegment w, long off, int quads, float[] x, int xOff, int chunks, float[] out, int o,
                           boolean add) {
         FloatVector zero = FloatVector.zero(F), a0 = zero, a1 = zero, b0 = zero, b1 = zero, c0 = zero, c1 = zero,
                 d0 = zero, d1 = zero;
-        long half = 2L * LANES;   // bytes of one widened vector
+        long chunk = 4L * LANES;   // bytes of one chunk: a vector of int lanes, two values each
         long p = off;
         int i = xOff, end = xOff + 2 * LANES * chunks;
         for (int s = 0, total = quads * chunks; s < total; s++, p += 16L * LANES) {
             FloatVector x0 = FloatVector.fromArray(F, x, i), x1 = FloatVector.fromArray(F, x, i + LANES);
-            a0 = widenBf16(w, p).fma(x0, a0);
-            a1 = widenBf16(w, p + half).fma(x1, a1);
-            b0 = widenBf16(w, p + 2 * half).fma(x0, b0);
-            b1 = widenBf16(w, p + 3 * half).fma(x1, b1);
-            c0 = widenBf16(w, p + 4 * half).fma(x0, c0);
-            c1 = widenBf16(w, p + 5 * half).fma(x1, c1);
-            d0 = widenBf16(w, p + 6 * half).fma(x0, d0);
-            d1 = widenBf16(w, p + 7 * half).fma(x1, d1);
+            IntVector va = IntVector.fromMemorySegment(I, w, p, LE), vb = IntVector.fromMemorySegment(I, w, p + chunk, LE);
+            IntVector vc = IntVector.fromMemorySegment(I, w, p + 2 * chunk, LE), vd = IntVector.fromMemorySegment(I, w, p + 3 * chunk, LE);
+            a0 = va.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x0, a0);
+            a1 = va.and(HIGH_HALF).reinterpretAsFloats().fma(x1, a1);
+            b0 = vb.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x0, b0);
+            b1 = vb.and(HIGH_HALF).reinterpretAsFloats().fma(x1, b1);
+            c0 = vc.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x0, c0);
+            c1 = vc.and(HIGH_HALF).reinterpretAsFloats().fma(x1, c1);
+            d0 = vd.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(x0, d0);
+            d1 = vd.and(HIGH_HALF).reinterpretAsFloats().fma(x1, d1);
             i += 2 * LANES;
             if (i == end) {   // the quad's last chunk: its four sums out, on to the next quad
                 float sa = a0.add(a1).reduceLanes(VectorOperators.ADD), sb = b0.add(b1).reduceLanes(VectorOperators.ADD);
@@ -217,9 +222,9 @@ public final class VectorDot {
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         for (int k = 0; k < chunks; k++) {
             int i = xOff + 2 * LANES * k;
-            long p = off + 16L * LANES * k;
-            a0 = widenBf16(w, p).fma(FloatVector.fromArray(F, x, i), a0);
-            a1 = widenBf16(w, p + 2L * LANES).fma(FloatVector.fromArray(F, x, i + LANES), a1);
+            IntVector v = IntVector.fromMemorySegment(I, w, off + 16L * LANES * k, LE);
+            a0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, i), a0);
+            a1 = v.and(HIGH_HALF).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, i + LANES), a1);
         }
         return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
