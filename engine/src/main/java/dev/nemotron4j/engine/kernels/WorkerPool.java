@@ -95,6 +95,13 @@ public final class WorkerPool implements AutoCloseable {
         dispatch(items, workPerItem, task, STREAMS);
     }
 
+    /**
+     * {@link #forStreams}: a stretch's parts shrink towards its end, halving down to {@code 1/TAPER_STEPS} of a step;
+     * {@code -Dn4j.taper=false} keeps whole steps to the end, for measurements.
+     */
+    private static final boolean TAPER = !"false".equals(System.getProperty("n4j.taper"));
+    private static final int TAPER_STEPS = 8;
+
     /** A/B switch for measurements: {@code -Dn4j.streams=false} makes {@link #forStreams} split as {@link #forRange}. */
     private static final boolean STREAMS = !"false".equals(System.getProperty("n4j.streams"));
 
@@ -186,13 +193,16 @@ public final class WorkerPool implements AutoCloseable {
      * the stolen half run as one piece, a thread held up in it held up the dispatch). No part is longer than a step.
      */
     private void runStreams(int thread, RangeTask t, int items, int parts) {
-        int g = granule, step = Math.max(g, items / parts / g * g);
+        int g = granule, step = Math.max(g, items / parts / g * g), fine = TAPER ? Math.max(g, step / TAPER_STEPS / g * g) : step;
         while (true) {
             for (long v; ; ) {
                 v = homes.get(thread);
                 int lo = lo(v), hi = hi(v);
                 if (lo >= hi) break;
-                int end = hi - lo <= step ? hi : lo + step;   // no lo + step past Integer.MAX_VALUE
+                // half of what is left, between a step and a fine part: the stretch's last parts are short, so the
+                // part another thread may wait for at the end is short (bench/NOTES.md, step 72)
+                int size = Math.max(fine, Math.min(step, (hi - lo) / 2 / g * g));
+                int end = hi - lo <= size ? hi : lo + size;   // no lo + size past Integer.MAX_VALUE
                 if (homes.compareAndSet(thread, v, pack(end, hi))) t.run(thread, lo, end);
             }
             if (!steal(thread, g, step)) return;

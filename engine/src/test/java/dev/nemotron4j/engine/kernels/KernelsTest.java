@@ -610,6 +610,7 @@ class KernelsTest {
      * {@link WorkerPool#forStreams}: every item once, parts on multiples of 16 where they are large, and each thread's
      * parts from its own stretch in order, one after another in memory (so its reads are one forward stream), before
      * any it takes from another's end. A thread held up at its first part leaves the rest of its stretch to the others.
+     * Parts shrink towards the end of a stretch.
      */
     @Test
     void workerPoolStreamsGiveEachThreadItsOwnStretchInOrder() {
@@ -635,6 +636,15 @@ class KernelsTest {
                     // no part longer than a step, stolen ones included: any part left can still be shared
                     int g = items >= 4096 ? 16 : 1, step = Math.max(g, items / Math.min(3 * 16, items) / g * g);
                     for (int[] p : sorted) assertTrue(p[2] - p[1] <= step, "part [" + p[1] + ", " + p[2] + ") longer than " + step);
+                    // parts shrink towards a stretch's end, whoever runs it: the part ending a stretch is an eighth of a
+                    // step at most, so a thread done early waits for little
+                    int fine = Math.max(g, step / 8 / g * g);
+                    for (int t = 0; t < 3; t++) {
+                        int end = t == 2 ? items : (int) ((long) items * (t + 1) / 3) / g * g;
+                        for (int[] p : sorted) {
+                            if (p[2] == end) assertTrue(p[2] - p[1] <= fine, "the part [" + p[1] + ", " + p[2] + ") ending a stretch is longer than " + fine);
+                        }
+                    }
                     // per thread, in the order it ran them: forward runs, each part where the last ended; the first run
                     // from its own stretch's start (unless the others took all of it first), every later one begun by
                     // taking from another stretch (or back from one taken from it) — few runs, not a part each

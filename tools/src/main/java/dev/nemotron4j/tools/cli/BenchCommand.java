@@ -36,6 +36,7 @@ import java.util.concurrent.Callable;
                 "  -Dn4j.noTouch=true       Q4_0 prefill without reading the next panel ahead",
                 "  -Dn4j.streams=false      decode parts handed out from one counter, not per-thread streams",
                 "  -Dn4j.guided=false       fixed pool parts instead of ones that shrink",
+                "  -Dn4j.taper=false        decode stretches in whole parts to their ends (step 72)",
                 "  -Dn4j.parts=N            pool parts per thread (default 16)",
                 "  -Dn4j.repackAvailable=B  memory taken as available when deciding the copies (default: read)"},
         description = {"Measure prefill and decode speed, like llama-bench.",
