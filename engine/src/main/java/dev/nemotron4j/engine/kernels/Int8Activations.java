@@ -72,14 +72,12 @@ final class Int8Activations {
     }
 
     /**
-     * Quantizes groups {@code [g0, g1)}: for repacked layouts whole groups of 16 blocks, in vectors with 16 float lanes
-     * and one value at a time with 8 (a {@link Repacked} copy exists only where {@link PackedIntDot#REPACKED});
-     * otherwise one block at a time.
+     * Quantizes groups {@code [g0, g1)}: for repacked layouts whole groups of 16 blocks, in vectors (a {@link Repacked}
+     * copy exists only where {@link PackedIntDot#REPACKED}: 16 or 8 float lanes); otherwise one block at a time.
      */
     private void quantize(DType dtype, boolean repacked, float[] x, int g0, int g1) {
         if (repacked && dtype == DType.Q6_K) for (int g = g0; g < g1; g++) quantizeGroup(dtype, true, x, g);
-        else if (repacked && PackedIntDot.WIDE) for (int gg = g0 / 16; gg < g1 / 16; gg++) quantizeRepacked(dtype, x, gg);
-        else if (repacked) for (int gg = g0 / 16; gg < g1 / 16; gg++) quantizeRepackedScalar(dtype, x, gg);
+        else if (repacked) for (int gg = g0 / 16; gg < g1 / 16; gg++) quantizeRepacked(dtype, x, gg);
         else for (int g = g0; g < g1; g++) quantizeGroup(dtype, false, x, g);
     }
 
@@ -125,36 +123,38 @@ final class Int8Activations {
     /**
      * Quantizes the 16 blocks of group {@code gg} (values {@code 512·gg ‥}) for a {@link Repacked} matrix, lane
      * {@code j} for block {@code j} as the words are laid out: the group is gathered transposed once, then the
-     * block maxima, scales and rounded pairs are whole vectors.
+     * block maxima, scales and rounded pairs are whole vectors; with 8 float lanes (AVX2) in two halves, blocks 0‥7
+     * then 8‥15 (one value at a time before; bench/NOTES.md, step 73).
      */
     private void quantizeRepacked(DType dtype, float[] x, int gg) {
         float[] t = TRANSPOSED.get();
-        int x0 = 512 * gg;
-        IntVector bits = IntVector.zero(I);
-        for (int k = 0; k < 32; k++) {
-            FloatVector v = FloatVector.fromArray(F, x, x0 + k, BLOCK_STRIDE, 0);
-            v.intoArray(t, 16 * k);
-            bits = bits.max(v.reinterpretAsInts().and(ABS_BITS));
-        }
-        FloatVector amax = bits.reinterpretAsFloats();
-        amax.div(127f).intoArray(scale, 16 * gg);
-        FloatVector.broadcast(F, 127f).div(amax).intoArray(t, 512);   // ∞ for a block of zeros (see q4Pairs)
-        int base = 256 * gg;
-        if (dtype == DType.Q8_0) {
-            for (int s = 0; s < 16; s++) pair(t, 32 * s, 32 * s + 16, t, 512, packed, base + 16 * s);
-        } else {
-            q4Pairs(t, 0, 16, t, 512, packed, base, 16);
+        int x0 = 512 * gg, base = 256 * gg;
+        for (int j0 = 0; j0 < 16; j0 += F.length()) {
+            IntVector bits = IntVector.zero(I);
+            for (int k = 0; k < 32; k++) {
+                FloatVector v = FloatVector.fromArray(F, x, x0 + 32 * j0 + k, BLOCK_STRIDE, 0);
+                v.intoArray(t, 16 * k + j0);
+                bits = bits.max(v.reinterpretAsInts().and(ABS_BITS));
+            }
+            FloatVector amax = bits.reinterpretAsFloats();
+            amax.div(127f).intoArray(scale, 16 * gg + j0);
+            FloatVector.broadcast(F, 127f).div(amax).intoArray(t, 512 + j0);   // ∞ for a block of zeros (see q4Pairs)
+            if (dtype == DType.Q8_0) {
+                for (int s = 0; s < 16; s++) pair(t, 32 * s + j0, 32 * s + 16 + j0, t, 512 + j0, packed, base + 16 * s + j0);
+                continue;
+            }
+            q4Pairs(t, j0, 16, t, 512 + j0, packed, base + j0, 16);
             // lane j: Σ q over block j, read back from the 16 pairs (q[a] << 16) + q[b] just stored: with |q[b]| ≤
             // 127, (v + 2¹⁵) >> 16 is q[a] and v − (q[a] << 16) is q[b]. (Returning the sums from pair() made it
             // return a vector; where C2 did not inline it, past its node-count cutoff, every call boxed one.)
             IntVector sum = IntVector.zero(I);
             for (int s = 0; s < 16; s++) {
-                IntVector v = IntVector.fromArray(I, packed, base + 16 * s);
+                IntVector v = IntVector.fromArray(I, packed, base + 16 * s + j0);
                 IntVector hi = v.add(0x8000).lanewise(VectorOperators.ASHR, 16);
                 sum = sum.add(hi).add(v.sub(hi.lanewise(VectorOperators.LSHL, 16)));
             }
             // the kernel's weights carry +8, so it subtracts 8·2¹⁶·Σq
-            ((FloatVector) sum.convert(VectorOperators.I2F, 0)).mul(Q4_OFFSET).intoArray(corr, 16 * gg);
+            ((FloatVector) sum.convert(VectorOperators.I2F, 0)).mul(Q4_OFFSET).intoArray(corr, 16 * gg + j0);
         }
     }
 
@@ -164,36 +164,6 @@ final class Int8Activations {
     static {
         int[] first = {0, 16, 1, 17};
         for (int s = 0; s < 16; s++) Q4_STEP[s] = 4 * (s / 4) + first[s % 4];
-    }
-
-    /**
-     * {@link #quantizeRepacked} one value at a time, for vectors of other than 16 lanes ({@link PackedIntDot256}
-     * reads the same layout): the same float operations in the same order, so the same ints, scales and sums.
-     */
-    private void quantizeRepackedScalar(DType dtype, float[] x, int gg) {
-        int base = 256 * gg;
-        for (int j = 0; j < 16; j++) {
-            int x0 = 512 * gg + 32 * j, bits = 0;
-            for (int k = 0; k < 32; k++) bits = Math.max(bits, Float.floatToRawIntBits(x[x0 + k]) & ABS_BITS);
-            float amax = Float.intBitsToFloat(bits), inv = 127f / amax;
-            scale[16 * gg + j] = amax / 127f;
-            if (dtype == DType.Q8_0) {
-                for (int s = 0; s < 16; s++) packed[base + 16 * s + j] = (rounded(x[x0 + 2 * s], inv) << 16) + rounded(x[x0 + 2 * s + 1], inv);
-            } else {
-                int sum = 0;
-                for (int s = 0; s < 16; s++) {
-                    int qa = rounded(x[x0 + Q4_STEP[s]], inv), qb = rounded(x[x0 + Q4_STEP[s] + 2], inv);
-                    packed[base + 16 * s + j] = (qa << 16) + qb;
-                    sum += qa + qb;
-                }
-                corr[16 * gg + j] = (float) sum * Q4_OFFSET;
-            }
-        }
-    }
-
-    /** One lane of {@link #pair}: {@code v·inv} rounded as there (a NaN, from a block of zeros, becomes 0). */
-    private static int rounded(float v, float inv) {
-        return (int) (v * inv + ROUNDER - ROUNDER);
     }
 
     /** {@code 8 · 2¹⁶}: Q4_0 repacked decode multiplies the stored nibbles (value + 8) and removes this times Σq. */
