@@ -3,7 +3,6 @@ package dev.nemotron4j.engine.kernels;
 import dev.nemotron4j.loader.tensor.DType;
 
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
@@ -378,12 +377,11 @@ final class Repacked {
             for (int s = 0; s < copy.slabs; s++) {
                 long dst = copy.row(r, s);
                 for (int k = copy.slabStart(s), first = k, end = copy.slabStart(s + 1); k < end; k++) {
-                    // values j and LANES + j of the chunk into int lane j, low and high half
+                    // values j and LANES + j of the chunk into int lane j, low and high half: each half widened
+                    // (its values in the lanes' high halves), the first moved down
                     long from = src + cb * k;
-                    IntVector lo = ((IntVector) ShortVector.fromMemorySegment(VectorDot.S, b.data(), from, ByteOrder.LITTLE_ENDIAN)
-                            .convertShape(VectorOperators.S2I, VectorDot.I, 0)).and(0xFFFF);
-                    IntVector hi = ((IntVector) ShortVector.fromMemorySegment(VectorDot.S, b.data(), from + cb / 2, ByteOrder.LITTLE_ENDIAN)
-                            .convertShape(VectorOperators.S2I, VectorDot.I, 0)).lanewise(VectorOperators.LSHL, 16);
+                    IntVector lo = VectorDot.widenBf16(b.data(), from).reinterpretAsInts().lanewise(VectorOperators.LSHR, 16);
+                    IntVector hi = VectorDot.widenBf16(b.data(), from + cb / 2).reinterpretAsInts();
                     lo.or(hi).intoMemorySegment(data, dst + 4 * cb * (k - first), ByteOrder.LITTLE_ENDIAN);
                 }
             }
