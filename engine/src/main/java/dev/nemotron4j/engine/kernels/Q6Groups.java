@@ -102,21 +102,30 @@ final class Q6Groups {
         return ((quarter < 2 ? ql : ql >> 4) & 0xF) | ((qh >> (2 * quarter)) & 3) << 4;
     }
 
+    /** The six-bit value (0‥63) at column {@code v} (0‥255) of the super-block at {@code base} in this layout. */
+    static int value(byte[] sb, int base, int v) {
+        return (sb[base + NIBBLE_BYTE[v]] >> NIBBLE_SHIFT[v] & 0xF) | (sb[base + HIGH_BYTE[v]] >> HIGH_SHIFT[v] & 3) << 4;
+    }
+
+    /** Reads the six-bit value at a column of a super-block held in a byte array: a Q6_K copy layout's {@code value}. */
+    @FunctionalInterface
+    interface Values {
+        int at(byte[] sb, int base, int column);
+    }
+
     /**
-     * A row of {@code superBlocks} super-blocks at {@code row} dequantized, in column order, to {@code dst[off ‥)}; the
-     * row's bytes are read into the heap first, as {@link #repackRow} does.
+     * A row of {@code superBlocks} super-blocks at {@code row} of a Q6_K copy whose values {@code values} reads ({@link
+     * #value}, {@link Q6Words#value}) dequantized, in column order, to {@code dst[off ‥)}; the row's bytes are read
+     * into the heap first, as {@link #repackRow} does. The scales and factor are GGUF's, where both layouts keep them.
      */
-    static void toFloats(MemorySegment data, long row, int superBlocks, float[] dst, int off) {
+    static void toFloats(MemorySegment data, long row, int superBlocks, float[] dst, int off, Values values) {
         int bytes = SUPER_BLOCK_BYTES * superBlocks;
         byte[] in = rows(bytes)[0];
         MemorySegment.copy(data, ValueLayout.JAVA_BYTE, row, in, 0, bytes);
         for (int s = 0; s < superBlocks; s++) {
             int base = SUPER_BLOCK_BYTES * s;
             float d = Float.float16ToFloat((short) ((in[base + 208] & 0xFF) | in[base + 209] << 8));
-            for (int v = 0; v < 256; v++) {
-                int q = (in[base + NIBBLE_BYTE[v]] >> NIBBLE_SHIFT[v] & 0xF) | (in[base + HIGH_BYTE[v]] >> HIGH_SHIFT[v] & 3) << 4;
-                dst[off + 256 * s + v] = d * in[base + 192 + v / 16] * (q - 32);
-            }
+            for (int c = 0; c < 256; c++) dst[off + 256 * s + c] = d * in[base + 192 + c / 16] * (values.at(in, base, c) - 32);
         }
     }
 }

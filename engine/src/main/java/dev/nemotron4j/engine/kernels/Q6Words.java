@@ -97,16 +97,4 @@ final class Q6Words {
             default -> w2 >>> 6 + half & 0x3F;
         };
     }
-
-    /** A row of {@code superBlocks} super-blocks at {@code row} dequantized, in column order, to {@code dst[off ‥)}. */
-    static void toFloats(MemorySegment data, long row, int superBlocks, float[] dst, int off) {
-        int bytes = SUPER_BLOCK_BYTES * superBlocks;
-        byte[] in = Q6Groups.rows(bytes)[0];
-        MemorySegment.copy(data, ValueLayout.JAVA_BYTE, row, in, 0, bytes);
-        for (int s = 0; s < superBlocks; s++) {
-            int base = SUPER_BLOCK_BYTES * s;
-            float d = Float.float16ToFloat((short) ((in[base + 208] & 0xFF) | in[base + 209] << 8));
-            for (int c = 0; c < 256; c++) dst[off + 256 * s + c] = d * in[base + 192 + c / 16] * (value(in, base, c) - 32);
-        }
-    }
 }

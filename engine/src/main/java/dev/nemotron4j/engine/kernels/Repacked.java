@@ -272,8 +272,7 @@ final class Repacked {
      */
     void toFloats(int r, float[] dst, int off) {
         if (dtype == DType.Q6_K) {
-            if (Q6Words.USED) Q6Words.toFloats(data, row(r, 0), groups, dst, off);
-            else Q6Groups.toFloats(data, row(r, 0), groups, dst, off);
+            Q6Groups.toFloats(data, row(r, 0), groups, dst, off, Q6Words.USED ? Q6Words::value : Q6Groups::value);
             return;
         }
         if (dtype == DType.BF16) {

@@ -127,8 +127,8 @@ class Kernels256Test {
         assertTrue(extremes, "row 1 must reach the six-bit extremes");
         for (int r = 0; r < rows; r++) {
             float[] fromWords = new float[n], fromGroups = new float[n];
-            Q6Words.toFloats(words, r * rowBytes, blocks, fromWords, 0);
-            Q6Groups.toFloats(groups, r * rowBytes, blocks, fromGroups, 0);
+            Q6Groups.toFloats(words, r * rowBytes, blocks, fromWords, 0, Q6Words::value);
+            Q6Groups.toFloats(groups, r * rowBytes, blocks, fromGroups, 0, Q6Groups::value);
             assertArrayEquals(fromGroups, fromWords, "row " + r + " widened");
         }
         assumeTrue(PackedIntDot.WIDE, "compares with the 16-lane kernel");
