@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nemotron4j.tokenizer.Tokenizer;
 import dev.nemotron4j.tokenizer.TokenizerException;
-import dev.nemotron4j.tokenizer.Tokenizers;
 import dev.nemotron4j.tokenizer.bpe.BpeTokenizer;
 import dev.nemotron4j.tokenizer.sentencepiece.ModelProtoWriter;
 import dev.nemotron4j.tokenizer.sentencepiece.SentencePieceModel;
@@ -15,6 +14,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 
 /**
  * Tokenizers to and from GGUF's {@code tokenizer.ggml.*} metadata. "llama" vocabularies (SentencePiece pieces with
@@ -75,7 +75,8 @@ public final class GgufTokenizers {
             pre.putObject("pattern").put("Regex", "llama-bpe".equals(m.get("tokenizer.ggml.pre"))
                     ? BpeTokenizer.LLAMA3_PATTERN : BpeTokenizer.GPT2_PATTERN);
             try {
-                return Tokenizers.huggingFaceJson(json.writeValueAsBytes(root), origin);
+                return BpeTokenizer.fromJson(json.writeValueAsBytes(root), origin, optionalId(m, "tokenizer.ggml.bos_token_id"),
+                        optionalId(m, "tokenizer.ggml.eos_token_id"));
             } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
                 throw new TokenizerException(origin + ": " + e.getMessage(), e);
             }
@@ -124,8 +125,14 @@ public final class GgufTokenizers {
         return m;
     }
 
+    /** An id from the metadata: a Long as read from a file, an Integer as {@link #toMetadata} puts it. */
     private static int id(Map<String, Object> m, String key, int dflt) {
-        return m.get(key) instanceof Long l ? (int) (long) l : dflt;
+        return optionalId(m, key).orElse(dflt);
+    }
+
+    private static OptionalInt optionalId(Map<String, Object> m, String key) {
+        return m.get(key) instanceof Number n && n.longValue() >= 0 && n.longValue() <= Integer.MAX_VALUE
+                ? OptionalInt.of(n.intValue()) : OptionalInt.empty();
     }
 
     @SuppressWarnings("unchecked")

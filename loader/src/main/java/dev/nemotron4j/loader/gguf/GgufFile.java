@@ -12,6 +12,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -180,18 +181,24 @@ public final class GgufFile {
                 }
                 long[] shape = new long[in.dims.length];
                 for (int d = 0; d < shape.length; d++) shape[d] = in.dims[shape.length - 1 - d]; // ne[0] is innermost
-                long numel = Tensor.numel(shape);
                 if (shape.length > 0 && shape[shape.length - 1] % dt.blockSize() != 0) {
                     throw new CheckpointException(path + ": tensor '" + in.name + "' rows of " + shape[shape.length - 1]
                             + " are not whole " + dt + " blocks");
                 }
-                long bytes = dt.bytesFor(numel);
+                long bytes;
+                try {
+                    bytes = Math.multiplyExact(Tensor.numel(shape) / dt.blockSize(), (long) dt.blockBytes());
+                } catch (ArithmeticException e) {
+                    throw new CheckpointException(path + ": tensor '" + in.name + "' has dimensions " + Arrays.toString(in.dims)
+                            + ", more " + dt + " bytes than any file holds (a corrupt header?)");
+                }
                 if (in.offset % alignment != 0) {
                     throw new CheckpointException(path + ": tensor '" + in.name + "' offset " + Long.toUnsignedString(in.offset) + " is not aligned to " + alignment);
                 }
-                if (in.offset < 0 || in.offset + bytes > dataSize) {
-                    throw new CheckpointException(path + ": tensor '" + in.name + "' data [" + in.offset + ", " + (in.offset + bytes)
-                            + ") lies beyond the data section of " + dataSize + " bytes (truncated?)");
+                // offset and bytes are each at most Long.MAX_VALUE: compared without adding them, which could overflow
+                if (in.offset < 0 || bytes > dataSize || in.offset > dataSize - bytes) {
+                    throw new CheckpointException(path + ": tensor '" + in.name + "' data (" + bytes + " bytes from offset "
+                            + Long.toUnsignedString(in.offset) + ") lies beyond the data section of " + dataSize + " bytes (truncated?)");
                 }
                 if (tensors.containsKey(in.name)) throw new CheckpointException(path + ": tensor '" + in.name + "' appears twice");
                 spans.add(new long[]{in.offset, in.offset + bytes, infos.indexOf(in)});

@@ -43,7 +43,7 @@ public final class BpeTokenizer implements Tokenizer {
     private final OptionalInt bos;
     private final OptionalInt eos;
 
-    private BpeTokenizer(String origin, JsonNode root) {
+    private BpeTokenizer(String origin, JsonNode root, OptionalInt bosId, OptionalInt eosId) {
         this.origin = origin;
         JsonNode model = root.path("model");
         if (!"BPE".equals(model.path("type").asText())) {
@@ -85,8 +85,14 @@ public final class BpeTokenizer implements Tokenizer {
         specialTexts.sort(Comparator.comparingInt(String::length).reversed()); // longest first
         specials = specialTexts.isEmpty() ? null
                 : Pattern.compile(String.join("|", specialTexts.stream().map(Pattern::quote).toList()));
-        bos = idOf(specialTexts, "<|begin_of_text|>", "<s>");
-        eos = idOf(specialTexts, "<|end_of_text|>", "</s>");
+        bos = known(bosId).isPresent() ? bosId : idOf(specialTexts, "<|begin_of_text|>", "<s>");
+        eos = known(eosId).isPresent() ? eosId : idOf(specialTexts, "<|end_of_text|>", "</s>");
+    }
+
+    /** {@code id} where it names a token of this vocabulary, else empty. */
+    private OptionalInt known(OptionalInt id) {
+        return id.isPresent() && id.getAsInt() >= 0 && id.getAsInt() < byId.length && byId[id.getAsInt()] != null
+                ? id : OptionalInt.empty();
     }
 
     private OptionalInt idOf(List<String> specialTexts, String... names) {
@@ -115,8 +121,17 @@ public final class BpeTokenizer implements Tokenizer {
     }
 
     public static BpeTokenizer fromJson(byte[] json, String origin) {
+        return fromJson(json, origin, OptionalInt.empty(), OptionalInt.empty());
+    }
+
+    /**
+     * As {@link #fromJson(byte[], String)}, with the BOS and EOS ids given (a GGUF's {@code tokenizer.ggml.bos_token_id}
+     * and {@code eos_token_id}); an empty or out-of-vocabulary id falls back to the token named as Llama 3 or
+     * SentencePiece name them ({@code <|begin_of_text|>}, {@code <s>}; {@code <|end_of_text|>}, {@code </s>}).
+     */
+    public static BpeTokenizer fromJson(byte[] json, String origin, OptionalInt bosId, OptionalInt eosId) {
         try {
-            return new BpeTokenizer(origin, new ObjectMapper().readTree(json));
+            return new BpeTokenizer(origin, new ObjectMapper().readTree(json), bosId, eosId);
         } catch (IOException e) {
             throw new TokenizerException(origin + ": not valid JSON: " + e.getMessage(), e);
         }
