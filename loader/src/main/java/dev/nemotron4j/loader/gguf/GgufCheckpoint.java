@@ -123,6 +123,12 @@ public final class GgufCheckpoint {
         int ffn = num(m, arch + ".feed_forward_length", where, -1);
         RopeScaling scaling = null;
         Tensor freqs = f.tensors().get("rope_freqs.weight");
+        Object scalingType = m.get(arch + ".rope.scaling.type");
+        if (freqs == null && scalingType != null && !"none".equals(scalingType) && !"linear".equals(scalingType)) {
+            // read as no scaling, a model would run, and go wrong past its original context: refused instead
+            throw new CheckpointException(where + ": " + arch + ".rope.scaling.type '" + scalingType
+                    + "' is not supported (none, linear, or llama3 factors in rope_freqs.weight)");
+        }
         if (freqs != null) {
             float[] ff = freqs.toFloatArray();
             double[] d = new double[ff.length];

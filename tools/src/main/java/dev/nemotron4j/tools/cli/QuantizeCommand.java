@@ -13,7 +13,7 @@ import java.util.concurrent.Callable;
 
 @Command(name = "quantize", mixinStandardHelpOptions = true,
         footerHeading = "%nExamples:%n", footer = {"  nemotron4j quantize -m ./nemotron-mini-4b-hf --type q4_0 --out mini4b-q4_0.gguf", "  nemotron4j quantize -m Nemotron-3-8B-Chat-4k.nemo --type q8_0 --out n3-8b-q8_0.gguf"},
-        description = {"Write a model as a GGUF file (q8_0, q4_0, bf16, f32) that llama.cpp loads.",
+        description = {"Write a model as a GGUF file (q8_0, q4_0, bf16, f16, f32) that llama.cpp loads.",
                 "q4_0 keeps the output layer in q6_k, as llama.cpp does. The source can be a Hugging Face folder,",
                 "a .nemo, or a GGUF."})
 final class QuantizeCommand implements Callable<Integer> {
@@ -23,7 +23,7 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = {"-m", "--model"}, required = true, paramLabel = "SRC", description = "Source checkpoint.")
     Path model;
 
-    @Option(names = "--type", required = true, paramLabel = "TYPE", description = "q8_0, q4_0, bf16 or f32.")
+    @Option(names = "--type", required = true, paramLabel = "TYPE", description = "q8_0, q4_0, bf16, f16 or f32.")
     String type;
 
     @Option(names = "--out", required = true, paramLabel = "FILE.gguf", description = "File to write.")
@@ -43,7 +43,7 @@ final class QuantizeCommand implements Callable<Integer> {
         try {
             target = GgufExporter.Target.valueOf(type.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new UserException("--type " + type + ": expected q8_0, q4_0, bf16 or f32");
+            throw new UserException("--type " + type + ": expected q8_0, q4_0, bf16, f16 or f32");
         }
         if (!out.getFileName().toString().endsWith(".gguf")) throw new UserException("--out should name a .gguf file");
         if (Files.exists(out)) throw new UserException(out + " exists; choose another --out");

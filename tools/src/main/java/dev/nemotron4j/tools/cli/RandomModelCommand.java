@@ -27,7 +27,7 @@ final class RandomModelCommand implements Callable<Integer> {
     String dtype;
 
     @Option(names = "--out", required = true, paramLabel = "DIR|FILE.gguf",
-            description = "Folder to create (Hugging Face layout), or a .gguf file (bf16, f32; q8_0/q4_0 via 'quantize').")
+            description = "Folder to create (Hugging Face layout), or a .gguf file (bf16, f16, f32; q8_0/q4_0 via 'quantize').")
     Path out;
 
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Random seed (default: ${DEFAULT-VALUE}).")
@@ -50,7 +50,6 @@ final class RandomModelCommand implements Callable<Integer> {
         boolean gguf = out.getFileName().toString().endsWith(".gguf");
         if (gguf) {
             if (Files.exists(out)) throw new UserException(out + " already exists; choose another --out");
-            if (t == DType.F16) throw new UserException("--dtype f16: a .gguf is written as bf16 or f32; choose one of those");
             OutputPaths.requireParentFolder(out);
         } else {
             OutputPaths.requireNewFolder(out);
@@ -67,8 +66,7 @@ final class RandomModelCommand implements Callable<Integer> {
                 RandomModel.write(tmp, p.config(), t, 0.02, seed);
                 try (var ck = dev.nemotron4j.loader.CheckpointLoader.open(tmp)) {
                     dev.nemotron4j.tools.convert.GgufExporter.export(ck, out,
-                            t == DType.F32 ? dev.nemotron4j.tools.convert.GgufExporter.Target.F32
-                                    : dev.nemotron4j.tools.convert.GgufExporter.Target.BF16, null);
+                            dev.nemotron4j.tools.convert.GgufExporter.Target.valueOf(t.name()), null);
                 }
             } finally {
                 OutputPaths.deleteTree(tmp);

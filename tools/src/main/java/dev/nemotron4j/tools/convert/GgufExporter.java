@@ -33,7 +33,7 @@ import java.util.Optional;
  */
 public final class GgufExporter {
     public enum Target {
-        BF16(DType.BF16, 32), Q8_0(DType.Q8_0, 7), Q4_0(DType.Q4_0, 2), F32(DType.F32, 0);
+        BF16(DType.BF16, 32), F16(DType.F16, 1), Q8_0(DType.Q8_0, 7), Q4_0(DType.Q4_0, 2), F32(DType.F32, 0);
 
         final DType type;
         final int fileType;

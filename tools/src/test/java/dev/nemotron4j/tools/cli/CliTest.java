@@ -277,7 +277,7 @@ class CliTest {
                 {"bench", "--model", model("nemotron-gqa-f32"), "-p", "0", "-n", "0"},
                 {"logits", "--model", model("nemotron-gqa-f32") + "/config.json", "--ids", "1"},
                 {"random-model", "--preset", "nemotron-small", "--out", "/no/such/folder/x.gguf"},
-                {"random-model", "--preset", "nemotron-small", "--dtype", "f16", "--out", "x-never-written.gguf"},
+                {"random-model", "--preset", "nemotron-small", "--dtype", "q4_0", "--out", "x-never-written.gguf"},
                 {"quantize", "--model", model("nemotron-gqa-f32"), "--type", "q8_0", "--out", "/no/such/folder/x.gguf"},
         };
         for (String[] args : cases) {
@@ -300,6 +300,7 @@ class CliTest {
                 {"nothing to measure", "bench", "--model", model("nemotron-gqa-f32"), "-p", "0", "-n", "0"},
                 {"pass the folder itself", "logits", "--model", model("nemotron-gqa-f32") + "/config.json", "--ids", "1"},
                 {"/no/such/folder does not exist", "random-model", "--preset", "nemotron-small", "--out", "/no/such/folder/x.gguf"},
+                {"--dtype q4_0: expected bf16, f16 or f32", "random-model", "--preset", "nemotron-small", "--dtype", "q4_0", "--out", "x-never-written.gguf"},
                 {"/no/such/folder does not exist", "quantize", "--model", model("nemotron-gqa-f32"), "--type", "q8_0", "--out", "/no/such/folder/x.gguf"},
         };
         for (String[] c : said) {

@@ -100,17 +100,33 @@ class GgufTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource({"nemotron-gqa-bf16-zarr", "nemotron-tp2-bf16", "llama31-f32", "nemotron3-mha-legacy", "nemotron-gqa-f32"})
     void q8GgufStaysCloseAndKeepsTheGreedyTokensWhereTheMarginIsClear(String fixture) {
-        Path gguf = quantize(fixture, "q8_0");
+        assertCloseWithClearGreedyTokens(quantize(fixture, "q8_0"), fixture, "q8_0", Q8_TOLERANCE);
+    }
+
+    /** F16 (as llama.cpp's f16 files): the same checks, with F16's rounding as the bound. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"nemotron-gqa-bf16-zarr", "nemotron-tp2-bf16", "llama31-f32", "nemotron3-mha-legacy", "nemotron-gqa-f32"})
+    void f16GgufStaysCloseAndKeepsTheGreedyTokensWhereTheMarginIsClear(String fixture) {
+        Path gguf = quantize(fixture, "f16");
+        try (Checkpoint ck = CheckpointLoader.open(gguf)) {
+            assertEquals(DType.F16, ck.tensors().require("model.layers.0.mlp.down_proj.weight").dtype(), "matrices in F16");
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+        assertCloseWithClearGreedyTokens(gguf, fixture, "f16", F16_TOLERANCE);
+    }
+
+    private static void assertCloseWithClearGreedyTokens(Path gguf, String fixture, String type, double tolerance) {
         int steps = 0, checked = 0;
         try (NemotronModel m = NemotronModel.load(gguf, LoadOptions.defaults().withThreads(2))) {
             for (Fixtures.Prompt p : Fixtures.golden(fixture).prompts()) {
                 float[][] got = m.logitsAll(p.ids());
                 double scale = 1;
                 for (int t = 0; t < got.length; t++) {
-                    assertClose(p.logits()[t], got[t], Q8_TOLERANCE, fixture + " q8_0 position " + t);
+                    assertClose(p.logits()[t], got[t], tolerance, fixture + " " + type + " position " + t);
                     for (float v : p.logits()[t]) scale = Math.max(scale, Math.abs(v));
                 }
-                double clear = 2 * Q8_TOLERANCE * scale;
+                double clear = 2 * tolerance * scale;
                 int n = p.greedy().length, prompt = p.ids().length;
                 int[] forced = Arrays.copyOf(p.ids(), prompt + n - 1);
                 System.arraycopy(p.greedy(), 0, forced, prompt, n - 1);
@@ -119,17 +135,17 @@ class GgufTest {
                     steps++;
                     if (p.margins()[i] <= clear) continue;
                     checked++;
-                    assertEquals(p.greedy()[i], argmax(all[prompt - 1 + i]), fixture + " q8_0 teacher-forced step " + i);
+                    assertEquals(p.greedy()[i], argmax(all[prompt - 1 + i]), fixture + " " + type + " teacher-forced step " + i);
                 }
                 int[] tokens = m.generateGreedy(p.ids(), n, id -> true).tokenIds();
                 for (int i = 0; i < tokens.length && p.margins()[i] > clear; i++) {
-                    assertEquals(p.greedy()[i], tokens[i], fixture + " q8_0 greedy step " + i);
+                    assertEquals(p.greedy()[i], tokens[i], fixture + " " + type + " greedy step " + i);
                 }
             }
         }
-        System.out.printf("%s: q8_0 greedy steps checked %d of %d%n", fixture, checked, steps);
-        // random weights give many close calls; the check must still cover a good part of the continuation (9–29 steps
-        // of 20–36 with this tolerance), so that it cannot pass by comparing nothing
+        System.out.printf("%s: %s greedy steps checked %d of %d%n", fixture, type, checked, steps);
+        // random weights give many close calls; the check must still cover a good part of the continuation (Q8_0: 9–29
+        // steps of 20–36, F16: 18–36), so that it cannot pass by comparing nothing
         assertTrue(checked * 5 >= steps * 2, fixture + ": only " + checked + " of " + steps + " greedy steps have a clear margin");
     }
 
@@ -138,6 +154,8 @@ class GgufTest {
      * rounding plus the int8 activations of the repacked kernels reached 1.3–1.7e-2 on the five fixtures.
      */
     private static final double Q8_TOLERANCE = 2e-2;
+    /** F16's: its 11-bit significands against the reference's float64. */
+    private static final double F16_TOLERANCE = 2e-3;
 
     private static int argmax(float[] v) {
         int best = 0;
@@ -315,6 +333,37 @@ class GgufTest {
         Files.write(badArch, arch);
         e = assertThrows(CheckpointException.class, () -> CheckpointLoader.open(badArch));
         assertTrue(e.getMessage().contains("'mamba2xx'"), e.getMessage());
+    }
+
+    /**
+     * A rope scaling this engine does not implement (yarn, say) is refused by name rather than read as no scaling,
+     * which would run and go wrong past the original context; linear scaling loads.
+     */
+    @Test
+    void unsupportedRopeScalingIsRefusedByName() throws Exception {
+        Path src = quantize("nemotron-gqa-f32", "f32");
+        Path yarn = withMetadata(src, "yarn.gguf", Map.of("nemotron.rope.scaling.type", "yarn", "nemotron.rope.scaling.factor", 4.0f));
+        CheckpointException e = assertThrows(CheckpointException.class, () -> CheckpointLoader.open(yarn).close());
+        assertTrue(e.getMessage().contains("yarn.gguf") && e.getMessage().contains("'yarn'"), e.getMessage());
+        Path linear = withMetadata(src, "linear.gguf", Map.of("nemotron.rope.scaling.type", "linear", "nemotron.rope.scaling.factor", 2.0f));
+        try (Checkpoint ck = CheckpointLoader.open(linear)) {
+            assertTrue(ck.config().ropeScaling() != null, "linear scaling read");
+        }
+    }
+
+    /** A copy of a GGUF with metadata entries added or replaced (the tensors' bytes as they are). */
+    private Path withMetadata(Path src, String name, Map<String, Object> extra) throws Exception {
+        Path out = tmp.resolve(name);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            var f = dev.nemotron4j.loader.gguf.GgufFile.open(src, arena);
+            Map<String, Object> meta = new java.util.LinkedHashMap<>(f.metadata());
+            meta.putAll(extra);
+            List<dev.nemotron4j.loader.gguf.GgufWriter.Entry> entries = new java.util.ArrayList<>();
+            f.tensors().forEach((n, t) -> entries.add(new dev.nemotron4j.loader.gguf.GgufWriter.Entry(n, f.ggmlTypes().get(n),
+                    t.shape(), t.contiguousData().byteSize(), o -> o.write(t.contiguousData().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)))));
+            dev.nemotron4j.loader.gguf.GgufWriter.write(out, meta, entries);
+        }
+        return out;
     }
 
     /** A GGUF is known by its magic whatever its name (ollama keeps them as blobs named by hash). */
