@@ -108,10 +108,11 @@ final class Repacked {
     static final int SLAB_GROUPS = 8;
 
     /**
-     * Most chunks per column slab of a BF16 copy: 32 chunks of 32 values, 1024 columns, whose float activations (4 KB)
-     * stay in L1 while the quads' weights stream past. Over whole rows of 3072–4096 columns (12–16 KB of activations)
-     * the same kernel streamed 15–25 % slower from DRAM (bench/NOTES.md, step 57), as the integer layouts did before
-     * their slabs (step 33).
+     * Most chunks per column slab of a BF16 copy: with 16 lanes 32 chunks of 32 values, 1024 columns, whose float
+     * activations (4 KB) stay in L1 while the quads' weights stream past; with 8 lanes 32 chunks of 16 values, 512
+     * columns (slabs of 1024 columns there were no better: bench/NOTES.md, session 31). Over whole rows of 3072–4096
+     * columns (12–16 KB of activations) the same kernel streamed 15–25 % slower from DRAM (step 57), as the integer
+     * layouts did before their slabs (step 33).
      */
     static final int BF16_SLAB_CHUNKS = 32;
 
