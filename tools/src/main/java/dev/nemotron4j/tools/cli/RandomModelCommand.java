@@ -59,18 +59,7 @@ final class RandomModelCommand implements Callable<Integer> {
                 bytes / 1e9, t, out);
         long t0 = System.nanoTime();
         if (gguf) {
-            // streamed through a temporary Hugging Face folder beside the output, removed afterwards (or on Ctrl-C)
-            Path tmp = Files.createTempDirectory(out.toAbsolutePath().getParent(), ".random-model-");
-            try (OutputPaths.Cleanup c = OutputPaths.deleteIfInterrupted(tmp);
-                 OutputPaths.Cleanup partial = OutputPaths.deleteIfInterrupted(out.resolveSibling(out.getFileName() + ".partial"))) {
-                RandomModel.write(tmp, p.config(), t, 0.02, seed);
-                try (var ck = dev.nemotron4j.loader.CheckpointLoader.open(tmp)) {
-                    dev.nemotron4j.tools.convert.GgufExporter.export(ck, out,
-                            dev.nemotron4j.tools.convert.GgufExporter.Target.valueOf(t.name()), null);
-                }
-            } finally {
-                OutputPaths.deleteTree(tmp);
-            }
+            writeGguf(out, p.config(), t, seed);
         } else {
             // a folder this command made (or found empty) goes again if it is stopped half-way
             boolean existed = Files.isDirectory(out);
@@ -80,5 +69,24 @@ final class RandomModelCommand implements Callable<Integer> {
         }
         parent.err.printf("done in %.1f s%n", (System.nanoTime() - t0) / 1e9);
         return 0;
+    }
+
+    /**
+     * Random weights of {@code config} as a GGUF file in {@code type} (BF16, F16 or F32): streamed through a temporary
+     * Hugging Face folder beside the output, removed afterwards (or on Ctrl-C), then converted as {@code quantize}
+     * converts; so the file holds the same model as a folder written with the same seed.
+     */
+    static void writeGguf(Path out, dev.nemotron4j.loader.config.ModelConfig config, DType type, long seed) throws java.io.IOException {
+        Path tmp = Files.createTempDirectory(out.toAbsolutePath().getParent(), ".random-model-");
+        try (OutputPaths.Cleanup c = OutputPaths.deleteIfInterrupted(tmp);
+             OutputPaths.Cleanup partial = OutputPaths.deleteIfInterrupted(out.resolveSibling(out.getFileName() + ".partial"))) {
+            RandomModel.write(tmp, config, type, 0.02, seed);
+            try (var ck = dev.nemotron4j.loader.CheckpointLoader.open(tmp)) {
+                dev.nemotron4j.tools.convert.GgufExporter.export(ck, out,
+                        dev.nemotron4j.tools.convert.GgufExporter.Target.valueOf(type.name()), null);
+            }
+        } finally {
+            OutputPaths.deleteTree(tmp);
+        }
     }
 }
