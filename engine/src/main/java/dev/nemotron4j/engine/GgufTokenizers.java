@@ -29,6 +29,22 @@ public final class GgufTokenizers {
     }
 
     public static Tokenizer fromMetadata(Map<String, Object> m, String origin) {
+        TokenizerFile file = toFile(m, origin);
+        if (file.name().equals(TokenizerFile.SENTENCEPIECE)) return SentencePieceTokenizer.fromBytes(file.bytes(), origin);
+        return BpeTokenizer.fromJson(file.bytes(), origin, optionalId(m, "tokenizer.ggml.bos_token_id"),
+                optionalId(m, "tokenizer.ggml.eos_token_id"));
+    }
+
+    /**
+     * The file a Hugging Face folder holds for the tokenizer these {@code tokenizer.ggml.*} metadata describe: a
+     * SentencePiece {@code tokenizer.model} ("llama" vocabularies) or a {@code tokenizer.json} ("gpt2" ones); what
+     * {@link #fromMetadata} reads, and what {@code convert} writes for a GGUF source.
+     */
+    public record TokenizerFile(String name, byte[] bytes) {
+        public static final String SENTENCEPIECE = "tokenizer.model", HF_JSON = "tokenizer.json";
+    }
+
+    public static TokenizerFile toFile(Map<String, Object> m, String origin) {
         Object model = m.get("tokenizer.ggml.model");
         List<String> tokens = strings(m.get("tokenizer.ggml.tokens"), origin, "tokenizer.ggml.tokens");
         int[] types = m.get("tokenizer.ggml.token_type") instanceof int[] t ? t : null;
@@ -50,7 +66,7 @@ public final class GgufTokenizers {
                     id(m, "tokenizer.ggml.bos_token_id", 1), id(m, "tokenizer.ggml.eos_token_id", 2),
                     id(m, "tokenizer.ggml.padding_token_id", -1),
                     !(m.get("tokenizer.ggml.add_space_prefix") instanceof Boolean b) || b);
-            return SentencePieceTokenizer.fromBytes(ModelProtoWriter.write(spm, ModelProtoWriter.BPE, bytes), origin);
+            return new TokenizerFile(TokenizerFile.SENTENCEPIECE, ModelProtoWriter.write(spm, ModelProtoWriter.BPE, bytes));
         }
         if ("gpt2".equals(model)) {
             List<String> merges = strings(m.getOrDefault("tokenizer.ggml.merges", List.of()), origin, "tokenizer.ggml.merges");
@@ -75,8 +91,7 @@ public final class GgufTokenizers {
             pre.putObject("pattern").put("Regex", "llama-bpe".equals(m.get("tokenizer.ggml.pre"))
                     ? BpeTokenizer.LLAMA3_PATTERN : BpeTokenizer.GPT2_PATTERN);
             try {
-                return BpeTokenizer.fromJson(json.writeValueAsBytes(root), origin, optionalId(m, "tokenizer.ggml.bos_token_id"),
-                        optionalId(m, "tokenizer.ggml.eos_token_id"));
+                return new TokenizerFile(TokenizerFile.HF_JSON, json.writeValueAsBytes(root));
             } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
                 throw new TokenizerException(origin + ": " + e.getMessage(), e);
             }

@@ -18,6 +18,19 @@ public final class CheckpointLoader {
     }
 
     public static Checkpoint open(Path path) {
+        try {
+            return openChecked(path);
+        } catch (ArithmeticException | IndexOutOfBoundsException | NegativeArraySizeException | NumberFormatException e) {
+            // a field no reader checks yet (a size that overflows, an index past a table): still the file's fault
+            throw new CheckpointException(path + ": corrupt or unsupported file (" + e.getClass().getSimpleName()
+                    + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")", e);
+        } catch (StackOverflowError e) {
+            throw new CheckpointException(path + ": corrupt or hostile file (its structures nest or refer to each other "
+                    + "without end)");
+        }
+    }
+
+    private static Checkpoint openChecked(Path path) {
         if (!Files.exists(path)) {
             throw new CheckpointException(path + ": no such file or directory");
         }

@@ -16,11 +16,21 @@ public record RopeScaling(Type type, double factor, double lowFreqFactor, double
     }
 
     public static RopeScaling linear(double factor) {
-        return new RopeScaling(Type.LINEAR, factor, 0, 0, 0, null);
+        return new RopeScaling(Type.LINEAR, positive("factor", factor), 0, 0, 0, null);
     }
 
     public static RopeScaling llama3(double factor, double low, double high, int originalMax) {
-        return new RopeScaling(Type.LLAMA3, factor, low, high, originalMax, null);
+        if (!(high > low) || originalMax <= 0) {
+            throw new IllegalArgumentException("llama3 rope scaling needs high_freq_factor > low_freq_factor and a positive "
+                    + "original_max_position_embeddings, got " + high + ", " + low + ", " + originalMax);
+        }
+        return new RopeScaling(Type.LLAMA3, positive("factor", factor), positive("low_freq_factor", low), high, originalMax, null);
+    }
+
+    /** Scaling factors divide frequencies: zero, negative or not finite would run and give garbage. */
+    private static double positive(String what, double v) {
+        if (!(v > 0) || Double.isInfinite(v)) throw new IllegalArgumentException("rope scaling " + what + " must be positive, got " + v);
+        return v;
     }
 
     public static RopeScaling perDimension(double[] factors) {

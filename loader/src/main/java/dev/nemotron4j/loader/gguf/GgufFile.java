@@ -255,6 +255,10 @@ public final class GgufFile {
             return v;
         }
 
+        /** Arrays of arrays being read, and how many may nest. */
+        private int depth;
+        private static final int MAX_ARRAY_DEPTH = 8;
+
         private Object array(String key) {
             int type = u32(key + " array type");
             long n = u64(key + " array length");
@@ -282,8 +286,14 @@ public final class GgufFile {
                     return a;
                 }
                 default -> {
+                    // arrays of arrays: GGUF writers nest one level at most; a deep nest is a corrupt or hostile file
+                    if (type == 9 && ++depth > MAX_ARRAY_DEPTH) {
+                        throw new CheckpointException(path + ": metadata array '" + key + "' nests arrays more than "
+                                + MAX_ARRAY_DEPTH + " deep");
+                    }
                     List<Object> a = new ArrayList<>();
                     for (long i = 0; i < n; i++) a.add(value(type, key + "[" + i + "]"));
+                    if (type == 9) depth--;
                     return a;
                 }
             }

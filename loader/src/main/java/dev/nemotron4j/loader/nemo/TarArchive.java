@@ -44,7 +44,7 @@ public final class TarArchive {
             char type = h[156] == 0 ? '0' : (char) h[156];
             long entrySize = paxSize >= 0 ? paxSize : octalOrBinary(h, 124, 12, origin, pos);
             long dataStart = pos + BLOCK;
-            if (entrySize < 0 || dataStart + entrySize > size) {
+            if (entrySize < 0 || entrySize > size - dataStart) {
                 throw new CheckpointException(origin + ": tar member at byte " + pos + " claims " + entrySize
                         + " bytes but the archive ends at " + size + " (truncated?)");
             }

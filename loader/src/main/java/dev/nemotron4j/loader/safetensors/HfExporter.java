@@ -5,6 +5,10 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nemotron4j.loader.Checkpoint;
 import dev.nemotron4j.loader.TokenizerAsset;
+import dev.nemotron4j.loader.config.Architecture;
+import dev.nemotron4j.loader.config.ModelConfig;
+import dev.nemotron4j.loader.config.NormKind;
+import dev.nemotron4j.loader.tensor.DType;
 import dev.nemotron4j.loader.tensor.Tensor;
 
 import java.io.IOException;
@@ -21,6 +25,35 @@ import java.util.function.LongConsumer;
  */
 public final class HfExporter {
     private HfExporter() {
+    }
+
+    /**
+     * Whether {@code name} is a norm's gamma that must be written less one: a Hugging Face "nemotron" config is read as
+     * LayerNorm1p (gamma + 1 at run time), so a Nemotron checkpoint whose norms hold the full gamma (a plain LayerNorm:
+     * a GGUF, where llama.cpp's converter folds the +1 in) is written with it taken out again.
+     */
+    static boolean gammaShifted(ModelConfig c, String name) {
+        return c.architecture() == Architecture.NEMOTRON && c.norm() == NormKind.LAYERNORM
+                && (name.endsWith("layernorm.weight") || name.equals("model.norm.weight"));
+    }
+
+    /** The tensor's values less one, in its own type (F32, F16 or BF16). */
+    private static SafetensorsWriter.Source minusOne(Tensor t) {
+        return out -> {
+            float[] v = t.toFloatArray();
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) t.byteSize()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (float f : v) {
+                float g = f - 1f;
+                switch (t.dtype()) {
+                    case F32 -> b.putFloat(g);
+                    case F16 -> b.putShort(Float.floatToFloat16(g));
+                    case BF16 -> b.putShort(DType.bf16Bits(g));
+                    default -> throw new IOException(t.origin() + ": norm weight '" + t.name() + "' is " + t.dtype()
+                            + "; expected F32, F16 or BF16");
+                }
+            }
+            out.write(b.array());
+        };
     }
 
     /** @param progress told the bytes written so far after each tensor (may be null) */
@@ -51,7 +84,8 @@ public final class HfExporter {
                     : String.format("model-%05d-of-%05d.safetensors", s + 1, shards.size());
             List<SafetensorsWriter.Entry> entries = new ArrayList<>();
             for (Tensor t : shards.get(s)) {
-                entries.add(new SafetensorsWriter.Entry(t.name(), t.dtype(), t.shape(), SafetensorsWriter.copyOf(t)));
+                entries.add(new SafetensorsWriter.Entry(t.name(), t.dtype(), t.shape(),
+                        gammaShifted(ck.config(), t.name()) ? minusOne(t) : SafetensorsWriter.copyOf(t)));
                 map.put(t.name(), file);
             }
             SafetensorsWriter.write(out.resolve(file), entries, Map.of("format", "pt", "converted_from", ck.path().toString()));
@@ -60,7 +94,8 @@ public final class HfExporter {
         }
         if (shards.size() > 1) json.writeValue(out.resolve(SafetensorsCheckpoint.INDEX_FILE).toFile(), index);
         TokenizerAsset tok = ck.tokenizer().orElse(null);
-        if (tok != null) {
+        // a GGUF's tokenizer is metadata, not a file: the caller writes the file it describes (the loader cannot build it)
+        if (tok != null && tok.kind() != TokenizerAsset.Kind.GGUF_METADATA) {
             Files.write(out.resolve(tok.kind() == TokenizerAsset.Kind.SENTENCEPIECE ? "tokenizer.model" : "tokenizer.json"),
                     tok.bytes());
             if (tok.config().isPresent()) Files.copy(tok.config().get(), out.resolve("tokenizer_config.json"));

@@ -160,8 +160,8 @@ public final class SafetensorsFile {
         }
         JsonNode off = node.get("data_offsets");
         if (off == null || !off.isArray() || off.size() != 2 || !off.get(0).isIntegralNumber()
-                || !off.get(1).isIntegralNumber()) {
-            throw new CheckpointException(where + ": \"data_offsets\" must be [begin, end]");
+                || !off.get(1).isIntegralNumber() || !off.get(0).canConvertToLong() || !off.get(1).canConvertToLong()) {
+            throw new CheckpointException(where + ": \"data_offsets\" must be [begin, end], two integers of 64 bits at most");
         }
         long begin = off.get(0).asLong();
         long end = off.get(1).asLong();
@@ -169,13 +169,12 @@ public final class SafetensorsFile {
             throw new CheckpointException(where + ": data_offsets [" + begin + ", " + end
                     + "] lie outside the data section of " + dataLen + " bytes" + (end > dataLen ? " (truncated file?)" : ""));
         }
-        long numel;
+        long expect;
         try {
-            numel = Tensor.numel(shape);
+            expect = Math.multiplyExact(Tensor.numel(shape), (long) dtype.byteSize());
         } catch (ArithmeticException e) {
             throw new CheckpointException(where + ": shape " + sh + " overflows");
         }
-        long expect = numel * dtype.byteSize();
         if (end - begin != expect) {
             throw new CheckpointException(where + ": holds " + (end - begin) + " bytes but shape " + sh + " of "
                     + dtype + " needs " + expect);

@@ -67,6 +67,13 @@ public enum DType {
         return n / blockSize * blockBytes;
     }
 
+    /** {@code f} as bfloat16 bits, rounded to nearest even as PyTorch rounds float → bfloat16 (NaN stays NaN). */
+    public static short bf16Bits(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        if (Float.isNaN(f)) return (short) ((bits >>> 16) | 0x40);
+        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
+    }
+
     /** True for the types the kernels read directly. */
     public boolean isFloatWeight() {
         return floatWeight;

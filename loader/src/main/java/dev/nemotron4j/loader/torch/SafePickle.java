@@ -268,7 +268,10 @@ public final class SafePickle {
 
     private long asLong(Object o) {
         if (o instanceof Long l) return l;
-        if (o instanceof BigInteger b) return b.longValueExact();
+        if (o instanceof BigInteger b) {
+            if (b.bitLength() > 63) throw new CheckpointException(origin + ": integer " + b + " does not fit 64 bits");
+            return b.longValue();
+        }
         throw new CheckpointException(origin + ": expected an integer, got " + describe(o));
     }
 
@@ -292,8 +295,19 @@ public final class SafePickle {
         throw new CheckpointException(origin + ": APPEND on " + describe(o));
     }
 
+    /**
+     * What an unexpected object is, for an error message: scalars with their value (cut short), containers by kind and
+     * size only (a pickle can make a list that holds itself, whose printing would never end).
+     */
     private static String describe(Object o) {
-        return o == null ? "None" : o.getClass().getSimpleName() + " " + o;
+        if (o == null) return "None";
+        String kind = o.getClass().getSimpleName();
+        if (o instanceof java.util.Collection<?> c) return kind + " of " + c.size() + " items";
+        if (o instanceof Map<?, ?> m) return kind + " of " + m.size() + " entries";
+        if (o instanceof Tuple t) return "tuple of " + t.items().size() + " items";
+        if (o instanceof Call c) return "result of " + c.callee.qualified();
+        String v = String.valueOf(o);
+        return kind + " " + (v.length() > 80 ? v.substring(0, 80) + "…" : v);
     }
 
     private Object memoGet(long i) {

@@ -99,8 +99,18 @@ public final class TorchCheckpoint {
             }
             expect *= size[d];
         }
-        long begin = ref.storageOffset() * item, bytes = numel * item;
-        if (ref.storageOffset() < 0 || begin + bytes > storage.byteSize()) {
+        if (ref.stride().length != size.length) {
+            throw new CheckpointException(origin + ": tensor '" + name + "' has " + size.length + " dimensions but "
+                    + ref.stride().length + " strides");
+        }
+        long begin, bytes;
+        try {
+            begin = Math.multiplyExact(ref.storageOffset(), (long) item);
+            bytes = Math.multiplyExact(numel, (long) item);
+        } catch (ArithmeticException e) {
+            throw new CheckpointException(origin + ": tensor '" + name + "' has an offset or size beyond any file");
+        }
+        if (ref.storageOffset() < 0 || bytes > storage.byteSize() || begin > storage.byteSize() - bytes) {
             throw new CheckpointException(origin + ": tensor '" + name + "' reaches past its storage data/" + ref.storage().key());
         }
         return Tensor.contiguous(name, dtype, size, storage.asSlice(begin, bytes), origin);

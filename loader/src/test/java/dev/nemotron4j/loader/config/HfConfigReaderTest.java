@@ -94,4 +94,21 @@ class HfConfigReaderTest {
                 {"model_type":"llama","hidden_size":8,"intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":4}"""));
         assertTrue(missing.getMessage().contains("vocab_size"), missing.getMessage());
     }
+
+    /** Values that would load and run, but give garbage (a rotary base or scaling factor of 0, say), are refused. */
+    @Test
+    void refusesRotaryValuesThatCannotBeRight() {
+        String base = """
+                {"model_type":"llama","vocab_size":10,"hidden_size":8,"intermediate_size":8,
+                 "num_hidden_layers":1,"num_attention_heads":2,%s}""";
+        for (String bad : new String[]{"\"rope_theta\":\"abc\"", "\"rope_theta\":0", "\"rope_theta\":-10000"}) {
+            Exception e = assertThrows(IllegalArgumentException.class, () -> parse(base.formatted(bad)));
+            assertTrue(e.getMessage().contains("rope_theta"), bad + " -> " + e.getMessage());
+        }
+        for (String bad : new String[]{"\"rope_scaling\":{\"rope_type\":\"linear\",\"factor\":0}",
+                "\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":-8}"}) {
+            Exception e = assertThrows(IllegalArgumentException.class, () -> parse(base.formatted(bad)));
+            assertTrue(e.getMessage().contains("factor"), bad + " -> " + e.getMessage());
+        }
+    }
 }

@@ -111,6 +111,22 @@ class SafetensorsFileTest {
                 16))), "'v'", "outside the data section");
     }
 
+    /** Offsets past 64 bits (JSON has no limit) once wrapped to small numbers and were read from the wrong bytes. */
+    @Test
+    void offsetsBeyondSixtyFourBitsAreReported() {
+        assertMentions(failsToOpen(assertDoesNotThrowIo(() -> file(
+                "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[18446744073709551616,18446744073709551624]}}",
+                8))), "'w'", "data_offsets", "64 bits");
+    }
+
+    /** A shape whose byte count overflows a long (not only its element count) is reported, not wrapped to 0. */
+    @Test
+    void shapeWhoseBytesOverflowIsReported() {
+        assertMentions(failsToOpen(assertDoesNotThrowIo(() -> file(
+                "{\"w\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904],\"data_offsets\":[0,0]}}", 0))),
+                "'w'", "overflows");
+    }
+
     @Test
     void overlappingTensorsAreReported() {
         assertMentions(failsToOpen(assertDoesNotThrowIo(() -> file(

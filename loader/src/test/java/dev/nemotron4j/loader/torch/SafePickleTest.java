@@ -64,6 +64,14 @@ class SafePickleTest {
         assertThrows(PickleSecurityException.class, () -> load(p));
     }
 
+    /** A list that holds itself, then called: refused by kind and size, not printed without end (a stack overflow). */
+    @Test
+    void aSelfContainingListIsDescribedWithoutPrintingIt() {
+        byte[] p = new PickleBuilder().op(']', 'q', 0, 'h', 0, 'a', ')', 'R').stop();
+        PickleSecurityException e = assertThrows(PickleSecurityException.class, () -> load(p));
+        assertTrue(e.getMessage().contains("ArrayList of 1 items"), e.getMessage());
+    }
+
     @Test
     void instAndObjOpcodesAreNotInterpreted() {
         byte[] inst = new PickleBuilder().op('(').str("x").op('i').op("os\nsystem\n".chars().toArray()).stop();

@@ -54,12 +54,13 @@ public final class BpeTokenizer implements Tokenizer {
         int max = -1;
         for (var it = model.path("vocab").fields(); it.hasNext(); ) {
             var e = it.next();
-            vocab.put(e.getKey(), e.getValue().asInt());
-            max = Math.max(max, e.getValue().asInt());
+            int id = tokenId(e.getValue(), origin, "vocab entry '" + e.getKey() + "'");
+            vocab.put(e.getKey(), id);
+            max = Math.max(max, id);
         }
         List<JsonNode> added = new ArrayList<>();
         root.path("added_tokens").forEach(added::add);
-        for (JsonNode a : added) max = Math.max(max, a.path("id").asInt());
+        for (JsonNode a : added) max = Math.max(max, tokenId(a.path("id"), origin, "added token '" + a.path("content").asText() + "'"));
         byId = new String[max + 1];
         special = new boolean[max + 1];
         vocab.forEach((t, id) -> byId[id] = t);
@@ -76,17 +77,35 @@ public final class BpeTokenizer implements Tokenizer {
         mergeList = new ArrayList<>();
         int rank = 0;
         for (JsonNode m : model.path("merges")) {
+            if (m.isArray() ? m.size() != 2 || !m.get(0).isTextual() || !m.get(1).isTextual() : !m.isTextual()) {
+                throw new TokenizerException(origin + ": merge " + m + " is not a pair of tokens (\"a b\" or [\"a\", \"b\"])");
+            }
             String pair = m.isArray() ? m.get(0).asText() + " " + m.get(1).asText() : m.asText();
             mergeList.add(pair);
             merges.putIfAbsent(pair, rank++);
         }
         ignoreMerges = model.path("ignore_merges").asBoolean(false);
-        split = Pattern.compile(splitRegex(root.path("pre_tokenizer")), Pattern.UNICODE_CHARACTER_CLASS);
+        try {
+            split = Pattern.compile(splitRegex(root.path("pre_tokenizer")), Pattern.UNICODE_CHARACTER_CLASS);
+        } catch (java.util.regex.PatternSyntaxException e) {
+            throw new TokenizerException(origin + ": the pre-tokenizer's Split pattern is not a valid regular expression: "
+                    + e.getDescription() + " near index " + e.getIndex());
+        }
         specialTexts.sort(Comparator.comparingInt(String::length).reversed()); // longest first
         specials = specialTexts.isEmpty() ? null
                 : Pattern.compile(String.join("|", specialTexts.stream().map(Pattern::quote).toList()));
         bos = known(bosId).isPresent() ? bosId : idOf(specialTexts, "<|begin_of_text|>", "<s>");
         eos = known(eosId).isPresent() ? eosId : idOf(specialTexts, "<|end_of_text|>", "</s>");
+    }
+
+    /** Ids above this are not a vocabulary but a corrupt file (the largest real ones are about 260 000). */
+    private static final int MAX_ID = 1 << 24;
+
+    private static int tokenId(JsonNode n, String origin, String what) {
+        if (!n.canConvertToInt() || !n.isIntegralNumber() || n.asInt() < 0 || n.asInt() >= MAX_ID) {
+            throw new TokenizerException(origin + ": " + what + " has id " + n + "; expected an integer in [0, " + MAX_ID + ")");
+        }
+        return n.asInt();
     }
 
     /** {@code id} where it names a token of this vocabulary, else empty. */

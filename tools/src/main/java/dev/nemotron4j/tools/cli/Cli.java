@@ -66,7 +66,11 @@ public final class Cli implements Runnable {
             err.println("Try 'nemotron4j " + commandName(ex.getCommandLine()) + "--help' for more information.");
             return EXIT_USER;
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (StackOverflowError | OutOfMemoryError e) {   // picocli hands errors on as they are
+            return report(e, err);
+        }
     }
 
     private static String commandName(CommandLine cl) {
@@ -89,6 +93,15 @@ public final class Cli implements Runnable {
         if (t instanceof IOException io) {
             err.println("nemotron4j: error: " + io.getMessage());
             return EXIT_USER;
+        }
+        if (t instanceof StackOverflowError) {
+            err.println("nemotron4j: error: the input nests or refers to itself too deeply to read (a corrupt or hostile file?)");
+            return EXIT_USER;
+        }
+        if (t instanceof OutOfMemoryError oom) {
+            err.println("nemotron4j: error: out of memory (" + oom.getMessage() + "): the Java heap is too small for this, "
+                    + "or an input claims an absurd size");
+            return EXIT_INTERNAL;
         }
         if (t instanceof NoClassDefFoundError ncd && String.valueOf(ncd.getMessage()).contains("jdk/incubator/vector")) {
             err.println("nemotron4j: error: the Vector API module is not enabled; run java with "

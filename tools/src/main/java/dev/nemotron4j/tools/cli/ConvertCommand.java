@@ -1,11 +1,14 @@
 package dev.nemotron4j.tools.cli;
 
+import dev.nemotron4j.engine.GgufTokenizers;
 import dev.nemotron4j.loader.Checkpoint;
 import dev.nemotron4j.loader.CheckpointLoader;
+import dev.nemotron4j.loader.TokenizerAsset;
 import dev.nemotron4j.loader.safetensors.HfExporter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -43,10 +46,25 @@ final class ConvertCommand implements Callable<Integer> {
             parent.err.printf("converting %s (%s, %.2f GB) to %s%n", model, ck.layout(), total / 1e9, out);
             long t0 = System.nanoTime();
             boolean existed = Files.isDirectory(out);
+            boolean done = false;
             try (OutputPaths.Cleanup c = existed ? () -> { } : OutputPaths.deleteIfInterrupted(out)) {
                 HfExporter.export(ck, out, (long) (shardGb * 1e9), written -> {
                     if (total > 1L << 30) parent.err.printf("  %.2f / %.2f GB%n", written / 1e9, total / 1e9);
                 });
+                var tok = ck.tokenizer().orElse(null);
+                if (tok != null && tok.kind() == TokenizerAsset.Kind.GGUF_METADATA) {
+                    GgufTokenizers.TokenizerFile file = GgufTokenizers.toFile(tok.ggufMetadata(), tok.name());
+                    Files.write(out.resolve(file.name()), file.bytes());
+                }
+                done = true;
+            } catch (IOException e) {
+                throw new UserException("writing " + out + ": " + e.getMessage() + "; nothing of it was kept");
+            } finally {
+                // a failed conversion leaves nothing behind: the folder if this command made it, else what it put in it
+                if (!done) {
+                    if (existed) OutputPaths.deleteContents(out);
+                    else OutputPaths.deleteTree(out);
+                }
             }
             parent.err.printf("done in %.1f s%n", (System.nanoTime() - t0) / 1e9);
         }

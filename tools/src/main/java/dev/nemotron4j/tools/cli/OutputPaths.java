@@ -51,6 +51,15 @@ final class OutputPaths {
         };
     }
 
+    /** Removes everything inside the folder {@code dir}, leaving it empty; quietly does what it can. */
+    static void deleteContents(Path dir) {
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : files.toList()) deleteTree(f);
+        } catch (IOException | RuntimeException e) {
+            // best effort
+        }
+    }
+
     /** Removes a file or a folder tree; quietly does what it can. */
     static void deleteTree(Path path) {
         if (!Files.exists(path)) return;

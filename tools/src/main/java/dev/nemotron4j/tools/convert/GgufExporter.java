@@ -232,7 +232,7 @@ public final class GgufExporter {
                         for (float f : row) buf.putFloat(f);
                     }
                     case BF16 -> {
-                        for (float f : row) buf.putShort(bf16(f));
+                        for (float f : row) buf.putShort(DType.bf16Bits(f));
                     }
                     case F16 -> {
                         for (float f : row) buf.putShort(Float.floatToFloat16(f));
@@ -242,12 +242,5 @@ public final class GgufExporter {
                 o.write(buf.array(), 0, buf.position());
             }
         });
-    }
-
-    /** Round to nearest even, as PyTorch's float → bfloat16 (NaN stays NaN). */
-    static short bf16(float f) {
-        int bits = Float.floatToRawIntBits(f);
-        if (Float.isNaN(f)) return (short) ((bits >>> 16) | 0x40);
-        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
     }
 }

@@ -19,6 +19,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The command-line contract other checks rely on, run in-process. */
 class CliTest {
+
+    /**
+     * Java errors that a hostile file can cause (a stack overflow in a reader, a heap too small for a claimed size) get
+     * one line, not a stack trace; picocli hands errors on as they are, so {@code Cli} catches them itself.
+     */
+    @Test
+    void errorsAreReportedInOneLineWithoutAStackTrace() {
+        for (Throwable t : new Throwable[]{new StackOverflowError(), new OutOfMemoryError("Java heap space")}) {
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            int code = Cli.report(t, new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8));
+            String said = bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
+            assertEquals(t instanceof StackOverflowError ? 2 : 1, code, said);
+            assertTrue(said.startsWith("nemotron4j: error: ") && said.strip().lines().count() == 1, said);
+        }
+    }
     public record Run(int code, String out, String err) {
         JsonNode json() throws Exception {
             return new ObjectMapper().readTree(out);

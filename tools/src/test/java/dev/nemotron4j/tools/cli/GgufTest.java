@@ -336,6 +336,33 @@ class GgufTest {
     }
 
     /**
+     * {@code convert} from a GGUF writes the tokenizer file its metadata describe (a SentencePiece model here), so the
+     * folder tokenizes as the GGUF does and gives its logits; a conversion that fails half-way (here at that tokenizer,
+     * after the weights were written) leaves no folder behind.
+     */
+    @Test
+    void convertFromGgufWritesItsTokenizerAndAFailedConvertLeavesNothing() throws Exception {
+        Path gguf = quantize("nemotron-gqa-f32", "bf16");
+        Path hf = tmp.resolve("from-gguf");
+        CliTest.Run r = CliTest.run("convert", "--model", gguf.toString(), "--out", hf.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(Files.size(hf.resolve("tokenizer.model")) > 1000, "a SentencePiece model was written");
+        JsonNode t = CliTest.run("tokenize", "--model", hf.toString(), "--text", "Hello, world!").json();
+        assertEquals("[639,943,654,945,963,284,277,577,1022]", t.get("ids").toString());
+        int[] ids = Fixtures.golden("nemotron-gqa-f32").prompts().getFirst().ids();
+        JsonNode a = CliTest.run("logits", "--model", gguf.toString(), "--ids", CliTest.csv(ids)).json();
+        JsonNode b = CliTest.run("logits", "--model", hf.toString(), "--ids", CliTest.csv(ids)).json();
+        assertClose(CliTest.row(a.get("logits").get(0)), CliTest.row(b.get("logits").get(0)), 1e-5, "GGUF → HF folder");
+
+        Path bogus = withMetadata(gguf, "bogus-tokenizer.gguf", Map.of("tokenizer.ggml.model", "bogus"));
+        Path failed = tmp.resolve("failed");
+        r = CliTest.run("convert", "--model", bogus.toString(), "--out", failed.toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("'bogus'"), r.err());
+        assertFalse(Files.exists(failed), "the half-written folder is gone");
+    }
+
+    /**
      * A rope scaling this engine does not implement (yarn, say) is refused by name rather than read as no scaling,
      * which would run and go wrong past the original context; linear scaling loads.
      */
@@ -364,6 +391,33 @@ class GgufTest {
             dev.nemotron4j.loader.gguf.GgufWriter.write(out, meta, entries);
         }
         return out;
+    }
+
+    /**
+     * Metadata arrays of arrays nested without end once overflowed the reader's stack; past a few levels (GGUF writers
+     * nest one at most) the file is refused by name. The entry is spliced into a good file's header, 160 bytes, a
+     * multiple of the alignment, so that the data section keeps its place.
+     */
+    @Test
+    void deeplyNestedMetadataArraysAreRefused() throws Exception {
+        byte[] good = Files.readAllBytes(quantize("nemotron-gqa-f32", "f32"));
+        ByteBuffer kv = ByteBuffer.allocate(160).order(ByteOrder.LITTLE_ENDIAN);
+        byte[] key = "evil.nested.0000".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        kv.putLong(key.length).put(key).putInt(9);              // key, then an array...
+        for (int d = 0; d < 10; d++) kv.putInt(9).putLong(1);   // ... of one array, ten levels down ...
+        kv.putInt(4).putLong(0);                                // ... of no integers
+        assertEquals(0, kv.remaining());
+        byte[] nested = new byte[good.length + 160];
+        System.arraycopy(good, 0, nested, 0, 24);
+        System.arraycopy(kv.array(), 0, nested, 24, 160);
+        System.arraycopy(good, 24, nested, 184, good.length - 24);
+        ByteBuffer header = ByteBuffer.wrap(nested).order(ByteOrder.LITTLE_ENDIAN);
+        header.putLong(16, header.getLong(16) + 1);             // one more metadata entry
+        Path file = tmp.resolve("nested.gguf");
+        Files.write(file, nested);
+        CheckpointException e = assertThrows(CheckpointException.class, () -> CheckpointLoader.open(file).close());
+        assertTrue(e.getMessage().contains("nested.gguf") && e.getMessage().contains("evil.nested.0000")
+                && e.getMessage().contains("nests arrays"), e.getMessage());
     }
 
     /** A GGUF is known by its magic whatever its name (ollama keeps them as blobs named by hash). */
