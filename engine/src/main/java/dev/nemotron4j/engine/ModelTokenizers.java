@@ -20,11 +20,33 @@ public final class ModelTokenizers {
         Optional<TokenizerAsset> asset = checkpoint.tokenizer();
         if (asset.isEmpty()) return Optional.empty();
         TokenizerAsset a = asset.get();
-        return Optional.of(switch (a.kind()) {
+        Tokenizer tok = switch (a.kind()) {
             case SENTENCEPIECE -> Tokenizers.sentencePiece(a.bytes(), a.name());
             case HF_TOKENIZER_JSON -> Tokenizers.huggingFaceJson(a.bytes(), a.name());
             case GGUF_METADATA -> GgufTokenizers.fromMetadata(a.ggufMetadata(), a.name());
-        });
+        };
+        String problem = mismatch(tok, checkpoint.config().vocabSize());
+        if (problem != null) {
+            tok.close();
+            throw new TokenizerException(a.name() + ": " + problem + " (" + checkpoint.path() + "); the tokenizer and the "
+                    + "weights do not belong together");
+        }
+        return Optional.of(tok);
+    }
+
+    /**
+     * Why {@code tok} cannot go with a model of {@code vocab} token rows, or null: it has more tokens than the model
+     * has rows (a model may have more: padding), or its BOS or EOS lies outside them.
+     */
+    static String mismatch(Tokenizer tok, int vocab) {
+        if (tok.vocabSize() > vocab) return "the tokenizer has " + tok.vocabSize() + " tokens, the model's vocabulary " + vocab;
+        if (tok.bosId().isPresent() && tok.bosId().getAsInt() >= vocab) {
+            return "BOS id " + tok.bosId().getAsInt() + " lies outside the model's vocabulary of " + vocab;
+        }
+        if (tok.eosId().isPresent() && tok.eosId().getAsInt() >= vocab) {
+            return "EOS id " + tok.eosId().getAsInt() + " lies outside the model's vocabulary of " + vocab;
+        }
+        return null;
     }
 
     /**

@@ -19,6 +19,42 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ChatSessionTest {
     static final SamplingParams GREEDY = SamplingParams.greedy(12);
 
+    /** A chat template that renders nothing is named as the cause, not reported as "cannot truncate 0 tokens to -1". */
+    @Test
+    void aFormatThatRendersNothingIsReportedAsSuch() {
+        dev.nemotron4j.tokenizer.chat.ChatFormat silent = new dev.nemotron4j.tokenizer.chat.ChatFormat() {
+            public String name() {
+                return "silent";
+            }
+
+            public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+                return "";
+            }
+
+            public List<String> stopStrings() {
+                return List.of();
+            }
+        };
+        try (NemotronModel model = NemotronModel.load(Fixtures.path("nemotron-gqa-f32/hf"));
+             Tokenizer tok = ModelTokenizers.require(model.checkpoint());
+             ChatSession chat = new ChatSession(model, tok, silent, "")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> chat.send("Hi", GREEDY, t -> true));
+            assertTrue(e.getMessage().contains("no text at all"), e.getMessage());
+        }
+    }
+
+    /** A tokenizer with more tokens than the model has rows does not go with it (found at load, not mid-generation). */
+    @Test
+    void aTokenizerLargerThanTheModelsVocabularyIsRefused() {
+        try (NemotronModel model = NemotronModel.load(Fixtures.path("nemotron-gqa-f32/hf"));
+             Tokenizer tok = ModelTokenizers.require(model.checkpoint())) {
+            int vocab = model.checkpoint().config().vocabSize();
+            assertEquals(null, ModelTokenizers.mismatch(tok, vocab));
+            String problem = ModelTokenizers.mismatch(tok, tok.vocabSize() - 1);
+            assertTrue(problem != null && problem.contains(tok.vocabSize() + " tokens"), problem);
+        }
+    }
+
     @Test
     void warmingUpLeavesTheConversationAsItWas() {
         try (NemotronModel model = NemotronModel.load(Fixtures.path("nemotron-gqa-f32/hf"));

@@ -110,6 +110,10 @@ public final class ChatSession implements AutoCloseable {
         if (ids.length + 1 > session.contextLength()) {
             throw new ContextOverflowException(ids.length + 1, session.contextLength());
         }
+        if (ids.length == 0) {
+            throw new IllegalArgumentException("the chat format rendered this conversation as no text at all (a chat_template "
+                    + "that prints nothing?); choose another with --chat-format");
+        }
         int[] cached = session.tokens();
         if (dropped == 0 && cached.length > 0) {
             // the cache holds exactly the last prompt and reply: keep those ids and tokenize only what follows

@@ -34,7 +34,7 @@ final class ConvertCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (shardGb <= 0) throw new UserException("--shard-size must be positive");
+        if (!(shardGb > 0) || Double.isInfinite(shardGb)) throw new UserException("--shard-size must be a positive number of GB");
         OutputPaths.requireNewFolder(out);
         try (Checkpoint ck = CheckpointLoader.open(model)) {
             var quantized = QuantizeCommand.quantizedSource(ck);

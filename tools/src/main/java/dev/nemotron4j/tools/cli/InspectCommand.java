@@ -21,7 +21,7 @@ import java.util.concurrent.Callable;
         footerHeading = "%nExamples:%n", footer = {"  nemotron4j inspect -m model.gguf"},
         description = {"Describe a model: architecture, file layout, shapes, dtypes, parameter count and bytes.",
                 "Also checks that every tensor the forward pass needs is there with the shape and type it",
-                "needs (as loading for generation would), and exits 1 with the problem when one is not."})
+                "needs (as loading for generation would), and exits 2 (bad input) with the problem when one is not."})
 final class InspectCommand implements Callable<Integer> {
     @picocli.CommandLine.ParentCommand
     Cli parent;
@@ -131,6 +131,6 @@ final class InspectCommand implements Callable<Integer> {
     private int exit(String problem) {
         if (problem == null) return 0;
         parent.err.println("nemotron4j: this model cannot run: " + problem);
-        return 1;
+        return Cli.EXIT_USER;   // as generate would exit on the same file
     }
 }

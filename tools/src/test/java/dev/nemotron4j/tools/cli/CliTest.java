@@ -260,12 +260,12 @@ class CliTest {
         java.nio.file.Files.writeString(dir.resolve("config.json"), config.replace("\"intermediate_size\": 192", "\"intermediate_size\": 256"));
 
         Run text = run("inspect", "--model", dir.toString());
-        assertEquals(1, text.code(), text.err());
+        assertEquals(2, text.code(), text.err());
         assertTrue(text.out().contains("hidden        64, ffn 256") && text.out().contains("check         PROBLEM"), text.out());
         assertTrue(text.err().contains("cannot run") && text.err().contains("model.safetensors") && text.err().contains("up_proj")
                 && text.err().contains("[192, 64]"), text.err());
         Run json = run("inspect", "--model", dir.toString(), "--json");
-        assertEquals(1, json.code());
+        assertEquals(2, json.code());
         assertFalse(json.json().get("weights_ok").asBoolean());
         assertTrue(json.json().get("weights_problem").asText().contains("up_proj"), json.out());
         // generation refuses the same model with the same words
