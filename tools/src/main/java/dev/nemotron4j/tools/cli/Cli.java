@@ -108,9 +108,9 @@ public final class Cli implements Runnable {
                     + "--add-modules jdk.incubator.vector (the ./nemotron4j launcher does this)");
             return EXIT_USER;
         }
-        err.println("nemotron4j: internal error: " + t + (System.getenv("NEMOTRON4J_DEBUG") == null
-                ? " (set NEMOTRON4J_DEBUG=1 for the stack trace)" : ""));
-        if (System.getenv("NEMOTRON4J_DEBUG") != null) t.printStackTrace(err);
+        boolean debug = !String.valueOf(System.getenv("NEMOTRON4J_DEBUG")).matches("null|0|false|");
+        err.println("nemotron4j: internal error: " + t + (debug ? "" : " (set NEMOTRON4J_DEBUG=1 for the stack trace)"));
+        if (debug) t.printStackTrace(err);
         return EXIT_INTERNAL;
     }
 

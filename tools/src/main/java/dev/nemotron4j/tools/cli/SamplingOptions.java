@@ -42,6 +42,8 @@ final class SamplingOptions {
     List<String> stop = new ArrayList<>();
 
     SamplingParams params() {
+        if (maxTokens < 0) throw new UserException("--max-tokens (-n) must be 0 or more, got " + maxTokens);
+        if (minTokens < 0) throw new UserException("--min-tokens must be 0 or more, got " + minTokens);
         if (minTokens > maxTokens) {
             throw new UserException("--min-tokens " + minTokens + " is more than --max-tokens (-n) " + maxTokens);
         }

@@ -312,6 +312,7 @@ class CliTest {
                 {"--ids: token id 99999 is outside", "logits", "--model", model("nemotron-gqa-f32"), "--ids", "1,99999"},
                 {"--top-p must be", "generate", "--model", model("nemotron-gqa-f32"), "--ids", "1", "--top-p", "2"},
                 {"--min-tokens 10 is more than --max-tokens (-n) 2", "generate", "--model", model("nemotron-gqa-f32"), "--ids", "1", "--min-tokens", "10", "-n", "2"},
+                {"--max-tokens (-n) must be 0 or more, got -1", "generate", "--model", model("nemotron-gqa-f32"), "--ids", "1", "-n", "-1"},
                 {"nothing to measure", "bench", "--model", model("nemotron-gqa-f32"), "-p", "0", "-n", "0"},
                 {"pass the folder itself", "logits", "--model", model("nemotron-gqa-f32") + "/config.json", "--ids", "1"},
                 {"/no/such/folder does not exist", "random-model", "--preset", "nemotron-small", "--out", "/no/such/folder/x.gguf"},
