@@ -35,11 +35,15 @@ public final class ModelTokenizers {
     }
 
     /**
-     * Why {@code tok} cannot go with a model of {@code vocab} token rows, or null: it has more tokens than the model
-     * has rows (a model may have more: padding), or its BOS or EOS lies outside them.
+     * Why {@code tok} cannot go with a model of {@code vocab} token rows, or null: a SentencePiece model with more pieces
+     * than the model has rows (a model may have more: padding), or a BOS or EOS outside them.
      */
     static String mismatch(Tokenizer tok, int vocab) {
-        if (tok.vocabSize() > vocab) return "the tokenizer has " + tok.vocabSize() + " tokens, the model's vocabulary " + vocab;
+        // a byte-level BPE's size is its highest id + 1, and an unused added token past the model's rows (a <pad> that
+        // fine-tuning tools add) is harmless until used, when generation names it: only a SentencePiece model's pieces count
+        if (tok instanceof dev.nemotron4j.tokenizer.sentencepiece.SentencePieceTokenizer && tok.vocabSize() > vocab) {
+            return "the tokenizer has " + tok.vocabSize() + " tokens, the model's vocabulary " + vocab;
+        }
         if (tok.bosId().isPresent() && tok.bosId().getAsInt() >= vocab) {
             return "BOS id " + tok.bosId().getAsInt() + " lies outside the model's vocabulary of " + vocab;
         }

@@ -64,7 +64,7 @@ public final class CheckpointLoader {
                     ? "Hugging Face safetensors (sharded, " + SafetensorsCheckpoint.INDEX_FILE + ")"
                     : "Hugging Face safetensors";
             return new Checkpoint(dir, layout, config, tensors, findTokenizer(dir, arena), arena);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {   // a stack overflow in a reader too: the mapping goes
             arena.close();
             throw e;
         }

@@ -34,6 +34,7 @@ public record RopeScaling(Type type, double factor, double lowFreqFactor, double
     }
 
     public static RopeScaling perDimension(double[] factors) {
+        for (double f : factors) positive("per-dimension factor (rope_freqs)", f);
         return new RopeScaling(Type.FACTORS, 0, 0, 0, 0, factors);
     }
 

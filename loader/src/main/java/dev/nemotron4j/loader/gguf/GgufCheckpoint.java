@@ -82,7 +82,7 @@ public final class GgufCheckpoint {
             String types = summariseTypes(f);
             return new Checkpoint(path, "GGUF v" + f.version() + " (" + types + ")", config, new TensorSet(canonical, path.toString()),
                     tok, arena);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {   // a stack overflow in a reader too: the mapping goes
             arena.close();
             throw e;
         }
@@ -129,14 +129,18 @@ public final class GgufCheckpoint {
             throw new CheckpointException(where + ": " + arch + ".rope.scaling.type '" + scalingType
                     + "' is not supported (none, linear, or llama3 factors in rope_freqs.weight)");
         }
-        if (freqs != null) {
-            float[] ff = freqs.toFloatArray();
-            double[] d = new double[ff.length];
-            for (int i = 0; i < d.length; i++) d[i] = ff[i];
-            scaling = RopeScaling.perDimension(d);
-        } else if ("linear".equals(m.get(arch + ".rope.scaling.type")) && m.get(arch + ".rope.scaling.factor") instanceof Number fct
-                && fct.doubleValue() > 0 && fct.doubleValue() != 1) {
-            scaling = RopeScaling.linear(fct.doubleValue());
+        try {
+            if (freqs != null) {
+                float[] ff = freqs.toFloatArray();
+                double[] d = new double[ff.length];
+                for (int i = 0; i < d.length; i++) d[i] = ff[i];
+                scaling = RopeScaling.perDimension(d);
+            } else if ("linear".equals(scalingType) && m.get(arch + ".rope.scaling.factor") instanceof Number fct
+                    && fct.doubleValue() != 1) {
+                scaling = RopeScaling.linear(fct.doubleValue());
+            }
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(where + ": " + e.getMessage());
         }
         boolean nemotron = a == Architecture.NEMOTRON;
         double eps = nemotron ? dbl(m, arch + ".attention.layer_norm_epsilon", where, Double.NaN)

@@ -45,7 +45,7 @@ public final class NemoCheckpointLoader {
         Arena arena = Arena.ofShared();
         try {
             return open(path, arena);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {   // a stack overflow in a reader too: the mapping goes
             arena.close();
             throw e;
         }

@@ -90,6 +90,10 @@ public final class TorchCheckpoint {
                     + storage.byteSize() + " bytes, expected " + ref.storage().numel() * item + " (truncated?)");
         }
         long[] size = ref.size();
+        if (ref.stride().length != size.length) {
+            throw new CheckpointException(origin + ": tensor '" + name + "' has " + size.length + " dimensions but "
+                    + ref.stride().length + " strides");
+        }
         long numel = Tensor.numel(size);
         long expect = 1;
         for (int d = size.length - 1; d >= 0; d--) { // only C-contiguous tensors can be used in place
@@ -98,10 +102,6 @@ public final class TorchCheckpoint {
                         + Arrays.toString(size) + ", stride " + Arrays.toString(ref.stride()) + ")");
             }
             expect *= size[d];
-        }
-        if (ref.stride().length != size.length) {
-            throw new CheckpointException(origin + ": tensor '" + name + "' has " + size.length + " dimensions but "
-                    + ref.stride().length + " strides");
         }
         long begin, bytes;
         try {

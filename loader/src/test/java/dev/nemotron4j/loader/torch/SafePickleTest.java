@@ -64,10 +64,13 @@ class SafePickleTest {
         assertThrows(PickleSecurityException.class, () -> load(p));
     }
 
-    /** A list that holds itself, then called: refused by kind and size, not printed without end (a stack overflow). */
+    /**
+     * Two lists holding each other (A in B in A), then called: refused by kind and size, not printed without end (a
+     * stack overflow; Java prints a list that holds itself directly as "(this Collection)", but not an indirect cycle).
+     */
     @Test
-    void aSelfContainingListIsDescribedWithoutPrintingIt() {
-        byte[] p = new PickleBuilder().op(']', 'q', 0, 'h', 0, 'a', ')', 'R').stop();
+    void aCycleOfListsIsDescribedWithoutPrintingIt() {
+        byte[] p = new PickleBuilder().op(']', 'q', 0, ']', 'q', 1, 'h', 0, 'a', 'a', ')', 'R').stop();
         PickleSecurityException e = assertThrows(PickleSecurityException.class, () -> load(p));
         assertTrue(e.getMessage().contains("ArrayList of 1 items"), e.getMessage());
     }

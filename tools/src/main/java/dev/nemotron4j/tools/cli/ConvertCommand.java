@@ -45,17 +45,17 @@ final class ConvertCommand implements Callable<Integer> {
             long total = ck.tensors().totalBytes();
             parent.err.printf("converting %s (%s, %.2f GB) to %s%n", model, ck.layout(), total / 1e9, out);
             long t0 = System.nanoTime();
+            // a GGUF's tokenizer is metadata: the file it describes, made before the weights are written (if it fails)
+            var tok = ck.tokenizer().orElse(null);
+            GgufTokenizers.TokenizerFile tokenizerFile = tok != null && tok.kind() == TokenizerAsset.Kind.GGUF_METADATA
+                    ? GgufTokenizers.toFile(tok.ggufMetadata(), tok.name()) : null;
             boolean existed = Files.isDirectory(out);
             boolean done = false;
             try (OutputPaths.Cleanup c = existed ? () -> { } : OutputPaths.deleteIfInterrupted(out)) {
                 HfExporter.export(ck, out, (long) (shardGb * 1e9), written -> {
                     if (total > 1L << 30) parent.err.printf("  %.2f / %.2f GB%n", written / 1e9, total / 1e9);
                 });
-                var tok = ck.tokenizer().orElse(null);
-                if (tok != null && tok.kind() == TokenizerAsset.Kind.GGUF_METADATA) {
-                    GgufTokenizers.TokenizerFile file = GgufTokenizers.toFile(tok.ggufMetadata(), tok.name());
-                    Files.write(out.resolve(file.name()), file.bytes());
-                }
+                if (tokenizerFile != null) Files.write(out.resolve(tokenizerFile.name()), tokenizerFile.bytes());
                 done = true;
             } catch (IOException e) {
                 throw new UserException("writing " + out + ": " + e.getMessage() + "; nothing of it was kept");

@@ -78,7 +78,7 @@ public final class RandomModel {
                 float v = (float) (mean + (r.nextDouble() * 2 - 1) * a);
                 switch (dtype) {
                     case F32 -> buf.putFloat(v);
-                    case BF16 -> buf.putShort((short) (Float.floatToRawIntBits(v) + 0x8000 >>> 16)); // round half up
+                    case BF16 -> buf.putShort(DType.bf16Bits(v));
                     case F16 -> buf.putShort(Float.floatToFloat16(v));
                     default -> throw new IllegalArgumentException("random weights of dtype " + dtype + " are not supported");
                 }

@@ -372,6 +372,9 @@ class GgufTest {
         Path yarn = withMetadata(src, "yarn.gguf", Map.of("nemotron.rope.scaling.type", "yarn", "nemotron.rope.scaling.factor", 4.0f));
         CheckpointException e = assertThrows(CheckpointException.class, () -> CheckpointLoader.open(yarn).close());
         assertTrue(e.getMessage().contains("yarn.gguf") && e.getMessage().contains("'yarn'"), e.getMessage());
+        Path zero = withMetadata(src, "zero.gguf", Map.of("nemotron.rope.scaling.type", "linear", "nemotron.rope.scaling.factor", 0.0f));
+        e = assertThrows(CheckpointException.class, () -> CheckpointLoader.open(zero).close());
+        assertTrue(e.getMessage().contains("zero.gguf") && e.getMessage().contains("factor"), e.getMessage());
         Path linear = withMetadata(src, "linear.gguf", Map.of("nemotron.rope.scaling.type", "linear", "nemotron.rope.scaling.factor", 2.0f));
         try (Checkpoint ck = CheckpointLoader.open(linear)) {
             assertTrue(ck.config().ropeScaling() != null, "linear scaling read");
