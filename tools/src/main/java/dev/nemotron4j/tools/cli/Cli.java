@@ -83,7 +83,8 @@ public final class Cli implements Runnable {
         if (t instanceof UncheckedIOException u) t = u.getCause();
         if (t instanceof CheckpointException || t instanceof TokenizerException || t instanceof UserException
                 || t instanceof IllegalArgumentException) {
-            err.println("nemotron4j: error: " + t.getMessage());
+            // one line: a JSON parser's message (kept inside ours) goes on with its source and position on others
+            err.println("nemotron4j: error: " + String.valueOf(t.getMessage()).replaceAll("\\s*\\R\\s*", " "));
             return EXIT_USER;
         }
         if (t instanceof java.nio.file.NoSuchFileException nsf) {

@@ -21,7 +21,8 @@ import java.util.concurrent.Callable;
         footerHeading = "%nExamples:%n", footer = {"  nemotron4j inspect -m model.gguf"},
         description = {"Describe a model: architecture, file layout, shapes, dtypes, parameter count and bytes.",
                 "Also checks that every tensor the forward pass needs is there with the shape and type it",
-                "needs (as loading for generation would), and exits 2 (bad input) with the problem when one is not."})
+                "needs, and that the tokenizer opens and fits the vocabulary (as loading for generation would);",
+                "exits 2 (bad input) with the problem when one is not."})
 final class InspectCommand implements Callable<Integer> {
     @picocli.CommandLine.ParentCommand
     Cli parent;
@@ -48,6 +49,7 @@ final class InspectCommand implements Callable<Integer> {
             }
             long kvPerToken = 2L * c.numLayers() * c.kvDim() * 4;
             String problem = weightsProblem(ck);
+            if (problem == null) problem = tokenizerProblem(ck);
             if (json) {
                 try (Json j = new Json(parent.out)) {
                     var g = j.g;
@@ -124,6 +126,15 @@ final class InspectCommand implements Callable<Integer> {
             ModelWeights.bind(ck.tensors(), ck.config(), ShardPlan.whole(ck.config()));
             return null;
         } catch (CheckpointException | IllegalArgumentException e) {
+            return e.getMessage();
+        }
+    }
+
+    /** Opens the tokenizer as generation would: null when it opens and fits the model (or there is none), else why not. */
+    static String tokenizerProblem(Checkpoint ck) {
+        try (var tok = dev.nemotron4j.engine.ModelTokenizers.open(ck).orElse(null)) {
+            return null;
+        } catch (dev.nemotron4j.tokenizer.TokenizerException e) {
             return e.getMessage();
         }
     }

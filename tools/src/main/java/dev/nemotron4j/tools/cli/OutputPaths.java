@@ -22,6 +22,9 @@ final class OutputPaths {
         if (parent != null && !Files.isDirectory(parent)) {
             throw new UserException("--out " + out + ": the folder " + parent + " does not exist");
         }
+        if (parent != null && !Files.isWritable(parent)) {
+            throw new UserException("--out " + out + ": the folder " + parent + " cannot be written to");
+        }
     }
 
     /** {@code out} must be absent or an empty folder (a Hugging Face folder is written into it). */

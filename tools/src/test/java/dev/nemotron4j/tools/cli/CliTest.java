@@ -24,6 +24,31 @@ class CliTest {
      * Java errors that a hostile file can cause (a stack overflow in a reader, a heap too small for a claimed size) get
      * one line, not a stack trace; picocli hands errors on as they are, so {@code Cli} catches them itself.
      */
+    /** inspect opens the tokenizer as generation would: a corrupt tokenizer.model is a problem, exit 2, named. */
+    @Test
+    void inspectFindsACorruptTokenizer(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        java.nio.file.Path src = java.nio.file.Path.of(model("nemotron-gqa-f32")), dir = tmp.resolve("hf");
+        java.nio.file.Files.createDirectories(dir);
+        for (String f : new String[]{"model.safetensors", "config.json"}) java.nio.file.Files.copy(src.resolve(f), dir.resolve(f));
+        java.nio.file.Files.writeString(dir.resolve("tokenizer.model"), "not a SentencePiece model at all");
+        Run r = run("inspect", "--model", dir.toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("cannot run") && r.err().contains("tokenizer.model"), r.err());
+    }
+
+    /**
+     * A checkpoint error's message in several lines (a JSON parser's, kept inside ours) is printed as one line.
+     */
+    @Test
+    void multiLineMessagesArePrintedAsOneLine() {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        int code = Cli.report(new dev.nemotron4j.loader.CheckpointException("x/config.json: not valid JSON: Unexpected end\n at [Source: x; line: 1]"),
+                new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8));
+        String said = bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(2, code);
+        assertEquals("nemotron4j: error: x/config.json: not valid JSON: Unexpected end at [Source: x; line: 1]", said.strip());
+    }
+
     @Test
     void errorsAreReportedInOneLineWithoutAStackTrace() {
         for (Throwable t : new Throwable[]{new StackOverflowError(), new OutOfMemoryError("Java heap space")}) {
