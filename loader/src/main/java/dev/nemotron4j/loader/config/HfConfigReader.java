@@ -99,11 +99,8 @@ public final class HfConfigReader {
             throw new IllegalArgumentException("partial_rotary_factor " + partial + " is outside (0, 1]");
         }
         int rotaryDim = (int) (headDim * partial);
-        JsonNode thetaNode = c.hasNonNull("rope_theta") ? c.get("rope_theta") : ropeParams.get("rope_theta");
-        double theta = thetaNode == null || thetaNode.isNull() ? 10000.0 : thetaNode.asDouble(Double.NaN);
-        if ((thetaNode != null && !thetaNode.isNull() && !thetaNode.isNumber()) || !(theta > 0) || Double.isInfinite(theta)) {
-            throw new IllegalArgumentException("rope_theta must be a positive number, got " + thetaNode);
-        }
+        double theta = number(c.hasNonNull("rope_theta") ? c : ropeParams, "rope_theta", 10000.0);
+        if (!(theta > 0) || Double.isInfinite(theta)) throw new IllegalArgumentException("rope_theta must be a positive number, got " + theta);
 
         double eps;
         if (arch == Architecture.LLAMA) {

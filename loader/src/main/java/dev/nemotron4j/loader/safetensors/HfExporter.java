@@ -40,18 +40,11 @@ public final class HfExporter {
     /** The tensor's values less one, in its own type (F32, F16 or BF16). */
     private static SafetensorsWriter.Source minusOne(Tensor t) {
         return out -> {
-            float[] v = t.toFloatArray();
-            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) t.byteSize()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-            for (float f : v) {
-                float g = f - 1f;
-                switch (t.dtype()) {
-                    case F32 -> b.putFloat(g);
-                    case F16 -> b.putShort(Float.floatToFloat16(g));
-                    case BF16 -> b.putShort(DType.bf16Bits(g));
-                    default -> throw new IOException(t.origin() + ": norm weight '" + t.name() + "' is " + t.dtype()
-                            + "; expected F32, F16 or BF16");
-                }
+            if (t.dtype() != DType.F32 && t.dtype() != DType.F16 && t.dtype() != DType.BF16) {
+                throw new IOException(t.origin() + ": norm weight '" + t.name() + "' is " + t.dtype() + "; expected F32, F16 or BF16");
             }
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) t.byteSize()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (float f : t.toFloatArray()) t.dtype().put(b, f - 1f);
             out.write(b.array());
         };
     }

@@ -1,5 +1,6 @@
 package dev.nemotron4j.loader.tensor;
 
+import java.nio.ByteBuffer;
 import java.util.Locale;
 import java.util.Optional;
 
@@ -65,6 +66,19 @@ public enum DType {
             throw new IllegalArgumentException(n + " elements are not a whole number of " + this + " blocks of " + blockSize);
         }
         return n / blockSize * blockBytes;
+    }
+
+    /**
+     * Appends {@code f} to {@code b} in this type, which must be F32, F16 or BF16 (BF16 rounded as {@link #bf16Bits}):
+     * the one place the writers (safetensors, GGUF, random weights) encode floats.
+     */
+    public void put(ByteBuffer b, float f) {
+        switch (this) {
+            case F32 -> b.putFloat(f);
+            case F16 -> b.putShort(Float.floatToFloat16(f));
+            case BF16 -> b.putShort(bf16Bits(f));
+            default -> throw new IllegalArgumentException(this + " is not a float type (F32, F16 or BF16)");
+        }
     }
 
     /** {@code f} as bfloat16 bits, rounded to nearest even as PyTorch rounds float → bfloat16 (NaN stays NaN). */

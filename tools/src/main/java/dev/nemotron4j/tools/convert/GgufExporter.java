@@ -227,18 +227,8 @@ public final class GgufExporter {
             for (int r = 0; r < m.rows(); r++) {
                 m.readRow(rowOrder == null ? r : rowOrder[r], row, 0);
                 buf.clear();
-                switch (chosen) {
-                    case F32 -> {
-                        for (float f : row) buf.putFloat(f);
-                    }
-                    case BF16 -> {
-                        for (float f : row) buf.putShort(DType.bf16Bits(f));
-                    }
-                    case F16 -> {
-                        for (float f : row) buf.putShort(Float.floatToFloat16(f));
-                    }
-                    default -> QuantCodec.quantize(chosen, row, 0, cols, buf);
-                }
+                if (chosen.blockSize() > 1) QuantCodec.quantize(chosen, row, 0, cols, buf);
+                else for (float f : row) chosen.put(buf, f);
                 o.write(buf.array(), 0, buf.position());
             }
         });

@@ -76,12 +76,7 @@ public final class RandomModel {
             ByteBuffer buf = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
             for (long i = 0; i < n; i++) {
                 float v = (float) (mean + (r.nextDouble() * 2 - 1) * a);
-                switch (dtype) {
-                    case F32 -> buf.putFloat(v);
-                    case BF16 -> buf.putShort(DType.bf16Bits(v));
-                    case F16 -> buf.putShort(Float.floatToFloat16(v));
-                    default -> throw new IllegalArgumentException("random weights of dtype " + dtype + " are not supported");
-                }
+                dtype.put(buf, v);
                 if (!buf.hasRemaining()) {
                     out.write(buf.array(), 0, buf.position());
                     buf.clear();
