@@ -135,7 +135,7 @@ class GgufTest {
                     steps++;
                     if (p.margins()[i] <= clear) continue;
                     checked++;
-                    assertEquals(p.greedy()[i], argmax(all[prompt - 1 + i]), fixture + " " + type + " teacher-forced step " + i);
+                    assertEquals(p.greedy()[i], dev.nemotron4j.engine.generate.Greedy.argmax(all[prompt - 1 + i]), fixture + " " + type + " teacher-forced step " + i);
                 }
                 int[] tokens = m.generateGreedy(p.ids(), n, id -> true).tokenIds();
                 for (int i = 0; i < tokens.length && p.margins()[i] > clear; i++) {
@@ -156,12 +156,6 @@ class GgufTest {
     private static final double Q8_TOLERANCE = 2e-2;
     /** F16's: its 11-bit significands against the reference's float64. */
     private static final double F16_TOLERANCE = 2e-3;
-
-    private static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
-        return best;
-    }
 
     /**
      * A model wide enough (hidden 512, FFN 1024) for the repacked Q4_0/Q8_0 copies: after {@code prepareWeights} the
