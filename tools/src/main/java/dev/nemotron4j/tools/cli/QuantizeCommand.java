@@ -49,7 +49,6 @@ final class QuantizeCommand implements Callable<Integer> {
         if (Files.exists(out)) throw new UserException(out + " exists; choose another --out");
         OutputPaths.requireParentFolder(out);
         try (Checkpoint ck = CheckpointLoader.open(model)) {
-            long total = ck.tensors().totalBytes();
             parent.err.printf("quantizing %s (%s) to %s as %s%n", model, ck.layout(), out, target);
             if (ck.tokenizer().isEmpty()) {
                 parent.err.println("nemotron4j: warning: " + model + " has no tokenizer; writing a placeholder vocabulary "
@@ -58,18 +57,23 @@ final class QuantizeCommand implements Callable<Integer> {
             quantizedSource(ck).ifPresent(q -> parent.err.println("nemotron4j: warning: " + model + " is already quantized ("
                     + q + "); quantizing it again adds a second rounding error (quantize from the original weights if you have them)"));
             long t0 = System.nanoTime();
-            int[] lastPct = {-1};
             try (OutputPaths.Cleanup c = OutputPaths.deleteIfInterrupted(out.resolveSibling(out.getFileName() + ".partial"))) {
-                GgufExporter.export(ck, out, target, (done, all) -> {
-                    int pct = (int) Math.min(100, done * 100 / Math.max(1, all));
-                    if (total > (1L << 28) && pct / 10 != lastPct[0] / 10) {
-                        parent.err.printf("  %d%%%n", pct);
-                        lastPct[0] = pct;
-                    }
-                });
+                GgufExporter.export(ck, out, target, percentSteps(parent.err));
             }
             parent.err.printf("wrote %.2f GB in %.1f s%n", Files.size(out) / 1e9, (System.nanoTime() - t0) / 1e9);
         }
         return 0;
+    }
+
+    /** Progress of a GGUF export in steps of 10 % on {@code err}, for files of 256 MB and more. */
+    static GgufExporter.Progress percentSteps(java.io.PrintStream err) {
+        int[] lastPct = {-1};
+        return (done, all) -> {
+            int pct = (int) Math.min(100, done * 100 / Math.max(1, all));
+            if (all >= (1L << 28) && pct / 10 != lastPct[0] / 10) {
+                err.printf("  %d%%%n", pct);
+                lastPct[0] = pct;
+            }
+        };
     }
 }

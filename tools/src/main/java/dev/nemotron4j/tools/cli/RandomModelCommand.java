@@ -2,6 +2,7 @@ package dev.nemotron4j.tools.cli;
 
 import dev.nemotron4j.loader.tensor.DType;
 import dev.nemotron4j.tools.models.Preset;
+import dev.nemotron4j.tools.convert.GgufExporter;
 import dev.nemotron4j.tools.models.RandomModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -59,7 +60,7 @@ final class RandomModelCommand implements Callable<Integer> {
                 bytes / 1e9, t, out);
         long t0 = System.nanoTime();
         if (gguf) {
-            writeGguf(out, p.config(), t, seed);
+            writeGguf(out, p.config(), t, seed, QuantizeCommand.percentSteps(parent.err));
         } else {
             // a folder this command made (or found empty) goes again if it is stopped half-way
             boolean existed = Files.isDirectory(out);
@@ -72,21 +73,17 @@ final class RandomModelCommand implements Callable<Integer> {
     }
 
     /**
-     * Random weights of {@code config} as a GGUF file in {@code type} (BF16, F16 or F32): streamed through a temporary
-     * Hugging Face folder beside the output, removed afterwards (or on Ctrl-C), then converted as {@code quantize}
-     * converts; so the file holds the same model as a folder written with the same seed.
+     * Random weights of {@code config} as a GGUF file in {@code type} (BF16, F16 or F32), each row made as it is
+     * written ({@link RandomModel#weights}) with a placeholder vocabulary, as {@code quantize} writes a model that has no
+     * tokenizer: the file holds the same model as a folder written with the same seed, and needs no disk beside its
+     * own. {@code progress} as {@link GgufExporter#export}'s.
      */
-    static void writeGguf(Path out, dev.nemotron4j.loader.config.ModelConfig config, DType type, long seed) throws java.io.IOException {
-        Path tmp = Files.createTempDirectory(out.toAbsolutePath().getParent(), ".random-model-");
-        try (OutputPaths.Cleanup c = OutputPaths.deleteIfInterrupted(tmp);
-             OutputPaths.Cleanup partial = OutputPaths.deleteIfInterrupted(out.resolveSibling(out.getFileName() + ".partial"))) {
-            RandomModel.write(tmp, config, type, 0.02, seed);
-            try (var ck = dev.nemotron4j.loader.CheckpointLoader.open(tmp)) {
-                dev.nemotron4j.tools.convert.GgufExporter.export(ck, out,
-                        dev.nemotron4j.tools.convert.GgufExporter.Target.valueOf(type.name()), null);
-            }
-        } finally {
-            OutputPaths.deleteTree(tmp);
+    static void writeGguf(Path out, dev.nemotron4j.loader.config.ModelConfig config, DType type, long seed,
+                          GgufExporter.Progress progress) throws java.io.IOException {
+        try (OutputPaths.Cleanup partial = OutputPaths.deleteIfInterrupted(out.resolveSibling(out.getFileName() + ".partial"))) {
+            String name = out.getFileName().toString().replaceFirst("\\.gguf$", "");
+            GgufExporter.export(config, name, GgufExporter.placeholderVocabulary(config.vocabSize()),
+                    RandomModel.weights(config, 0.02, seed), out, GgufExporter.Target.valueOf(type.name()), progress);
         }
     }
 }

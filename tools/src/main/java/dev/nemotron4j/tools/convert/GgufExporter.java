@@ -12,7 +12,6 @@ import dev.nemotron4j.loader.gguf.GgmlType;
 import dev.nemotron4j.loader.gguf.GgufWriter;
 import dev.nemotron4j.loader.gguf.QuantCodec;
 import dev.nemotron4j.loader.tensor.DType;
-import dev.nemotron4j.loader.tensor.Tensor;
 import dev.nemotron4j.tokenizer.Tokenizer;
 
 import java.io.IOException;
@@ -53,8 +52,83 @@ public final class GgufExporter {
         void written(long bytes, long total);
     }
 
+    /**
+     * What an export reads, by Hugging Face tensor name: an opened checkpoint ({@link #of}), or weights made as they
+     * are written (random-model's, so that a random GGUF needs no temporary folder).
+     */
+    public interface Weights {
+        boolean has(String name);
+
+        /** A norm's weight or bias, as the Hugging Face layout stores it (LayerNorm1p: gamma − 1). */
+        float[] vector(String name);
+
+        /** A matrix; its rows are read once each, in any order. */
+        Rows matrix(String name);
+    }
+
+    /** A matrix of {@code rows × cols} floats, row by row. */
+    public interface Rows {
+        int rows();
+
+        int cols();
+
+        void readRow(int row, float[] dst);
+    }
+
+    /** An opened checkpoint's tensors as {@link Weights}. */
+    public static Weights of(Checkpoint ck) {
+        return new Weights() {
+            @Override
+            public boolean has(String name) {
+                return ck.tensors().contains(name);
+            }
+
+            @Override
+            public float[] vector(String name) {
+                return ck.tensors().require(name).toFloatArray();
+            }
+
+            @Override
+            public Rows matrix(String name) {
+                WeightMatrix m = WeightMatrix.of(ck.tensors().require(name));
+                return new Rows() {
+                    @Override
+                    public int rows() {
+                        return m.rows();
+                    }
+
+                    @Override
+                    public int cols() {
+                        return m.cols();
+                    }
+
+                    @Override
+                    public void readRow(int row, float[] dst) {
+                        m.readRow(row, dst, 0);
+                    }
+                };
+            }
+        };
+    }
+
+    /** {@code ck} as a GGUF file: its tokenizer as the vocabulary (a placeholder where it has none). */
     public static void export(Checkpoint ck, Path out, Target target, Progress progress) throws IOException {
-        ModelConfig c = ck.config();
+        Map<String, Object> vocabulary;
+        Optional<Tokenizer> tok = ModelTokenizers.open(ck);
+        try {
+            vocabulary = tok.isPresent() ? GgufTokenizers.toMetadata(tok.get()) : placeholderVocabulary(ck.config().vocabSize());
+        } finally {
+            tok.ifPresent(Tokenizer::close);
+        }
+        export(ck.config(), ck.path().getFileName().toString(), vocabulary, of(ck), out, target, progress);
+    }
+
+    /**
+     * A model of {@code config} named {@code name} as a GGUF file: {@code vocabulary} as its tokenizer metadata, the
+     * tensors read from {@code w} as each is written.
+     */
+    public static void export(ModelConfig c, String name, Map<String, Object> vocabulary, Weights w, Path out,
+                              Target target, Progress progress) throws IOException {
         boolean nemotron = c.architecture() == Architecture.NEMOTRON;
         String arch = c.architecture().modelType();
         if (!c.activation().gated() != nemotron) {
@@ -62,7 +136,7 @@ public final class GgufExporter {
         }
         Map<String, Object> meta = new LinkedHashMap<>();
         meta.put("general.architecture", arch);
-        meta.put("general.name", ck.path().getFileName().toString());
+        meta.put("general.name", name);
         meta.put("general.alignment", GgufWriter.ALIGNMENT);
         meta.put("general.file_type", target.fileType);
         meta.put("general.quantization_version", 2);
@@ -84,12 +158,7 @@ public final class GgufExporter {
         } else if (nemotron) {
             meta.put(arch + ".rope.scaling.type", "none");
         }
-        Optional<Tokenizer> tok = ModelTokenizers.open(ck);
-        try {
-            meta.putAll(tok.isPresent() ? GgufTokenizers.toMetadata(tok.get()) : placeholderVocabulary(c.vocabSize()));
-        } finally {
-            tok.ifPresent(Tokenizer::close);
-        }
+        meta.putAll(vocabulary);
         meta.put("tokenizer.ggml.bos_token_id", c.bosId());
         meta.put("tokenizer.ggml.eos_token_id", c.eosIds().getFirst());
         meta.put("tokenizer.ggml.add_bos_token", !nemotron); // NeMo prompts carry no BOS; Llama 3's do
@@ -101,25 +170,25 @@ public final class GgufExporter {
             for (int i = 0; i < f.length; i++) f[i] = (float) ropeFactors[i];
             entries.add(floats("rope_freqs.weight", f));
         }
-        entries.add(matrix(ck, "model.embed_tokens.weight", "token_embd.weight", target.type, null));
+        entries.add(matrix(w, "model.embed_tokens.weight", "token_embd.weight", target.type, null));
         for (int l = 0; l < c.numLayers(); l++) {
             String s = "model.layers." + l + ".", d = "blk." + l + ".";
-            norm(entries, ck, c, s + "input_layernorm", d + "attn_norm");
+            norm(entries, w, c, s + "input_layernorm", d + "attn_norm");
             int[] qPerm = permutation(c, c.numHeads()), kPerm = permutation(c, c.numKvHeads());
-            entries.add(matrix(ck, s + "self_attn.q_proj.weight", d + "attn_q.weight", target.type, qPerm));
-            entries.add(matrix(ck, s + "self_attn.k_proj.weight", d + "attn_k.weight", target.type, kPerm));
-            entries.add(matrix(ck, s + "self_attn.v_proj.weight", d + "attn_v.weight", target.type, null));
-            entries.add(matrix(ck, s + "self_attn.o_proj.weight", d + "attn_output.weight", target.type, null));
-            norm(entries, ck, c, s + "post_attention_layernorm", d + "ffn_norm");
-            if (!nemotron) entries.add(matrix(ck, s + "mlp.gate_proj.weight", d + "ffn_gate.weight", target.type, null));
-            entries.add(matrix(ck, s + "mlp.up_proj.weight", d + "ffn_up.weight", target.type, null));
-            entries.add(matrix(ck, s + "mlp.down_proj.weight", d + "ffn_down.weight", target.type, null));
+            entries.add(matrix(w, s + "self_attn.q_proj.weight", d + "attn_q.weight", target.type, qPerm));
+            entries.add(matrix(w, s + "self_attn.k_proj.weight", d + "attn_k.weight", target.type, kPerm));
+            entries.add(matrix(w, s + "self_attn.v_proj.weight", d + "attn_v.weight", target.type, null));
+            entries.add(matrix(w, s + "self_attn.o_proj.weight", d + "attn_output.weight", target.type, null));
+            norm(entries, w, c, s + "post_attention_layernorm", d + "ffn_norm");
+            if (!nemotron) entries.add(matrix(w, s + "mlp.gate_proj.weight", d + "ffn_gate.weight", target.type, null));
+            entries.add(matrix(w, s + "mlp.up_proj.weight", d + "ffn_up.weight", target.type, null));
+            entries.add(matrix(w, s + "mlp.down_proj.weight", d + "ffn_down.weight", target.type, null));
         }
-        norm(entries, ck, c, "model.norm", "output_norm");
-        String head = ck.tensors().contains("lm_head.weight") ? "lm_head.weight" : "model.embed_tokens.weight";
-        if (nemotron || ck.tensors().contains("lm_head.weight")) { // llama.cpp's Nemotron requires an output tensor
+        norm(entries, w, c, "model.norm", "output_norm");
+        String head = w.has("lm_head.weight") ? "lm_head.weight" : "model.embed_tokens.weight";
+        if (nemotron || w.has("lm_head.weight")) { // llama.cpp's Nemotron requires an output tensor
             DType outType = target == Target.Q4_0 ? DType.Q6_K : target.type;
-            entries.add(matrix(ck, head, "output.weight", outType, null));
+            entries.add(matrix(w, head, "output.weight", outType, null));
         }
         long[] written = {0};
         long total = entries.stream().mapToLong(GgufWriter.Entry::bytes).sum();
@@ -196,13 +265,13 @@ public final class GgufExporter {
         return p;
     }
 
-    private static void norm(List<GgufWriter.Entry> out, Checkpoint ck, ModelConfig c, String src, String dst) {
-        float[] w = ck.tensors().require(src + ".weight").toFloatArray();
+    private static void norm(List<GgufWriter.Entry> out, Weights weights, ModelConfig c, String src, String dst) {
+        float[] w = weights.vector(src + ".weight");
         if (c.norm() == NormKind.LAYERNORM_1P) {
             for (int i = 0; i < w.length; i++) w[i] += 1f; // GGUF stores the full gamma
         }
         out.add(floats(dst + ".weight", w));
-        if (c.norm() != NormKind.RMSNORM) out.add(floats(dst + ".bias", ck.tensors().require(src + ".bias").toFloatArray()));
+        if (c.norm() != NormKind.RMSNORM) out.add(floats(dst + ".bias", weights.vector(src + ".bias")));
     }
 
     private static GgufWriter.Entry floats(String name, float[] v) {
@@ -213,9 +282,8 @@ public final class GgufExporter {
         });
     }
 
-    private static GgufWriter.Entry matrix(Checkpoint ck, String src, String dst, DType want, int[] rowOrder) {
-        Tensor t = ck.tensors().require(src);
-        WeightMatrix m = WeightMatrix.of(t);
+    private static GgufWriter.Entry matrix(Weights w, String src, String dst, DType want, int[] rowOrder) {
+        Rows m = w.matrix(src);
         int cols = m.cols();
         DType type = want;
         if (cols % type.blockSize() != 0) type = cols % 32 == 0 ? DType.Q8_0 : DType.F32; // rows too short for the blocks
@@ -225,7 +293,7 @@ public final class GgufExporter {
             float[] row = new float[cols];
             ByteBuffer buf = ByteBuffer.allocate((int) rowBytes).order(ByteOrder.LITTLE_ENDIAN);
             for (int r = 0; r < m.rows(); r++) {
-                m.readRow(rowOrder == null ? r : rowOrder[r], row, 0);
+                m.readRow(rowOrder == null ? r : rowOrder[r], row);
                 buf.clear();
                 if (chosen.blockSize() > 1) QuantCodec.quantize(chosen, row, 0, cols, buf);
                 else for (float f : row) chosen.put(buf, f);

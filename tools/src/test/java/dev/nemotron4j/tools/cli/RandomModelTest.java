@@ -1,13 +1,17 @@
 package dev.nemotron4j.tools.cli;
 
+import dev.nemotron4j.engine.LoadOptions;
+import dev.nemotron4j.engine.NemotronModel;
 import dev.nemotron4j.loader.Checkpoint;
 import dev.nemotron4j.loader.CheckpointLoader;
 import dev.nemotron4j.loader.config.Activation;
 import dev.nemotron4j.loader.config.Architecture;
 import dev.nemotron4j.loader.config.ModelConfig;
 import dev.nemotron4j.loader.config.NormKind;
+import dev.nemotron4j.loader.config.RopeScaling;
 import dev.nemotron4j.loader.tensor.DType;
 import dev.nemotron4j.loader.tensor.Tensor;
+import dev.nemotron4j.tools.models.RandomModel;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -17,13 +21,14 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * {@code random-model}'s GGUF path on a small shape (the presets are gigabytes): the file loads with the shape asked
- * for, its matrices in the type asked for with a standard deviation of 0.02, and the temporary folder it streams
- * through is gone afterwards.
+ * {@code random-model}'s GGUF path on small shapes (the presets are gigabytes): the file loads with the shape asked
+ * for, its matrices in the type asked for with a standard deviation of 0.02, nothing else is written beside it, and it
+ * holds the same model as a Hugging Face folder written with the same seed.
  */
 class RandomModelTest {
     @TempDir
@@ -35,7 +40,7 @@ class RandomModelTest {
         var config = new ModelConfig(Architecture.NEMOTRON, 1000, 256, 512, 2, 4, 2, 64, 4096, 1e-5,
                 NormKind.LAYERNORM_1P, Activation.RELU2, 10000, 32, null, false, 2, List.of(3));
         Path out = tmp.resolve("random-" + type + ".gguf");
-        RandomModelCommand.writeGguf(out, config, type, 42);
+        RandomModelCommand.writeGguf(out, config, type, 42, null);
         try (Checkpoint ck = CheckpointLoader.open(out)) {
             ModelConfig c = ck.config();
             assertEquals(List.of(1000, 256, 512, 2, 4, 2, 64), List.of(c.vocabSize(), c.hiddenSize(), c.intermediateSize(),
@@ -55,6 +60,47 @@ class RandomModelTest {
         try (Stream<Path> left = Files.list(tmp)) {
             assertEquals(List.of(out.getFileName().toString()), left.map(p -> p.getFileName().toString()).toList(),
                     "only the file is left");
+        }
+    }
+
+    /**
+     * The GGUF made straight from the random rows and the folder made with the same seed are one model: Nemotron
+     * (LayerNorm1p, whose +1 the GGUF holds) and Llama (RMSNorm, q/k rows permuted in the GGUF, llama3 rotary
+     * scaling as a {@code rope_freqs} tensor) give the same logits from both; another seed gives others.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"NEMOTRON", "LLAMA"})
+    void theGgufHoldsTheModelOfTheFolderWithTheSameSeed(Architecture arch) throws Exception {
+        boolean nemotron = arch == Architecture.NEMOTRON;
+        var config = nemotron
+                ? new ModelConfig(arch, 600, 256, 512, 2, 4, 2, 64, 4096, 1e-5, NormKind.LAYERNORM_1P, Activation.RELU2,
+                10000, 32, null, false, 2, List.of(3))
+                : new ModelConfig(arch, 600, 256, 512, 2, 4, 2, 64, 8192, 1e-5, NormKind.RMSNORM, Activation.SWIGLU,
+                500000, 64, RopeScaling.llama3(8, 1, 4, 1024), false, 1, List.of(2));
+        Path folder = tmp.resolve("folder");
+        RandomModel.write(folder, config, DType.BF16, 0.02, 5);
+        Path same = tmp.resolve("same.gguf"), other = tmp.resolve("other.gguf");
+        RandomModelCommand.writeGguf(same, config, DType.BF16, 5, null);
+        RandomModelCommand.writeGguf(other, config, DType.BF16, 6, null);
+        int[] ids = {4, 99, 321, 7, 550, 12};
+        float[] want = logits(folder, ids), got = logits(same, ids), another = logits(other, ids);
+        double scale = 0, worst = 0, apart = 0;
+        for (int i = 0; i < want.length; i++) {
+            scale = Math.max(scale, Math.abs(want[i]));
+            worst = Math.max(worst, Math.abs(want[i] - got[i]));
+            apart = Math.max(apart, Math.abs(want[i] - another[i]));
+        }
+        assertTrue(worst <= 1e-4 * scale, arch + ": max |diff| " + worst + " of max |logit| " + scale);
+        assertTrue(apart > 0.1 * scale, arch + ": another seed changed the logits by only " + apart);
+        try (Checkpoint a = CheckpointLoader.open(folder); Checkpoint b = CheckpointLoader.open(same)) {
+            String name = "model.layers.1.self_attn.v_proj.weight";
+            assertArrayEquals(a.tensors().require(name).toFloatArray(), b.tensors().require(name).toFloatArray(), name);
+        }
+    }
+
+    private static float[] logits(Path model, int[] ids) {
+        try (NemotronModel m = NemotronModel.load(model, LoadOptions.defaults().withThreads(2)); var s = m.newSession()) {
+            return s.prefillAll(ids);
         }
     }
 }
