@@ -66,13 +66,17 @@ public final class GgufExporter {
         Rows matrix(String name);
     }
 
-    /** A matrix of {@code rows × cols} floats, row by row. */
-    public interface Rows {
-        int rows();
+    /** A matrix of {@code rows × cols} floats, read row by row through {@code reader}. */
+    public record Rows(int rows, int cols, RowReader reader) {
+        void readRow(int row, float[] dst) {
+            reader.read(row, dst);
+        }
+    }
 
-        int cols();
-
-        void readRow(int row, float[] dst);
+    /** Fills {@code dst} with a matrix's row {@code row}. */
+    @FunctionalInterface
+    public interface RowReader {
+        void read(int row, float[] dst);
     }
 
     /** An opened checkpoint's tensors as {@link Weights}. */
@@ -91,22 +95,7 @@ public final class GgufExporter {
             @Override
             public Rows matrix(String name) {
                 WeightMatrix m = WeightMatrix.of(ck.tensors().require(name));
-                return new Rows() {
-                    @Override
-                    public int rows() {
-                        return m.rows();
-                    }
-
-                    @Override
-                    public int cols() {
-                        return m.cols();
-                    }
-
-                    @Override
-                    public void readRow(int row, float[] dst) {
-                        m.readRow(row, dst, 0);
-                    }
-                };
+                return new Rows(m.rows(), m.cols(), (row, dst) -> m.readRow(row, dst, 0));
             }
         };
     }

@@ -124,22 +124,7 @@ public final class RandomModel {
             @Override
             public GgufExporter.Rows matrix(String name) {
                 Spec s = spec(name, true);
-                return new GgufExporter.Rows() {
-                    @Override
-                    public int rows() {
-                        return s.rows();
-                    }
-
-                    @Override
-                    public int cols() {
-                        return s.cols();
-                    }
-
-                    @Override
-                    public void readRow(int row, float[] dst) {
-                        row(s.seed(), row, std, dst);
-                    }
-                };
+                return new GgufExporter.Rows(s.rows(), s.cols(), (row, dst) -> row(s.seed(), row, std, dst));
             }
 
             private Spec spec(String name, boolean random) {
