@@ -58,19 +58,19 @@ final class QuantizeCommand implements Callable<Integer> {
                     + q + "); quantizing it again adds a second rounding error (quantize from the original weights if you have them)"));
             long t0 = System.nanoTime();
             try (OutputPaths.Cleanup c = OutputPaths.deleteIfInterrupted(out.resolveSibling(out.getFileName() + ".partial"))) {
-                GgufExporter.export(ck, out, target, percentSteps(parent.err));
+                GgufExporter.export(ck, out, target, percentSteps(parent.err, ck.tensors().totalBytes()));
             }
             parent.err.printf("wrote %.2f GB in %.1f s%n", Files.size(out) / 1e9, (System.nanoTime() - t0) / 1e9);
         }
         return 0;
     }
 
-    /** Progress of a GGUF export in steps of 10 % on {@code err}, for files of 256 MB and more. */
-    static GgufExporter.Progress percentSteps(java.io.PrintStream err) {
+    /** Progress of a GGUF export in steps of 10 % on {@code err}, where its source holds 256 MB or more. */
+    static GgufExporter.Progress percentSteps(java.io.PrintStream err, long sourceBytes) {
         int[] lastPct = {-1};
         return (done, all) -> {
             int pct = (int) Math.min(100, done * 100 / Math.max(1, all));
-            if (all >= (1L << 28) && pct / 10 != lastPct[0] / 10) {
+            if (sourceBytes > (1L << 28) && pct / 10 != lastPct[0] / 10) {
                 err.printf("  %d%%%n", pct);
                 lastPct[0] = pct;
             }

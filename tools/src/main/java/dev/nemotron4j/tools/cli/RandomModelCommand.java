@@ -60,7 +60,7 @@ final class RandomModelCommand implements Callable<Integer> {
                 bytes / 1e9, t, out);
         long t0 = System.nanoTime();
         if (gguf) {
-            writeGguf(out, p.config(), t, seed, QuantizeCommand.percentSteps(parent.err));
+            writeGguf(out, p.config(), t, seed, QuantizeCommand.percentSteps(parent.err, bytes));
         } else {
             // a folder this command made (or found empty) goes again if it is stopped half-way
             boolean existed = Files.isDirectory(out);

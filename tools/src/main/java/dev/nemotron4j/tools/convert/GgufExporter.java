@@ -102,6 +102,7 @@ public final class GgufExporter {
 
     /** {@code ck} as a GGUF file: its tokenizer as the vocabulary (a placeholder where it has none). */
     public static void export(Checkpoint ck, Path out, Target target, Progress progress) throws IOException {
+        requireGgufMlp(ck.config()); // before the tokenizer is converted
         Map<String, Object> vocabulary;
         Optional<Tokenizer> tok = ModelTokenizers.open(ck);
         try {
@@ -118,11 +119,9 @@ public final class GgufExporter {
      */
     public static void export(ModelConfig c, String name, Map<String, Object> vocabulary, Weights w, Path out,
                               Target target, Progress progress) throws IOException {
+        requireGgufMlp(c);
         boolean nemotron = c.architecture() == Architecture.NEMOTRON;
         String arch = c.architecture().modelType();
-        if (!c.activation().gated() != nemotron) {
-            throw new IllegalArgumentException("a " + arch + " GGUF needs " + (nemotron ? "squared-ReLU" : "SwiGLU") + " MLPs");
-        }
         Map<String, Object> meta = new LinkedHashMap<>();
         meta.put("general.architecture", arch);
         meta.put("general.name", name);
@@ -188,6 +187,15 @@ public final class GgufExporter {
                     if (progress != null) progress.written(written[0], total);
                 })).toList();
         GgufWriter.write(out, meta, counted);
+    }
+
+    /** llama.cpp's {@code nemotron} architecture has squared-ReLU MLPs, its {@code llama} one SwiGLU. */
+    private static void requireGgufMlp(ModelConfig c) {
+        boolean nemotron = c.architecture() == Architecture.NEMOTRON;
+        if (!c.activation().gated() != nemotron) {
+            throw new IllegalArgumentException("a " + c.architecture().modelType() + " GGUF needs "
+                    + (nemotron ? "squared-ReLU" : "SwiGLU") + " MLPs");
+        }
     }
 
     /**

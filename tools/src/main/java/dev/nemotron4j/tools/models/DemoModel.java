@@ -19,7 +19,8 @@ import java.util.List;
  * (1024 pieces, Nemotron-4's settings). Its words are meaningless; it exists to show the engine working.
  */
 public final class DemoModel {
-    static final String VERSION = "demo-v1";
+    /** The cache folder's name: a new one whenever the weights made for it change (v2: a generator per row, session 32). */
+    static final String VERSION = "demo-v2";
     static final ModelConfig CONFIG = new ModelConfig(Architecture.NEMOTRON, 1024, 256, 1024, 4, 8, 4, 32, 4096, 1e-5,
             NormKind.LAYERNORM_1P, Activation.RELU2, 10000, 16, null, false, 2, List.of(3));
 

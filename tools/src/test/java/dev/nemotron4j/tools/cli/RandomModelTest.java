@@ -66,7 +66,8 @@ class RandomModelTest {
     /**
      * The GGUF made straight from the random rows and the folder made with the same seed are one model: Nemotron
      * (LayerNorm1p, whose +1 the GGUF holds) and Llama (RMSNorm, q/k rows permuted in the GGUF, llama3 rotary
-     * scaling as a {@code rope_freqs} tensor) give the same logits from both; another seed gives others.
+     * scaling as a {@code rope_freqs} tensor, tied embeddings: no output tensor) give the same logits from both;
+     * another seed gives others.
      */
     @ParameterizedTest(name = "{0}")
     @CsvSource({"NEMOTRON", "LLAMA"})
@@ -76,7 +77,7 @@ class RandomModelTest {
                 ? new ModelConfig(arch, 600, 256, 512, 2, 4, 2, 64, 4096, 1e-5, NormKind.LAYERNORM_1P, Activation.RELU2,
                 10000, 32, null, false, 2, List.of(3))
                 : new ModelConfig(arch, 600, 256, 512, 2, 4, 2, 64, 8192, 1e-5, NormKind.RMSNORM, Activation.SWIGLU,
-                500000, 64, RopeScaling.llama3(8, 1, 4, 1024), false, 1, List.of(2));
+                500000, 64, RopeScaling.llama3(8, 1, 4, 1024), true, 1, List.of(2));
         Path folder = tmp.resolve("folder");
         RandomModel.write(folder, config, DType.BF16, 0.02, 5);
         Path same = tmp.resolve("same.gguf"), other = tmp.resolve("other.gguf");
