@@ -13,7 +13,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 @Command(name = "random-model", mixinStandardHelpOptions = true,
-        footerHeading = "%nExamples:%n", footer = {"  nemotron4j random-model --preset nemotron-small --out small-bf16.gguf", "  nemotron4j random-model --preset nemotron-mini-4b --dtype f32 --out ./mini4b-random"},
+        footerHeading = "%nExamples:%n", footer = {"  nemotron4j random-model --preset nemotron-small --out small-bf16.gguf", "  nemotron4j random-model --preset nemotron-mini-4b --dtype q4_0 --out mini4b-q4_0.gguf", "  nemotron4j random-model --preset nemotron-mini-4b --dtype f32 --out ./mini4b-random"},
         description = {"Write random weights in the true shapes of a published model, to benchmark without downloading.",
                 "Uniform weights with std 0.02, as a Hugging Face folder or a .gguf file. Presets: nemotron-small,",
                 "nemotron-mini-4b, minitron-8b, nemotron-4-15b, nemotron-3-8b, llama-3.1-8b."})
@@ -24,11 +24,12 @@ final class RandomModelCommand implements Callable<Integer> {
     @Option(names = "--preset", required = true, paramLabel = "NAME", description = "Model shape.")
     String preset;
 
-    @Option(names = "--dtype", defaultValue = "bf16", paramLabel = "TYPE", description = "bf16, f16 or f32 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dtype", defaultValue = "bf16", paramLabel = "TYPE",
+            description = "bf16, f16 or f32; for a .gguf also q8_0 or q4_0 (output layer in q6_k) (default: ${DEFAULT-VALUE}).")
     String dtype;
 
     @Option(names = "--out", required = true, paramLabel = "DIR|FILE.gguf",
-            description = "Folder to create (Hugging Face layout), or a .gguf file (bf16, f16, f32; q8_0/q4_0 via 'quantize').")
+            description = "Folder to create (Hugging Face layout), or a .gguf file.")
     Path out;
 
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Random seed (default: ${DEFAULT-VALUE}).")
@@ -42,25 +43,32 @@ final class RandomModelCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UserException(e.getMessage());
         }
-        DType t = switch (dtype.toLowerCase(Locale.ROOT)) {
-            case "bf16" -> DType.BF16;
-            case "f16" -> DType.F16;
-            case "f32" -> DType.F32;
-            default -> throw new UserException("--dtype " + dtype + ": expected bf16, f16 or f32");
+        GgufExporter.Target target = switch (dtype.toLowerCase(Locale.ROOT)) {
+            case "bf16" -> GgufExporter.Target.BF16;
+            case "f16" -> GgufExporter.Target.F16;
+            case "f32" -> GgufExporter.Target.F32;
+            case "q8_0" -> GgufExporter.Target.Q8_0;
+            case "q4_0" -> GgufExporter.Target.Q4_0;
+            default -> throw new UserException("--dtype " + dtype + ": expected bf16, f16, f32, q8_0 or q4_0");
         };
+        DType t = target.type();
         boolean gguf = out.getFileName().toString().endsWith(".gguf");
+        if (!gguf && t.blockSize() > 1) {
+            throw new UserException("--dtype " + dtype + " makes a .gguf file only (a Hugging Face folder holds bf16, f16 "
+                    + "or f32); give --out a name ending in .gguf");
+        }
         if (gguf) {
             if (Files.exists(out)) throw new UserException(out + " already exists; choose another --out");
             OutputPaths.requireParentFolder(out);
         } else {
             OutputPaths.requireNewFolder(out);
         }
-        long bytes = p.config().parameterCount() * t.byteSize();
+        long bytes = t.bytesFor(p.config().parameterCount() / t.blockSize() * t.blockSize()); // matrices; norms (F32) and Q4_0's Q6_K output layer aside
         parent.err.printf("writing %s (%,d parameters, %.2f GB %s) to %s ...%n", p.id(), p.config().parameterCount(),
                 bytes / 1e9, t, out);
         long t0 = System.nanoTime();
         if (gguf) {
-            writeGguf(out, p.config(), t, seed, QuantizeCommand.percentSteps(parent.err, bytes));
+            writeGguf(out, p.config(), target, seed, QuantizeCommand.percentSteps(parent.err, bytes));
         } else {
             // a folder this command made (or found empty) goes again if it is stopped half-way
             boolean existed = Files.isDirectory(out);
@@ -73,17 +81,17 @@ final class RandomModelCommand implements Callable<Integer> {
     }
 
     /**
-     * Random weights of {@code config} as a GGUF file in {@code type} (BF16, F16 or F32), each row made as it is
-     * written ({@link RandomModel#weights}) with a placeholder vocabulary, as {@code quantize} writes a model that has no
-     * tokenizer: the file holds the same model as a folder written with the same seed, and needs no disk beside its
-     * own. {@code progress} as {@link GgufExporter#export}'s.
+     * Random weights of {@code config} as a GGUF file of {@code target}'s type, each row made as it is written
+     * ({@link RandomModel#weights}) and quantized as {@code quantize} quantizes, with a placeholder vocabulary as
+     * {@code quantize} writes for a model that has no tokenizer: a BF16, F16 or F32 file holds the same model as a folder
+     * written with the same seed, and no file needs disk beside its own. {@code progress} as {@link GgufExporter#export}'s.
      */
-    static void writeGguf(Path out, dev.nemotron4j.loader.config.ModelConfig config, DType type, long seed,
+    static void writeGguf(Path out, dev.nemotron4j.loader.config.ModelConfig config, GgufExporter.Target target, long seed,
                           GgufExporter.Progress progress) throws java.io.IOException {
         try (OutputPaths.Cleanup partial = OutputPaths.deleteIfInterrupted(out.resolveSibling(out.getFileName() + ".partial"))) {
             String name = out.getFileName().toString().replaceFirst("\\.gguf$", "");
             GgufExporter.export(config, name, GgufExporter.placeholderVocabulary(config.vocabSize()),
-                    RandomModel.weights(config, 0.02, seed), out, GgufExporter.Target.valueOf(type.name()), progress);
+                    RandomModel.weights(config, 0.02, seed), out, target, progress);
         }
     }
 }

@@ -41,6 +41,11 @@ public final class GgufExporter {
             this.type = type;
             this.fileType = fileType;
         }
+
+        /** The matrices' type (Q4_0 files keep the output layer in Q6_K). */
+        public DType type() {
+            return type;
+        }
     }
 
     private GgufExporter() {

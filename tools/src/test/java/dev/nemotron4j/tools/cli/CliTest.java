@@ -317,7 +317,8 @@ class CliTest {
                 {"bench", "--model", model("nemotron-gqa-f32"), "-p", "0", "-n", "0"},
                 {"logits", "--model", model("nemotron-gqa-f32") + "/config.json", "--ids", "1"},
                 {"random-model", "--preset", "nemotron-small", "--out", "/no/such/folder/x.gguf"},
-                {"random-model", "--preset", "nemotron-small", "--dtype", "q4_0", "--out", "x-never-written.gguf"},
+                {"random-model", "--preset", "nemotron-small", "--dtype", "q6_k", "--out", "x-never-written.gguf"},
+                {"random-model", "--preset", "nemotron-small", "--dtype", "q4_0", "--out", "x-never-written"},
                 {"quantize", "--model", model("nemotron-gqa-f32"), "--type", "q8_0", "--out", "/no/such/folder/x.gguf"},
         };
         for (String[] args : cases) {
@@ -341,7 +342,8 @@ class CliTest {
                 {"nothing to measure", "bench", "--model", model("nemotron-gqa-f32"), "-p", "0", "-n", "0"},
                 {"pass the folder itself", "logits", "--model", model("nemotron-gqa-f32") + "/config.json", "--ids", "1"},
                 {"/no/such/folder does not exist", "random-model", "--preset", "nemotron-small", "--out", "/no/such/folder/x.gguf"},
-                {"--dtype q4_0: expected bf16, f16 or f32", "random-model", "--preset", "nemotron-small", "--dtype", "q4_0", "--out", "x-never-written.gguf"},
+                {"--dtype q6_k: expected bf16, f16, f32, q8_0 or q4_0", "random-model", "--preset", "nemotron-small", "--dtype", "q6_k", "--out", "x-never-written.gguf"},
+                {"--dtype q4_0 makes a .gguf file only", "random-model", "--preset", "nemotron-small", "--dtype", "q4_0", "--out", "x-never-written"},
                 {"/no/such/folder does not exist", "quantize", "--model", model("nemotron-gqa-f32"), "--type", "q8_0", "--out", "/no/such/folder/x.gguf"},
         };
         for (String[] c : said) {

@@ -11,6 +11,7 @@ import dev.nemotron4j.loader.config.NormKind;
 import dev.nemotron4j.loader.config.RopeScaling;
 import dev.nemotron4j.loader.tensor.DType;
 import dev.nemotron4j.loader.tensor.Tensor;
+import dev.nemotron4j.tools.convert.GgufExporter;
 import dev.nemotron4j.tools.models.RandomModel;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -27,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code random-model}'s GGUF path on small shapes (the presets are gigabytes): the file loads with the shape asked
- * for, its matrices in the type asked for with a standard deviation of 0.02, nothing else is written beside it, and it
+ * for, its matrices in the type asked for (quantized ones too) with a standard deviation of 0.02, nothing else is written beside it, and it
  * holds the same model as a Hugging Face folder written with the same seed.
  */
 class RandomModelTest {
@@ -35,12 +36,12 @@ class RandomModelTest {
     Path tmp;
 
     @ParameterizedTest(name = "{0}")
-    @CsvSource({"BF16", "F16", "F32"})
+    @CsvSource({"BF16", "F16", "F32", "Q8_0", "Q4_0"})
     void aRandomGgufHasTheShapeTheTypeAndTheSpreadAskedFor(DType type) throws Exception {
         var config = new ModelConfig(Architecture.NEMOTRON, 1000, 256, 512, 2, 4, 2, 64, 4096, 1e-5,
                 NormKind.LAYERNORM_1P, Activation.RELU2, 10000, 32, null, false, 2, List.of(3));
         Path out = tmp.resolve("random-" + type + ".gguf");
-        RandomModelCommand.writeGguf(out, config, type, 42, null);
+        RandomModelCommand.writeGguf(out, config, GgufExporter.Target.valueOf(type.name()), 42, null);
         try (Checkpoint ck = CheckpointLoader.open(out)) {
             ModelConfig c = ck.config();
             assertEquals(List.of(1000, 256, 512, 2, 4, 2, 64), List.of(c.vocabSize(), c.hiddenSize(), c.intermediateSize(),
@@ -48,7 +49,11 @@ class RandomModelTest {
             assertEquals(config.parameterCount(), c.parameterCount());
             Tensor up = ck.tensors().require("model.layers.1.mlp.up_proj.weight");
             assertEquals(type, up.dtype());
-            float[] v = up.toFloatArray();
+            // as llama.cpp's Q4_0 files: the output layer in Q6_K
+            assertEquals(type == DType.Q4_0 ? DType.Q6_K : type, ck.tensors().require("lm_head.weight").dtype());
+            var m = dev.nemotron4j.engine.kernels.WeightMatrix.of(up); // dequantizes the quantized types
+            float[] v = new float[m.rows() * m.cols()];
+            for (int r = 0; r < m.rows(); r++) m.readRow(r, v, r * m.cols());
             double sum = 0, squares = 0;
             for (float f : v) {
                 sum += f;
@@ -81,8 +86,8 @@ class RandomModelTest {
         Path folder = tmp.resolve("folder");
         RandomModel.write(folder, config, DType.BF16, 0.02, 5);
         Path same = tmp.resolve("same.gguf"), other = tmp.resolve("other.gguf");
-        RandomModelCommand.writeGguf(same, config, DType.BF16, 5, null);
-        RandomModelCommand.writeGguf(other, config, DType.BF16, 6, null);
+        RandomModelCommand.writeGguf(same, config, GgufExporter.Target.BF16, 5, null);
+        RandomModelCommand.writeGguf(other, config, GgufExporter.Target.BF16, 6, null);
         int[] ids = {4, 99, 321, 7, 550, 12};
         float[] want = logits(folder, ids), got = logits(same, ids), another = logits(other, ids);
         double scale = 0, worst = 0, apart = 0;
