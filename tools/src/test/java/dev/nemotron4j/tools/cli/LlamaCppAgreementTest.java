@@ -9,7 +9,7 @@ import dev.nemotron4j.engine.testing.Fixtures;
 import dev.nemotron4j.loader.Checkpoint;
 import dev.nemotron4j.loader.CheckpointLoader;
 import dev.nemotron4j.tokenizer.Tokenizer;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -42,13 +42,14 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * {@code bench/sitting/setup-llama-cpp.sh DIR}. Skipped, saying so, without them.
  */
 class LlamaCppAgreementTest {
-    private static Path llamaCpp;
+    private Path llamaCpp;
 
     @TempDir
     Path tmp;
 
-    @BeforeAll
-    static void findLlamaCpp() {
+    /** Each test is reported as skipped, with the reason, where llama.cpp is not installed. */
+    @BeforeEach
+    void findLlamaCpp() {
         String dir = System.getenv("N4J_LLAMA_CPP");
         assumeTrue(dir != null && !dir.isBlank(), "N4J_LLAMA_CPP is not set: llama.cpp agreement not checked");
         llamaCpp = Path.of(dir).toAbsolutePath();
