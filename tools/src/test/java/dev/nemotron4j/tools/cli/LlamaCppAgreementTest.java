@@ -150,12 +150,9 @@ class LlamaCppAgreementTest {
         return f;
     }
 
-    /** Every logit within {@code rel} × max(1, max |want|) of {@code want}. */
+    /** Every logit within {@code rel} × max(1, max |want|) of {@code want} ({@link GgufTest#assertClose}). */
     private static void assertClose(float[] want, float[] got, double rel, String where) {
         assertEquals(want.length, got.length, where + ": vocabulary size");
-        double scale = 1, worst = 0;
-        for (float w : want) scale = Math.max(scale, Math.abs(w));
-        for (int i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i] - got[i]));
-        assertTrue(worst <= rel * scale, where + ": max |diff| " + worst + " > " + rel + " × " + scale);
+        GgufTest.assertClose(want, got, rel, where);
     }
 }
