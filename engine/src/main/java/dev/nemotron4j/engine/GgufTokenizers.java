@@ -101,14 +101,33 @@ public final class GgufTokenizers {
 
     /** The {@code tokenizer.ggml.*} metadata describing {@code tok} (SentencePiece or byte-level BPE). */
     public static Map<String, Object> toMetadata(Tokenizer tok) {
+        return toMetadata(tok, tok.vocabSize());
+    }
+
+    /**
+     * As {@link #toMetadata(Tokenizer)} for a model of {@code vocab} token rows: llama.cpp requires one token per row
+     * (it refuses a file whose token list is shorter than {@code token_embd}), so rows past the tokenizer's last id
+     * get placeholder tokens {@code [PADi]} of type unused, as llama.cpp's own converter writes them. A tokenizer
+     * with more tokens than the model has rows has no GGUF form.
+     */
+    public static Map<String, Object> toMetadata(Tokenizer tok, int vocab) {
+        if (tok.vocabSize() > vocab) {
+            throw new IllegalArgumentException("the tokenizer has " + tok.vocabSize() + " tokens and the model " + vocab
+                    + " token rows; a GGUF file needs one token per row");
+        }
         Map<String, Object> m = new LinkedHashMap<>();
-        int n = tok.vocabSize();
+        int n = vocab, own = tok.vocabSize();
         List<String> tokens = new ArrayList<>(n);
         int[] types = new int[n];
         if (tok instanceof SentencePieceTokenizer sp) {
             SentencePieceModel model = sp.model();
             float[] scores = new float[n];
             for (int i = 0; i < n; i++) {
+                if (i >= own) {
+                    tokens.add("[PAD" + i + "]");
+                    types[i] = UNUSED;
+                    continue;
+                }
                 SentencePieceModel.Piece p = model.pieces().get(i);
                 tokens.add(p.text());
                 scores[i] = p.score();
@@ -124,8 +143,9 @@ public final class GgufTokenizers {
             if (model.padId() >= 0) m.put("tokenizer.ggml.padding_token_id", model.padId());
         } else if (tok instanceof BpeTokenizer bpe) {
             for (int i = 0; i < n; i++) {
-                tokens.add(bpe.hasId(i) ? bpe.piece(i) : "[PAD" + i + "]");
-                types[i] = !bpe.hasId(i) ? UNUSED : bpe.isSpecial(i) ? CONTROL : NORMAL;
+                boolean has = i < own && bpe.hasId(i);
+                tokens.add(has ? bpe.piece(i) : "[PAD" + i + "]");
+                types[i] = !has ? UNUSED : bpe.isSpecial(i) ? CONTROL : NORMAL;
             }
             m.put("tokenizer.ggml.model", "gpt2");
             m.put("tokenizer.ggml.pre", "llama-bpe");

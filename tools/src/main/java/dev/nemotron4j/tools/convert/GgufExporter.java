@@ -111,7 +111,8 @@ public final class GgufExporter {
         Map<String, Object> vocabulary;
         Optional<Tokenizer> tok = ModelTokenizers.open(ck);
         try {
-            vocabulary = tok.isPresent() ? GgufTokenizers.toMetadata(tok.get()) : placeholderVocabulary(ck.config().vocabSize());
+            vocabulary = tok.isPresent() ? GgufTokenizers.toMetadata(tok.get(), ck.config().vocabSize())
+                    : placeholderVocabulary(ck.config().vocabSize());
         } finally {
             tok.ifPresent(Tokenizer::close);
         }

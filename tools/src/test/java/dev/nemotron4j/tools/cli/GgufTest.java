@@ -270,6 +270,73 @@ class GgufTest {
         }
     }
 
+    /**
+     * The Llama fixture ({@code llama31-f32/hf}, 1024 token rows) with a byte-level BPE tokenizer of its own size
+     * beside it: Llama 3's {@code tokenizer.json} cut to its first 1000 tokens and the merges among them, five of its
+     * special tokens as ids 1000–1004; rows 1005–1023 have no token. Made in {@code dir}.
+     */
+    static Path llamaWithBpe(Path dir) throws java.io.IOException {
+        Path hf = Files.createDirectories(dir.resolve("llama-bpe"));
+        try (var files = Files.list(Fixtures.path("llama31-f32").resolve("hf"))) {
+            for (Path f : files.toList()) Files.copy(f, hf.resolve(f.getFileName()));
+        }
+        Path llamaTok = Fixtures.root().getParent().getParent().getParent().getParent().getParent()
+                .resolve("tokenizer/src/test/resources/llama31/tokenizer.json");
+        var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+        var t = (com.fasterxml.jackson.databind.node.ObjectNode) mapper.readTree(llamaTok.toFile());
+        var model = (com.fasterxml.jackson.databind.node.ObjectNode) t.get("model");
+        int keep = 1000;
+        var vocab = mapper.createObjectNode();
+        model.get("vocab").properties().forEach(e -> {
+            if (e.getValue().asInt() < keep) vocab.set(e.getKey(), e.getValue());
+        });
+        var merges = mapper.createArrayNode();
+        for (JsonNode m : model.get("merges")) {
+            String[] pair = m.isArray() ? new String[]{m.get(0).asText(), m.get(1).asText()} : m.asText().split(" ", 2);
+            if (vocab.has(pair[0]) && vocab.has(pair[1]) && vocab.has(pair[0] + pair[1])) merges.add(m);
+        }
+        model.set("vocab", vocab);
+        model.set("merges", merges);
+        List<String> specials = List.of("<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>");
+        var added = mapper.createArrayNode();
+        for (JsonNode a : t.get("added_tokens")) {
+            int k = specials.indexOf(a.get("content").asText());
+            if (k >= 0) added.add(((com.fasterxml.jackson.databind.node.ObjectNode) a.deepCopy()).put("id", keep + k));
+        }
+        t.set("added_tokens", added);
+        for (JsonNode proc : t.path("post_processor").path("processors")) {
+            JsonNode bos = proc.path("special_tokens").path("<|begin_of_text|>");
+            if (bos.isObject()) ((com.fasterxml.jackson.databind.node.ObjectNode) bos).set("ids", mapper.createArrayNode().add(keep));
+        }
+        mapper.writeValue(hf.resolve("tokenizer.json").toFile(), t);
+        return hf;
+    }
+
+    /**
+     * A tokenizer with fewer tokens than the model has rows: the GGUF still lists one token per row (llama.cpp refuses
+     * a shorter list), the rows past the tokenizer's last id as unused placeholders, and the tokenizer read back from
+     * the file encodes as the folder's.
+     */
+    @Test
+    void aGgufHasOneTokenPerRowAndTheTokenizerReadsBackTheSame() throws Exception {
+        Path hf = llamaWithBpe(tmp);
+        Path gguf = tmp.resolve("llama-bpe.gguf");
+        assertEquals(0, CliTest.run("quantize", "--model", hf.toString(), "--type", "q8_0", "--out", gguf.toString()).code());
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            Map<String, Object> meta = dev.nemotron4j.loader.gguf.GgufFile.open(gguf, arena).metadata();
+            List<?> tokens = (List<?>) meta.get("tokenizer.ggml.tokens");
+            assertEquals(1024, tokens.size(), "one token per row");
+            assertEquals("<|eot_id|>", tokens.get(1004));
+            assertEquals("[PAD1005]", tokens.get(1005));
+        }
+        try (Checkpoint folder = CheckpointLoader.open(hf); Checkpoint file = CheckpointLoader.open(gguf);
+             Tokenizer want = ModelTokenizers.require(folder); Tokenizer got = ModelTokenizers.require(file)) {
+            for (String text : List.of("Hello, world! The licensee shall not 12345 times.", "  two  spaces\nand a line", "Ünïcödé 🙂")) {
+                assertArrayEquals(want.encode(text), got.encode(text), text);
+            }
+        }
+    }
+
     @Test
     void brokenGgufFilesAreReportedClearly() throws Exception {
         byte[] good = Files.readAllBytes(quantize("nemotron-gqa-f32", "q8_0"));

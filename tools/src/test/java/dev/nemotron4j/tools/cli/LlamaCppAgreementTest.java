@@ -98,13 +98,16 @@ class LlamaCppAgreementTest {
         }
     }
 
-    /** The SentencePiece tokenizer an export carries: llama.cpp's ids for a text are this engine's. */
+    /**
+     * The tokenizer an export carries, SentencePiece (the Nemotron fixture's) or byte-level BPE (Llama 3's, cut to
+     * the Llama fixture's rows, {@link GgufTest#llamaWithBpe}): llama.cpp's ids for a text are this engine's.
+     */
     @ParameterizedTest(name = "{0}")
-    @CsvSource({"nemotron-gqa-f32"})
+    @CsvSource({"nemotron-gqa-f32", "llama-bpe"})
     void llamaCppTokenizesAsThisEngineWithTheExportedVocabulary(String fixture) throws Exception {
-        Path gguf = quantize(fixture, "q8_0");
+        Path gguf = fixture.equals("llama-bpe") ? quantize(GgufTest.llamaWithBpe(tmp), "llama-bpe", "q8_0") : quantize(fixture, "q8_0");
         List<String> texts = List.of("Hello, world!", "The licensee shall not 12345 times.", "  two  spaces\nand a line",
-                "Ünïcödé and émojis 🙂", "");
+                "Ünïcödé and émojis 🙂", "", "it's 3.14159 -- don't   stop\n\n\tok?");
         JsonNode got = llamaCpp(gguf, new int[]{1}, texts);
         try (Checkpoint ck = CheckpointLoader.open(gguf)) {
             Optional<Tokenizer> tok = ModelTokenizers.open(ck);
@@ -122,9 +125,12 @@ class LlamaCppAgreementTest {
     }
 
     private Path quantize(String fixture, String type) {
-        Path out = tmp.resolve(fixture + "-" + type + ".gguf");
-        CliTest.Run r = CliTest.run("quantize", "--model", Fixtures.path(fixture).resolve("hf").toString(), "--type", type,
-                "--out", out.toString());
+        return quantize(Fixtures.path(fixture).resolve("hf"), fixture, type);
+    }
+
+    private Path quantize(Path model, String name, String type) {
+        Path out = tmp.resolve(name + "-" + type + ".gguf");
+        CliTest.Run r = CliTest.run("quantize", "--model", model.toString(), "--type", type, "--out", out.toString());
         assertEquals(0, r.code(), r.err());
         return out;
     }
