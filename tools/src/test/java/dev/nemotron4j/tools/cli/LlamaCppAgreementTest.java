@@ -59,12 +59,15 @@ class LlamaCppAgreementTest {
 
     /**
      * F32 exports against the float64 reference, with the fixtures' own tolerance (1e-3 × max(1, max |golden|) per
-     * position; llama.cpp keeps its KV cache in F16, measured 1.2e-3 at most against logits of about 6–7).
+     * position; llama.cpp keeps its KV cache in F16, measured 1.2e-3 at most against logits of about 6–7): from
+     * Hugging Face folders and from every NeMo layout (Megatron-core and legacy names, multi-head attention, a zarr
+     * distributed checkpoint of BF16 numbers, tensor-parallel shards).
      */
-    @ParameterizedTest(name = "{0}")
-    @CsvSource({"nemotron-gqa-f32", "llama31-f32"})
-    void llamaCppReadsAnF32ExportAsTheReferenceComputesIt(String fixture) throws Exception {
-        Path gguf = quantize(fixture, "f32");
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({"nemotron-gqa-f32, hf", "llama31-f32, hf", "nemotron-gqa-f32, model.nemo", "nemotron3-mha-legacy, model.nemo",
+            "nemotron-gqa-bf16-zarr, model.nemo.d", "nemotron-tp2-bf16, model.nemo"})
+    void llamaCppReadsAnF32ExportAsTheReferenceComputesIt(String fixture, String source) throws Exception {
+        Path gguf = quantize(Fixtures.path(fixture).resolve(source), fixture + "-" + source, "f32");
         Fixtures.Prompt prompt = Fixtures.golden(fixture).prompts().getFirst();
         JsonNode got = llamaCpp(gguf, prompt.ids(), List.of());
         for (int t = 0; t < prompt.ids().length; t++) {
