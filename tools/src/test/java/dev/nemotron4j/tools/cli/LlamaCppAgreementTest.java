@@ -146,14 +146,16 @@ class LlamaCppAgreementTest {
         Files.copy(Path.of("src/test/llamacpp/logits.mjs"), dir.resolve("logits.mjs"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         Path request = dir.resolve("request.json");
         new ObjectMapper().writeValue(request.toFile(), Map.of("model", gguf.toString(), "ids", ids, "texts", texts));
+        Path out = dir.resolve("out.json"), err = dir.resolve("err.txt");
         Process p = new ProcessBuilder("node", dir.resolve("logits.mjs").toString(), request.toString())
-                .redirectErrorStream(false).start();
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         p.getOutputStream().close();
-        byte[] out = p.getInputStream().readAllBytes();
-        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "node-llama-cpp did not finish");
-        assertEquals(0, p.exitValue(), "node-llama-cpp failed on " + gguf + ": " + err);
-        return new ObjectMapper().readTree(out);
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("node-llama-cpp did not finish in 120 s on " + gguf);
+        }
+        assertEquals(0, p.exitValue(), "node-llama-cpp failed on " + gguf + ": " + Files.readString(err, StandardCharsets.UTF_8));
+        return new ObjectMapper().readTree(out.toFile());
     }
 
     private static float[] floats(JsonNode a) {
