@@ -335,6 +335,11 @@ class GgufTest {
                 assertArrayEquals(want.encode(text), got.encode(text), text);
             }
         }
+        // more tokens than rows has no GGUF form
+        try (Checkpoint folder = CheckpointLoader.open(hf); Tokenizer tok = ModelTokenizers.require(folder)) {
+            var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> GgufTokenizers.toMetadata(tok, 1000));
+            assertTrue(e.getMessage().contains("1005 tokens and the model 1000 token rows"), e.getMessage());
+        }
     }
 
     @Test
