@@ -187,7 +187,7 @@ public final class GgufFile {
                 }
                 long bytes;
                 try {
-                    bytes = Math.multiplyExact(Tensor.numel(shape) / dt.blockSize(), (long) dt.blockBytes());
+                    bytes = dt.bytesFor(Tensor.numel(shape));
                 } catch (ArithmeticException e) {
                     throw new CheckpointException(path + ": tensor '" + in.name + "' has dimensions " + Arrays.toString(in.dims)
                             + ", more " + dt + " bytes than any file holds (a corrupt header?)");

@@ -171,7 +171,7 @@ public final class SafetensorsFile {
         }
         long expect;
         try {
-            expect = Math.multiplyExact(Tensor.numel(shape), (long) dtype.byteSize());
+            expect = dtype.bytesFor(Tensor.numel(shape));
         } catch (ArithmeticException e) {
             throw new CheckpointException(where + ": shape " + sh + " overflows");
         }

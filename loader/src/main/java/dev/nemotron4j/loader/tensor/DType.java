@@ -60,12 +60,15 @@ public enum DType {
         return blockBytes;
     }
 
-    /** Bytes that {@code n} consecutive elements take; for block types {@code n} must be a whole number of blocks. */
+    /**
+     * Bytes that {@code n} consecutive elements take; for block types {@code n} must be a whole number of blocks.
+     * @throws ArithmeticException if the count overflows a long (a corrupt header's shape)
+     */
     public long bytesFor(long n) {
         if (n % blockSize != 0) {
             throw new IllegalArgumentException(n + " elements are not a whole number of " + this + " blocks of " + blockSize);
         }
-        return n / blockSize * blockBytes;
+        return Math.multiplyExact(n / blockSize, (long) blockBytes);
     }
 
     /**
