@@ -142,10 +142,9 @@ public final class GgufTokenizers {
             if (model.unkId() >= 0) m.put("tokenizer.ggml.unknown_token_id", model.unkId());
             if (model.padId() >= 0) m.put("tokenizer.ggml.padding_token_id", model.padId());
         } else if (tok instanceof BpeTokenizer bpe) {
-            for (int i = 0; i < n; i++) {
-                boolean has = i < own && bpe.hasId(i);
-                tokens.add(has ? bpe.piece(i) : "[PAD" + i + "]");
-                types[i] = !has ? UNUSED : bpe.isSpecial(i) ? CONTROL : NORMAL;
+            for (int i = 0; i < n; i++) {   // hasId is false past the tokenizer's last id, as for gaps inside
+                tokens.add(bpe.hasId(i) ? bpe.piece(i) : "[PAD" + i + "]");
+                types[i] = !bpe.hasId(i) ? UNUSED : bpe.isSpecial(i) ? CONTROL : NORMAL;
             }
             m.put("tokenizer.ggml.model", "gpt2");
             m.put("tokenizer.ggml.pre", "llama-bpe");

@@ -110,8 +110,7 @@ public final class BpeTokenizer implements Tokenizer {
 
     /** {@code id} where it names a token of this vocabulary, else empty. */
     private OptionalInt known(OptionalInt id) {
-        return id.isPresent() && id.getAsInt() >= 0 && id.getAsInt() < byId.length && byId[id.getAsInt()] != null
-                ? id : OptionalInt.empty();
+        return id.isPresent() && hasId(id.getAsInt()) ? id : OptionalInt.empty();
     }
 
     private OptionalInt idOf(List<String> specialTexts, String... names) {
