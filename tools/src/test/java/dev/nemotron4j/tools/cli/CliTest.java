@@ -20,10 +20,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The command-line contract other checks rely on, run in-process. */
 class CliTest {
 
-    /**
-     * Java errors that a hostile file can cause (a stack overflow in a reader, a heap too small for a claimed size) get
-     * one line, not a stack trace; picocli hands errors on as they are, so {@code Cli} catches them itself.
-     */
     /** inspect opens the tokenizer as generation would: a corrupt tokenizer.model is a problem, exit 2, named. */
     @Test
     void inspectFindsACorruptTokenizer(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
@@ -49,6 +45,10 @@ class CliTest {
         assertEquals("nemotron4j: error: x/config.json: not valid JSON: Unexpected end at [Source: x; line: 1]", said.strip());
     }
 
+    /**
+     * Java errors that a hostile file can cause (a stack overflow in a reader, a heap too small for a claimed size) get
+     * one line, not a stack trace; picocli hands errors on as they are, so {@code Cli} catches them itself.
+     */
     @Test
     void errorsAreReportedInOneLineWithoutAStackTrace() {
         for (Throwable t : new Throwable[]{new StackOverflowError(), new OutOfMemoryError("Java heap space")}) {

@@ -48,10 +48,27 @@ class GgufTest {
 
     /** {@code quantize} of the fixture's {@code source} (its HF folder, a .nemo file or an extracted .nemo). */
     Path quantize(String fixture, String source, String type) {
-        Path out = tmp.resolve(fixture + "-" + source + "-" + type + ".gguf");
-        CliTest.Run r = CliTest.run("quantize", "--model", Fixtures.path(fixture + "/" + source).toString(), "--type", type, "--out", out.toString());
+        return quantize(Fixtures.path(fixture + "/" + source), type, tmp.resolve(fixture + "-" + source + "-" + type + ".gguf"));
+    }
+
+    /** {@code quantize} of {@code model} to {@code out}, which it returns. */
+    static Path quantize(Path model, String type, Path out) {
+        CliTest.Run r = CliTest.run("quantize", "--model", model.toString(), "--type", type, "--out", out.toString());
         assertEquals(0, r.code(), r.err());
         return out;
+    }
+
+    /** The logits of {@code model} at every position of {@code ids}, prefilled at once. */
+    static float[] logits(Path model, int[] ids) {
+        try (NemotronModel m = NemotronModel.load(model, LoadOptions.defaults().withThreads(2)); var s = m.newSession()) {
+            return s.prefillAll(ids);
+        }
+    }
+
+    /** The Llama 3 tokenizer of the tokenizer module's tests (tokenizer.json and its golden encodings). */
+    static Path llamaTokenizerFolder() {
+        return Fixtures.root().getParent().getParent().getParent().getParent().getParent()
+                .resolve("tokenizer/src/test/resources/llama31");
     }
 
     @ParameterizedTest(name = "{0}")
@@ -172,9 +189,7 @@ class GgufTest {
                 NormKind.LAYERNORM_1P, Activation.RELU2, 10000, 64, null, false, 2, List.of(3));
         Path hf = tmp.resolve("wide");
         RandomModel.write(hf, config, DType.BF16, 0.02, 7);
-        Path gguf = tmp.resolve("wide-" + type + ".gguf");
-        CliTest.Run r = CliTest.run("quantize", "--model", hf.toString(), "--type", type, "--out", gguf.toString());
-        assertEquals(0, r.code(), r.err());
+        Path gguf = quantize(hf, type, tmp.resolve("wide-" + type + ".gguf"));
         int[] ids = {5, 77, 300, 12, 9, 451, 3, 200};
         float[][] prefill = new float[2][];
         float[][][] decode = new float[2][3][];
@@ -210,8 +225,7 @@ class GgufTest {
     @Test
     void ggufToGgufAndToHuggingFaceRoundTripsKeepTheLogits() throws Exception {
         Path q8 = quantize("nemotron-gqa-f32", "q8_0");
-        Path again = tmp.resolve("again.gguf");
-        assertEquals(0, CliTest.run("quantize", "--model", q8.toString(), "--type", "f32", "--out", again.toString()).code());
+        Path again = quantize(q8, "f32", tmp.resolve("again.gguf"));
         int[] ids = Fixtures.golden("nemotron-gqa-f32").prompts().getFirst().ids();
         JsonNode a = CliTest.run("logits", "--model", q8.toString(), "--ids", CliTest.csv(ids)).json();
         JsonNode b = CliTest.run("logits", "--model", again.toString(), "--ids", CliTest.csv(ids)).json();
@@ -220,8 +234,7 @@ class GgufTest {
         JsonNode t1 = CliTest.run("tokenize", "--model", again.toString(), "--text", "Hello, world!").json();
         assertEquals("[639,943,654,945,963,284,277,577,1022]", t1.get("ids").toString());
         Path llamaQ8 = quantize("llama31-f32", "q8_0");
-        Path llamaBack = tmp.resolve("llama.gguf");
-        assertEquals(0, CliTest.run("quantize", "--model", llamaQ8.toString(), "--type", "bf16", "--out", llamaBack.toString()).code());
+        Path llamaBack = quantize(llamaQ8, "bf16", tmp.resolve("llama.gguf"));
         int[] lids = Fixtures.golden("llama31-f32").prompts().getFirst().ids();
         JsonNode c = CliTest.run("logits", "--model", llamaQ8.toString(), "--ids", CliTest.csv(lids)).json();
         JsonNode d = CliTest.run("logits", "--model", llamaBack.toString(), "--ids", CliTest.csv(lids)).json();
@@ -240,8 +253,7 @@ class GgufTest {
                 assertEquals(c.get("decoded").asText(), fromGguf.decode(want));
             }
         }
-        Path llamaTok = Fixtures.root().getParent().getParent().getParent().getParent().getParent()
-                .resolve("tokenizer/src/test/resources/llama31");
+        Path llamaTok = llamaTokenizerFolder();
         Tokenizer bpe = Tokenizers.huggingFaceJson(Files.readAllBytes(llamaTok.resolve("tokenizer.json")), "tokenizer.json");
         // through a file: the metadata written as GGUF and read back (ids as the reader gives them, not as put in)
         Path tokFile = tmp.resolve("bpe-tokenizer.gguf");
@@ -280,8 +292,7 @@ class GgufTest {
         try (var files = Files.list(Fixtures.path("llama31-f32").resolve("hf"))) {
             for (Path f : files.toList()) Files.copy(f, hf.resolve(f.getFileName()));
         }
-        Path llamaTok = Fixtures.root().getParent().getParent().getParent().getParent().getParent()
-                .resolve("tokenizer/src/test/resources/llama31/tokenizer.json");
+        Path llamaTok = llamaTokenizerFolder().resolve("tokenizer.json");
         var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
         var t = (com.fasterxml.jackson.databind.node.ObjectNode) mapper.readTree(llamaTok.toFile());
         var model = (com.fasterxml.jackson.databind.node.ObjectNode) t.get("model");
@@ -320,8 +331,7 @@ class GgufTest {
     @Test
     void aGgufHasOneTokenPerRowAndTheTokenizerReadsBackTheSame() throws Exception {
         Path hf = llamaWithBpe(tmp);
-        Path gguf = tmp.resolve("llama-bpe.gguf");
-        assertEquals(0, CliTest.run("quantize", "--model", hf.toString(), "--type", "q8_0", "--out", gguf.toString()).code());
+        Path gguf = quantize(hf, "q8_0", tmp.resolve("llama-bpe.gguf"));
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
             Map<String, Object> meta = dev.nemotron4j.loader.gguf.GgufFile.open(gguf, arena).metadata();
             List<?> tokens = (List<?>) meta.get("tokenizer.ggml.tokens");

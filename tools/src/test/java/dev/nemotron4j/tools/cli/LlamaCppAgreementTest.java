@@ -2,9 +2,7 @@ package dev.nemotron4j.tools.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.nemotron4j.engine.LoadOptions;
 import dev.nemotron4j.engine.ModelTokenizers;
-import dev.nemotron4j.engine.NemotronModel;
 import dev.nemotron4j.engine.testing.Fixtures;
 import dev.nemotron4j.loader.Checkpoint;
 import dev.nemotron4j.loader.CheckpointLoader;
@@ -90,10 +88,7 @@ class LlamaCppAgreementTest {
         Path gguf = quantize(fixture, type);
         int[] ids = Fixtures.golden(fixture).prompts().getFirst().ids();
         JsonNode got = llamaCpp(gguf, ids, List.of());
-        float[] ours;
-        try (NemotronModel m = NemotronModel.load(gguf, LoadOptions.defaults().withThreads(2)); var s = m.newSession()) {
-            ours = s.prefillAll(ids);
-        }
+        float[] ours = GgufTest.logits(gguf, ids);
         int vocab = ours.length / ids.length;
         for (int t = 0; t < ids.length; t++) {
             float[] want = Arrays.copyOfRange(ours, t * vocab, (t + 1) * vocab);
@@ -132,10 +127,7 @@ class LlamaCppAgreementTest {
     }
 
     private Path quantize(Path model, String name, String type) {
-        Path out = tmp.resolve(name + "-" + type + ".gguf");
-        CliTest.Run r = CliTest.run("quantize", "--model", model.toString(), "--type", type, "--out", out.toString());
-        assertEquals(0, r.code(), r.err());
-        return out;
+        return GgufTest.quantize(model, type, tmp.resolve(name + "-" + type + ".gguf"));
     }
 
     /** Runs logits.mjs on {@code gguf}: its output object ({@code logits} per position, {@code tokens} per text). */

@@ -1,7 +1,5 @@
 package dev.nemotron4j.tools.cli;
 
-import dev.nemotron4j.engine.LoadOptions;
-import dev.nemotron4j.engine.NemotronModel;
 import dev.nemotron4j.loader.Checkpoint;
 import dev.nemotron4j.loader.CheckpointLoader;
 import dev.nemotron4j.loader.config.Activation;
@@ -89,7 +87,7 @@ class RandomModelTest {
         RandomModelCommand.writeGguf(same, config, GgufExporter.Target.BF16, 5, null);
         RandomModelCommand.writeGguf(other, config, GgufExporter.Target.BF16, 6, null);
         int[] ids = {4, 99, 321, 7, 550, 12};
-        float[] want = logits(folder, ids), got = logits(same, ids), another = logits(other, ids);
+        float[] want = GgufTest.logits(folder, ids), got = GgufTest.logits(same, ids), another = GgufTest.logits(other, ids);
         double scale = 0, worst = 0, apart = 0;
         for (int i = 0; i < want.length; i++) {
             scale = Math.max(scale, Math.abs(want[i]));
@@ -101,12 +99,6 @@ class RandomModelTest {
         try (Checkpoint a = CheckpointLoader.open(folder); Checkpoint b = CheckpointLoader.open(same)) {
             String name = "model.layers.1.self_attn.v_proj.weight";
             assertArrayEquals(a.tensors().require(name).toFloatArray(), b.tensors().require(name).toFloatArray(), name);
-        }
-    }
-
-    private static float[] logits(Path model, int[] ids) {
-        try (NemotronModel m = NemotronModel.load(model, LoadOptions.defaults().withThreads(2)); var s = m.newSession()) {
-            return s.prefillAll(ids);
         }
     }
 }
