@@ -35,6 +35,9 @@ final class RandomModelCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Random seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    /** The weights' standard deviation, as the help says. */
+    private static final double STD = 0.02;
+
     @Override
     public Integer call() throws Exception {
         Preset p;
@@ -43,14 +46,12 @@ final class RandomModelCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UserException(e.getMessage());
         }
-        GgufExporter.Target target = switch (dtype.toLowerCase(Locale.ROOT)) {
-            case "bf16" -> GgufExporter.Target.BF16;
-            case "f16" -> GgufExporter.Target.F16;
-            case "f32" -> GgufExporter.Target.F32;
-            case "q8_0" -> GgufExporter.Target.Q8_0;
-            case "q4_0" -> GgufExporter.Target.Q4_0;
-            default -> throw new UserException("--dtype " + dtype + ": expected bf16, f16, f32, q8_0 or q4_0");
-        };
+        GgufExporter.Target target;
+        try {
+            target = GgufExporter.Target.valueOf(dtype.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new UserException("--dtype " + dtype + ": expected bf16, f16, f32, q8_0 or q4_0");
+        }
         DType t = target.type();
         boolean gguf = out.getFileName().toString().endsWith(".gguf");
         if (!gguf && t.blockSize() > 1) {
@@ -73,7 +74,7 @@ final class RandomModelCommand implements Callable<Integer> {
             // a folder this command made (or found empty) goes again if it is stopped half-way
             boolean existed = Files.isDirectory(out);
             try (OutputPaths.Cleanup c = existed ? () -> { } : OutputPaths.deleteIfInterrupted(out)) {
-                RandomModel.write(out, p.config(), t, 0.02, seed);
+                RandomModel.write(out, p.config(), t, STD, seed);
             }
         }
         parent.err.printf("done in %.1f s%n", (System.nanoTime() - t0) / 1e9);
@@ -91,7 +92,7 @@ final class RandomModelCommand implements Callable<Integer> {
         try (OutputPaths.Cleanup partial = OutputPaths.deleteIfInterrupted(out.resolveSibling(out.getFileName() + ".partial"))) {
             String name = out.getFileName().toString().replaceFirst("\\.gguf$", "");
             GgufExporter.export(config, name, GgufExporter.placeholderVocabulary(config.vocabSize()),
-                    RandomModel.weights(config, 0.02, seed), out, target, progress);
+                    RandomModel.weights(config, STD, seed), out, target, progress);
         }
     }
 }
