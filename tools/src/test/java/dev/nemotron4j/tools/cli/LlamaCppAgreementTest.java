@@ -19,7 +19,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -107,17 +106,13 @@ class LlamaCppAgreementTest {
         List<String> texts = List.of("Hello, world!", "The licensee shall not 12345 times.", "  two  spaces\nand a line",
                 "Ünïcödé and émojis 🙂", "", "it's 3.14159 -- don't   stop\n\n\tok?");
         JsonNode got = llamaCpp(gguf, new int[]{1}, texts);
-        try (Checkpoint ck = CheckpointLoader.open(gguf)) {
-            Optional<Tokenizer> tok = ModelTokenizers.open(ck);
-            assertTrue(tok.isPresent(), "the export carries a tokenizer");
-            try (Tokenizer t = tok.get()) {
-                for (int i = 0; i < texts.size(); i++) {
-                    int[] want = t.encode(texts.get(i));
-                    JsonNode ids = got.get("tokens").get(i);
-                    int[] theirs = new int[ids.size()];
-                    for (int j = 0; j < theirs.length; j++) theirs[j] = ids.get(j).asInt();
-                    assertArrayEquals(want, theirs, "llama.cpp's tokens of " + texts.get(i));
-                }
+        try (Checkpoint ck = CheckpointLoader.open(gguf); Tokenizer t = ModelTokenizers.require(ck)) {   // the export carries one
+            for (int i = 0; i < texts.size(); i++) {
+                int[] want = t.encode(texts.get(i));
+                JsonNode ids = got.get("tokens").get(i);
+                int[] theirs = new int[ids.size()];
+                for (int j = 0; j < theirs.length; j++) theirs[j] = ids.get(j).asInt();
+                assertArrayEquals(want, theirs, "llama.cpp's tokens of " + texts.get(i));
             }
         }
     }
