@@ -165,10 +165,10 @@ public final class GgufExporter {
             entries.add(floats("rope_freqs.weight", f));
         }
         entries.add(matrix(w, "model.embed_tokens.weight", "token_embd.weight", target.type, null));
+        int[] qPerm = permutation(c, c.numHeads()), kPerm = permutation(c, c.numKvHeads());   // the same for every layer
         for (int l = 0; l < c.numLayers(); l++) {
             String s = "model.layers." + l + ".", d = "blk." + l + ".";
             norm(entries, w, c, s + "input_layernorm", d + "attn_norm");
-            int[] qPerm = permutation(c, c.numHeads()), kPerm = permutation(c, c.numKvHeads());
             entries.add(matrix(w, s + "self_attn.q_proj.weight", d + "attn_q.weight", target.type, qPerm));
             entries.add(matrix(w, s + "self_attn.k_proj.weight", d + "attn_k.weight", target.type, kPerm));
             entries.add(matrix(w, s + "self_attn.v_proj.weight", d + "attn_v.weight", target.type, null));
