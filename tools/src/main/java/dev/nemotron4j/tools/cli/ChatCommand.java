@@ -24,7 +24,7 @@ import java.util.concurrent.Callable;
                 "The prompt opens once the weights are read; the kernels compile in the background meanwhile,",
                 "and the first reply waits for what is left of that (seconds, once).",
                 "Piped: one turn per line; replies on stdout, speed on stderr; exit code 1 if a message",
-                "was too long for the context (the others are still answered)."})
+                "was too long for the context or not UTF-8 text (the others are still answered)."})
 final class ChatCommand implements Callable<Integer> {
     @picocli.CommandLine.ParentCommand
     Cli parent;
@@ -94,7 +94,7 @@ final class ChatCommand implements Callable<Integer> {
                 if (!in.interactive() && repl.unanswered() > 0) {
                     // a script feeding the chat learns that not every message got its reply
                     parent.err.println("nemotron4j: " + repl.unanswered() + (repl.unanswered() == 1 ? " message was" : " messages were")
-                            + " not answered (too long for the context)");
+                            + " not answered (too long for the context, or not UTF-8 text: see above)");
                     return 1;
                 }
             }

@@ -66,7 +66,10 @@ public final class Repl {
         return params;
     }
 
-    /** Messages dropped because they did not fit the context (a piped chat exits 1 when there were any). */
+    /**
+     * Messages dropped because they did not fit the context or were not UTF-8 text (a piped chat exits 1 when there
+     * were any).
+     */
     public int unanswered() {
         return unanswered;
     }
@@ -77,7 +80,16 @@ public final class Repl {
         if (input.interactive()) {
             out.println("Chatting with " + modelLabel + " (" + chat.format().name() + " format). /help for commands.");
         }
-        for (String turn = input.readTurn(); turn != null; turn = input.readTurn()) {
+        while (true) {
+            String turn;
+            try {
+                turn = input.readTurn();
+            } catch (ReplInput.NotUtf8Exception e) {
+                unanswered++;
+                err.println("nemotron4j: " + e.getMessage() + ": that message was not sent (the chat goes on)");
+                continue;
+            }
+            if (turn == null) break;
             String t = turn.strip();
             if (t.isEmpty()) continue;
             if (t.startsWith("/")) {

@@ -7,11 +7,15 @@ import org.jline.reader.UserInterruptException;
 import org.jline.terminal.Terminal;
 import org.jline.terminal.TerminalBuilder;
 
-import java.io.BufferedReader;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -28,8 +32,28 @@ public abstract sealed class ReplInput implements AutoCloseable permits ReplInpu
         this.out = out;
     }
 
-    /** The next turn, or null at end of input. */
+    /**
+     * The next turn, or null at end of input.
+     *
+     * @throws NotUtf8Exception a line of the turn was not UTF-8 text: the whole turn was read (so the next call starts
+     *                          at the next one) and is dropped
+     */
     public abstract String readTurn() throws IOException;
+
+    /** A turn with a line that is not UTF-8 text: read to its end and dropped, the input still usable. */
+    public static final class NotUtf8Exception extends IOException {
+        private final long line;
+
+        NotUtf8Exception(long line) {
+            super("line " + line + " of standard input is not UTF-8 text");
+            this.line = line;
+        }
+
+        /** The first such line of the turn, counted from 1. */
+        public long line() {
+            return line;
+        }
+    }
 
     public abstract boolean interactive();
 
@@ -127,18 +151,50 @@ public abstract sealed class ReplInput implements AutoCloseable permits ReplInpu
         }
     }
 
+    /**
+     * Lines from a stream, each decoded as strict UTF-8 (a decoder that replaces bad bytes would send the model text the
+     * user did not write); a line that is not UTF-8 is still read, with replacement characters, so that a turn's
+     * structure (a continuation backslash, a closing """) holds, and {@link #readTurn} drops that turn.
+     */
     static final class Piped extends ReplInput {
-        private final BufferedReader in;
+        private final BufferedInputStream in;
+        private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+        private final CharsetDecoder strict = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+        private long lines;
+        /** The first line of the current turn that was not UTF-8, or 0. */
+        private long badLine;
 
         Piped(InputStream in, PrintStream out) {
             super(out);
-            this.in = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+            this.in = new BufferedInputStream(in);
         }
 
         @Override
         public String readTurn() throws IOException {
-            String first = in.readLine();
-            return first == null ? null : join(first, in::readLine);
+            badLine = 0;
+            String first = nextLine();
+            if (first == null) return null;
+            String turn = join(first, this::nextLine);
+            if (badLine != 0) throw new NotUtf8Exception(badLine);
+            return turn;
+        }
+
+        /** The next line without its end (\n or \r\n), or null at the end of the input. */
+        private String nextLine() throws IOException {
+            line.reset();
+            int b = in.read();
+            if (b < 0) return null;
+            for (; b >= 0 && b != '\n'; b = in.read()) line.write(b);
+            byte[] bytes = line.toByteArray();
+            int n = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
+            lines++;
+            try {
+                return strict.decode(ByteBuffer.wrap(bytes, 0, n)).toString();
+            } catch (CharacterCodingException e) {
+                if (badLine == 0) badLine = lines;
+                return new String(bytes, 0, n, StandardCharsets.UTF_8);
+            }
         }
 
         @Override

@@ -22,9 +22,13 @@ class ChatReplTest {
     Path tmp;
 
     static CliTest.Run chat(String stdin, String... args) {
+        return chat(stdin.getBytes(StandardCharsets.UTF_8), args);
+    }
+
+    static CliTest.Run chat(byte[] stdin, String... args) {
         InputStream saved = System.in;
         try {
-            System.setIn(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
+            System.setIn(new ByteArrayInputStream(stdin));
             ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
             String[] full = new String[args.length + 1];
             full[0] = "chat";
@@ -132,5 +136,35 @@ class ChatReplTest {
         assertTrue(r.err().contains("1 message was not answered"), r.err());
         assertEquals(1, r.err().lines().filter(l -> l.startsWith("[")).count(), r.err());
         assertFalse(r.out().isBlank(), "the short message is answered");
+    }
+
+    @Test
+    void aPipedTurnThatIsNotUtf8IsNamedAndDroppedWholeAndTheOthersAreAnswered() {
+        ByteArrayOutputStream script = new ByteArrayOutputStream();
+        script.writeBytes("first message\n".getBytes(StandardCharsets.UTF_8));
+        script.writeBytes(new byte[]{'b', 'a', 'd', ' ', (byte) 0xff, '\n'});                            // line 2
+        script.writeBytes("\"\"\"\na block\n".getBytes(StandardCharsets.UTF_8));
+        script.writeBytes(new byte[]{'c', 'u', 't', ' ', (byte) 0xc3, '\n'});                            // line 5: half a character
+        script.writeBytes("still the block\n\"\"\"\nlast message, ending in CR LF\r\n".getBytes(StandardCharsets.UTF_8));
+        CliTest.Run r = chat(script.toByteArray(), "--model", Fixtures.path("nemotron-gqa-f32/hf").toString(), "-n", "4");
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains("line 2 of standard input is not UTF-8 text"), r.err());
+        assertTrue(r.err().contains("line 5 of standard input is not UTF-8 text"), r.err());
+        assertTrue(r.err().contains("2 messages were not answered"), r.err());
+        // the first and the last message are answered; nothing of the dropped block became a turn of its own
+        assertEquals(2, r.err().lines().filter(l -> l.startsWith("[") && l.contains("tok/s")).count(), r.err());
+    }
+
+    @Test
+    void pipedLinesAreReadAsStrictUtf8WithTheirEndsRemoved() throws Exception {
+        byte[] bytes = "caf\u00e9 \ud83d\ude00\r\nsecond\\\ncontinued\n\nno end".getBytes(StandardCharsets.UTF_8);
+        try (dev.nemotron4j.tools.repl.ReplInput in = dev.nemotron4j.tools.repl.ReplInput.open(new ByteArrayInputStream(bytes),
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), true, null)) {
+            assertEquals("caf\u00e9 \ud83d\ude00", in.readTurn());
+            assertEquals("second\ncontinued", in.readTurn());
+            assertEquals("", in.readTurn());
+            assertEquals("no end", in.readTurn());
+            assertEquals(null, in.readTurn());
+        }
     }
 }
