@@ -22,8 +22,23 @@ final class OutputPaths {
         if (parent != null && !Files.isDirectory(parent)) {
             throw new UserException("--out " + out + ": the folder " + parent + " does not exist");
         }
-        if (parent != null && !Files.isWritable(parent)) {
+        if (parent != null && !canCreateFileIn(parent)) {
             throw new UserException("--out " + out + ": the folder " + parent + " cannot be written to");
+        }
+    }
+
+    /**
+     * Whether a file can be made in {@code folder}, found by making (and deleting) an empty one: the permission bits
+     * ({@link Files#isWritable}) say yes to root for {@code /proc} or a read-only mount, where the real write would
+     * fail only after the model was read.
+     */
+    static boolean canCreateFileIn(Path folder) {
+        if (!Files.isWritable(folder)) return false;
+        try {
+            Files.delete(Files.createTempFile(folder, ".nemotron4j-", ".probe"));
+            return true;
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return false;
         }
     }
 

@@ -345,11 +345,24 @@ class CliTest {
                 {"--dtype q6_k: expected bf16, f16, f32, q8_0 or q4_0", "random-model", "--preset", "nemotron-small", "--dtype", "q6_k", "--out", "x-never-written.gguf"},
                 {"--dtype q4_0 makes a .gguf file only", "random-model", "--preset", "nemotron-small", "--dtype", "q4_0", "--out", "x-never-written"},
                 {"/no/such/folder does not exist", "quantize", "--model", model("nemotron-gqa-f32"), "--type", "q8_0", "--out", "/no/such/folder/x.gguf"},
+                // root may write by its permission bits, but not make a file there: said before the model is read
+                {"the folder /proc cannot be written to", "random-model", "--preset", "nemotron-small", "--out", "/proc/x.gguf"},
+                {"the folder /proc cannot be written to", "quantize", "--model", model("nemotron-gqa-f32"), "--type", "q8_0", "--out", "/proc/x.gguf"},
         };
         for (String[] c : said) {
             Run r = run(Arrays.copyOfRange(c, 1, c.length));
             assertTrue(r.err().contains(c[0]), String.join(" ", c) + " -> " + r.err());
         }
+    }
+
+    /** The check that a folder takes files makes one and leaves nothing behind. */
+    @Test
+    void theWritableFolderCheckLeavesNothingBehind(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        assertTrue(OutputPaths.canCreateFileIn(tmp));
+        try (var files = java.nio.file.Files.list(tmp)) {
+            assertEquals(0, files.count(), "the probe file was left");
+        }
+        assertFalse(OutputPaths.canCreateFileIn(tmp.resolve("absent")));
     }
 
     /** random-model never writes into a folder that holds anything (it used to replace config.json beside other shards). */
