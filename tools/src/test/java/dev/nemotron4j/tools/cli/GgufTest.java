@@ -241,6 +241,37 @@ class GgufTest {
         assertClose(CliTest.row(c.get("logits").get(0)), CliTest.row(d.get("logits").get(0)), 1e-2, "llama q8_0 → bf16 gguf");
     }
 
+    /**
+     * The export tells its progress as the data goes out, within each tensor too (a big model's embedding alone is a
+     * third of the small preset), never backwards, and ends at the file's tensor bytes.
+     */
+    @Test
+    void theExportTellsItsProgressWithinTensorsAndEndsAtTheTotal() throws Exception {
+        List<long[]> calls = new java.util.ArrayList<>();
+        Path out = tmp.resolve("progress.gguf");
+        try (Checkpoint ck = CheckpointLoader.open(Fixtures.path("nemotron-gqa-f32/hf"))) {
+            dev.nemotron4j.tools.convert.GgufExporter.export(ck, out, dev.nemotron4j.tools.convert.GgufExporter.Target.Q8_0,
+                    (done, all) -> calls.add(new long[]{done, all}));
+        }
+        long total = calls.getFirst()[1];
+        try (Checkpoint back = CheckpointLoader.open(out)) {
+            assertEquals(back.tensors().totalBytes(), total, "the total is the file's tensor data");
+        }
+        assertEquals(total, calls.getLast()[0]);
+        long tensors = calls.stream().filter(c -> c[0] < total).count();
+        assertTrue(tensors > 100, calls.size() + " calls: progress came per tensor only");
+        for (int i = 1; i < calls.size(); i++) {
+            assertTrue(calls.get(i)[0] >= calls.get(i - 1)[0], "progress went back at call " + i);
+            assertEquals(total, calls.get(i)[1]);
+        }
+        // the embedding is the first tensor: progress is told before it is all written
+        long embedding;
+        try (Checkpoint back = CheckpointLoader.open(out)) {
+            embedding = back.tensors().require("model.embed_tokens.weight").byteSize();
+        }
+        assertTrue(calls.stream().anyMatch(c -> c[0] > 0 && c[0] < embedding), "nothing told within the embedding");
+    }
+
     @Test
     void tokenizersRebuiltFromGgufMetadataMatchTheReferences() throws Exception {
         try (Checkpoint ck = CheckpointLoader.open(quantize("nemotron-gqa-f32", "bf16"));
