@@ -254,10 +254,20 @@ public final class WorkerPool implements AutoCloseable {
         return bound(items, parts, p, granule(items, parts));
     }
 
-    /** What part boundaries are multiples of: 16 when the fixed parts would be large, so row tiles of 4 stay whole. */
-    private static int granule(int items, int parts) {
-        return items >= parts * 64 ? 16 : 1;
+    /**
+     * What part boundaries are multiples of: 16 once the fixed parts would hold {@link #GRANULE_FROM} items or more, so
+     * that row tiles of 4 (and 8) stay whole.
+     */
+    static int granule(int items, int parts) {
+        return items >= (long) parts * GRANULE_FROM ? 16 : 1;
     }
+
+    /**
+     * Was 64: then 1024-row matrices (the small shape's attention output and down projections, 45 % of its prefill)
+     * with 32 parts got parts of any size, and each part's last rows went through one-row prefill tiles.
+     * {@code -Dn4j.granuleFrom=64} restores that, for measurements.
+     */
+    private static final int GRANULE_FROM = Integer.getInteger("n4j.granuleFrom", 16);
 
     @Override
     public void close() {

@@ -584,10 +584,14 @@ class KernelsTest {
         }
     }
 
+    /**
+     * Guided parts start on multiples of 16, so prefill's row tiles stay whole; 1024 items too (the small shape's
+     * 1024-row matrices, whose parts had any size until session 33).
+     */
     @Test
     void workerPoolPartsStartOnMultiplesOf16AndShrinkTowardsTheEnd() {
         try (WorkerPool pool = new WorkerPool(2)) {
-            for (int items : new int[]{4096, 4999}) {
+            for (int items : new int[]{4096, 4999, 1024}) {
                 java.util.List<int[]> parts = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
                 pool.forRange(items, 1 << 20, (chunk, s, e) -> parts.add(new int[]{s, e}));
                 parts.sort(java.util.Comparator.comparingInt(p -> p[0]));
@@ -615,7 +619,7 @@ class KernelsTest {
     @Test
     void workerPoolStreamsGiveEachThreadItsOwnStretchInOrder() {
         try (WorkerPool pool = new WorkerPool(3)) {
-            for (int items : new int[]{4096, 4999, 1000, 7}) {
+            for (int items : new int[]{4096, 4999, 1000, 700, 7}) {
                 for (int round = 0; round < 20; round++) {
                     java.util.List<int[]> parts = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
                     boolean slowFirst = round % 2 == 1;
@@ -629,12 +633,15 @@ class KernelsTest {
                     int next = 0;
                     for (int[] p : sorted) {
                         assertEquals(next, p[1], "parts are contiguous and disjoint: " + items);
-                        if (items >= 4096) assertEquals(0, p[1] % 16, "part start " + p[1]);
+                        if (WorkerPool.granule(items, Math.min(3 * WorkerPool.PARTS_PER_THREAD, items)) == 16) {
+                            assertEquals(0, p[1] % 16, "part start " + p[1]);
+                        }
                         next = p[2];
                     }
                     assertEquals(items, next, "every item once");
                     // no part longer than a step, stolen ones included: any part left can still be shared
-                    int g = items >= 4096 ? 16 : 1, step = Math.max(g, items / Math.min(3 * 16, items) / g * g);
+                    int g = WorkerPool.granule(items, Math.min(3 * WorkerPool.PARTS_PER_THREAD, items));
+                    int step = Math.max(g, items / Math.min(3 * WorkerPool.PARTS_PER_THREAD, items) / g * g);
                     for (int[] p : sorted) assertTrue(p[2] - p[1] <= step, "part [" + p[1] + ", " + p[2] + ") longer than " + step);
                     // parts shrink towards a stretch's end, whoever runs it: the part ending a stretch is an eighth of a
                     // step at most, so a thread done early waits for little
