@@ -276,16 +276,19 @@ final class PackedIntDot256 {
         long base = off;
         for (int i = 0, total = rows * blocks; i < total; i++, base += Q6Words.SUPER_BLOCK_BYTES) {
             int e0 = x0 + 256 * b;
-            float d = Float.float16ToFloat(w.get(I16, base + 208)) * xs[e0 >> 8];
+            float d = 0;
             for (int h = 0; h < 2; h++) {
                 int p = (e0 >> 1) + 8 * h;
                 long q = base + 32 * h;
-                FloatVector sv = ((FloatVector) ByteVector.fromMemorySegment(B64, w, base + 192 + 8 * h, LE)
-                        .convertShape(VectorOperators.B2F, F8, 0)).mul(d);
-                corr = sv.fma(FloatVector.fromArray(F8, xc, (e0 >> 4) + 8 * h), corr);
                 IntVector w0 = IntVector.fromMemorySegment(I8, w, q, LE);
                 IntVector w1 = IntVector.fromMemorySegment(I8, w, q + 64, LE);
                 IntVector w2 = IntVector.fromMemorySegment(I8, w, q + 128, LE);
+                // the factor, at the super-block's end, read after the first half's words: read first, the Q6_K
+                // output layer took 10 % longer (bench/NOTES.md, step 75)
+                if (h == 0) d = Float.float16ToFloat(w.get(I16, base + 208)) * xs[e0 >> 8];
+                FloatVector sv = ((FloatVector) ByteVector.fromMemorySegment(B64, w, base + 192 + 8 * h, LE)
+                        .convertShape(VectorOperators.B2F, F8, 0)).mul(d);
+                corr = sv.fma(FloatVector.fromArray(F8, xc, (e0 >> 4) + 8 * h), corr);
                 IntVector p0 = w0.and(0x003F003F).mul(IntVector.fromArray(I8, xp, p));
                 IntVector p1 = w0.lanewise(LSHR, 6).and(0x003F003F).mul(IntVector.fromArray(I8, xp, p + 16));
                 IntVector p2 = w0.lanewise(LSHR, 12).and(0x000F000F).or(w2.lanewise(LSHR, 8).and(0x00300030))
