@@ -37,7 +37,21 @@ public final class GgufWriter {
     private GgufWriter() {
     }
 
+    /** Told the bytes of tensor data written so far and how many the file will hold in all, as the data is written. */
+    @FunctionalInterface
+    public interface Progress {
+        void written(long bytes, long total);
+    }
+
     public static void write(Path file, Map<String, Object> metadata, List<Entry> tensors) throws IOException {
+        write(file, metadata, tensors, null);
+    }
+
+    /**
+     * As {@link #write(Path, Map, List)}, telling {@code progress} (if not null) of the tensor data as it is written,
+     * within each tensor too (a big model's embedding alone is gigabytes), never past a tensor's end.
+     */
+    public static void write(Path file, Map<String, Object> metadata, List<Entry> tensors, Progress progress) throws IOException {
         Path tmp = file.resolveSibling(file.getFileName() + ".partial");
         try (OutputStream raw = Files.newOutputStream(tmp); CountingOutputStream out = new CountingOutputStream(new BufferedOutputStream(raw, 1 << 20))) {
             u32(out, GgufFile.MAGIC);
@@ -58,12 +72,16 @@ public final class GgufWriter {
                 offset += pad(t.bytes);
             }
             zeros(out, pad(out.count()) - out.count());
+            long total = tensors.stream().mapToLong(Entry::bytes).sum(), done = 0;
             for (Entry t : tensors) {
-                long before = out.count();
-                t.source.writeTo(out);
+                long before = out.count(), base = done, end = done + t.bytes;
+                t.source.writeTo(progress == null ? out
+                        : new CountingOutputStream(out, n -> progress.written(Math.min(end, base + n), total)));
                 long wrote = out.count() - before;
                 if (wrote != t.bytes) throw new IOException("tensor '" + t.name + "' wrote " + wrote + " bytes, expected " + t.bytes);
                 zeros(out, pad(wrote) - wrote);
+                done = end;
+                if (progress != null) progress.written(done, total);
             }
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(tmp);

@@ -66,7 +66,7 @@ final class QuantizeCommand implements Callable<Integer> {
     }
 
     /** Progress of a GGUF export in steps of 10 % on {@code err}, where its source holds 256 MB or more. */
-    static GgufExporter.Progress percentSteps(java.io.PrintStream err, long sourceBytes) {
+    static dev.nemotron4j.loader.gguf.GgufWriter.Progress percentSteps(java.io.PrintStream err, long sourceBytes) {
         int[] lastPct = {-1};
         return (done, all) -> {
             int pct = (int) Math.min(100, done * 100 / Math.max(1, all));

@@ -88,7 +88,7 @@ final class RandomModelCommand implements Callable<Integer> {
      * written with the same seed, and no file needs disk beside its own. {@code progress} as {@link GgufExporter#export}'s.
      */
     static void writeGguf(Path out, dev.nemotron4j.loader.config.ModelConfig config, GgufExporter.Target target, long seed,
-                          GgufExporter.Progress progress) throws java.io.IOException {
+                          dev.nemotron4j.loader.gguf.GgufWriter.Progress progress) throws java.io.IOException {
         try (OutputPaths.Cleanup partial = OutputPaths.deleteIfInterrupted(out.resolveSibling(out.getFileName() + ".partial"))) {
             String name = out.getFileName().toString().replaceFirst("\\.gguf$", "");
             GgufExporter.export(config, name, GgufExporter.placeholderVocabulary(config.vocabSize()),

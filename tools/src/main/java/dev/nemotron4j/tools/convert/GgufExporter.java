@@ -14,9 +14,7 @@ import dev.nemotron4j.loader.gguf.QuantCodec;
 import dev.nemotron4j.loader.tensor.DType;
 import dev.nemotron4j.tokenizer.Tokenizer;
 
-import java.io.FilterOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
@@ -51,15 +49,6 @@ public final class GgufExporter {
     }
 
     private GgufExporter() {
-    }
-
-    /**
-     * Told the bytes of tensor data written so far and how many the file will hold in all, as the data is written
-     * (within a tensor too: a big model's embedding alone is gigabytes).
-     */
-    @FunctionalInterface
-    public interface Progress {
-        void written(long bytes, long total);
     }
 
     /**
@@ -111,7 +100,7 @@ public final class GgufExporter {
     }
 
     /** {@code ck} as a GGUF file: its tokenizer as the vocabulary (a placeholder where it has none). */
-    public static void export(Checkpoint ck, Path out, Target target, Progress progress) throws IOException {
+    public static void export(Checkpoint ck, Path out, Target target, GgufWriter.Progress progress) throws IOException {
         requireGgufMlp(ck.config()); // before the tokenizer is converted
         Map<String, Object> vocabulary;
         Optional<Tokenizer> tok = ModelTokenizers.open(ck);
@@ -129,7 +118,7 @@ public final class GgufExporter {
      * tensors read from {@code w} as each is written.
      */
     public static void export(ModelConfig c, String name, Map<String, Object> vocabulary, Weights w, Path out,
-                              Target target, Progress progress) throws IOException {
+                              Target target, GgufWriter.Progress progress) throws IOException {
         requireGgufMlp(c);
         boolean nemotron = c.architecture() == Architecture.NEMOTRON;
         String arch = c.architecture().modelType();
@@ -189,52 +178,7 @@ public final class GgufExporter {
             DType outType = target == Target.Q4_0 ? DType.Q6_K : target.type;
             entries.add(matrix(w, head, "output.weight", outType, null));
         }
-        long[] written = {0};
-        long total = entries.stream().mapToLong(GgufWriter.Entry::bytes).sum();
-        List<GgufWriter.Entry> counted = entries.stream().map(e -> new GgufWriter.Entry(e.name(), e.ggmlType(), e.shape(),
-                e.bytes(), o -> {
-                    long end = written[0] + e.bytes();
-                    e.source().writeTo(progress == null ? o : new Counting(o, written, end, total, progress));
-                    written[0] = end;
-                    if (progress != null) progress.written(end, total);
-                })).toList();
-        GgufWriter.write(out, meta, counted);
-    }
-
-    /**
-     * A tensor's data on its way to the file, each write added to the export's count and told to its {@link Progress}
-     * (never past the tensor's {@code end}).
-     */
-    private static final class Counting extends FilterOutputStream {
-        private final long[] written;
-        private final long end;
-        private final long total;
-        private final Progress progress;
-
-        Counting(OutputStream out, long[] written, long end, long total, Progress progress) {
-            super(out);
-            this.written = written;
-            this.end = end;
-            this.total = total;
-            this.progress = progress;
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            out.write(b);
-            advance(1);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            out.write(b, off, len);
-            advance(len);
-        }
-
-        private void advance(long n) {
-            written[0] = Math.min(end, written[0] + n);
-            progress.written(written[0], total);
-        }
+        GgufWriter.write(out, meta, entries, progress);
     }
 
     /** llama.cpp's {@code nemotron} architecture has squared-ReLU MLPs, its {@code llama} one SwiGLU. */

@@ -102,7 +102,7 @@ public final class RandomModel {
 
     /**
      * The same tensors as {@link #write} writes, for {@link GgufExporter#export(ModelConfig, String, Map,
-     * GgufExporter.Weights, Path, GgufExporter.Target, GgufExporter.Progress)}: each row made when it is read.
+     * GgufExporter.Weights, Path, GgufExporter.Target, dev.nemotron4j.loader.gguf.GgufWriter.Progress)}: each row made when it is read.
      */
     public static GgufExporter.Weights weights(ModelConfig c, double std, long seed) {
         Map<String, Spec> byName = new LinkedHashMap<>();
