@@ -55,9 +55,9 @@ final class PackedIntDot256 {
         float[] xs = a.scale, xc = a.corr;
         FloatVector accA = FloatVector.zero(F8), accB = accA;
         int g0 = x0 / Repacked.GROUP, g = 0;
-        long end = off + Repacked.Q4_PAIR_GROUP * groups * pairs;
-        for (long ca = off; ca < end; ca += Repacked.Q4_PAIR_GROUP) {
-            long cb = ca + Repacked.SCALE_BYTES;
+        // groups counted in an int, as in dotQ8Rows
+        for (int i = 0, n = groups * pairs; i < n; i++) {
+            long ca = off + Repacked.Q4_PAIR_GROUP * i, cb = ca + Repacked.SCALE_BYTES;
             long wa = cb + Repacked.SCALE_BYTES, wb = wa + Repacked.Q4_WORD_BYTES;
             int p0 = (g0 + g) * 256, k0 = (g0 + g) * 16;
             for (int h = 0; h < 2; h++) {
@@ -170,27 +170,55 @@ final class PackedIntDot256 {
         return acc.reduceLanes(VectorOperators.ADD) * INV_65536;
     }
 
-    /** As {@link PackedIntDot#dotQ8Rows}: {@code rows} consecutive rows of one slab of a Q8_0 copy. */
+    /**
+     * As {@link PackedIntDot#dotQ8Rows}: {@code rows} consecutive rows of one slab of a Q8_0 copy. The loop counts
+     * groups in an int and the sixteen words of a half group are written out: with a long offset as the loop variable
+     * and the words in a loop of eight, C2 split that loop into pre-, main and post-loops with range-check set-up
+     * around them for every half group, and on Zen 3 the kernel ran 15 % slower (bench/NOTES.md, step 76).
+     */
     static void dotQ8Rows(MemorySegment d, long off, int rows, Int8Activations a, int x0, int groups, float[] out, int o) {
         int[] xp = a.packed;
         float[] xs = a.scale;
         FloatVector acc = FloatVector.zero(F8);
         int g0 = x0 / Repacked.GROUP, g = 0;
-        long end = off + Repacked.Q8_GROUP_BYTES * groups * rows;
-        for (long sc0 = off; sc0 < end; sc0 += Repacked.Q8_GROUP_BYTES) {
-            long base = sc0 + Repacked.SCALE_BYTES;
+        for (int i = 0, n = groups * rows; i < n; i++) {
+            long sc0 = off + Repacked.Q8_GROUP_BYTES * i, base = sc0 + Repacked.SCALE_BYTES;
             for (int h = 0; h < 2; h++) {
                 int p = (g0 + g) * 256 + 8 * h;
                 long wh = base + 16 * h;
                 IntVector s0 = IntVector.zero(I8), s1 = s0;
-                for (int s = 0; s < 16; s += 2) {
-                    IntVector w0 = ((ShortVector) ByteVector.fromMemorySegment(B128, d, wh + 32L * s, LE)
-                            .convertShape(VectorOperators.B2S, S256, 0)).reinterpretAsInts();
-                    IntVector w1 = ((ShortVector) ByteVector.fromMemorySegment(B128, d, wh + 32 + 32L * s, LE)
-                            .convertShape(VectorOperators.B2S, S256, 0)).reinterpretAsInts();
-                    s0 = s0.add(w0.mul(IntVector.fromArray(I8, xp, p + 16 * s)).add(0x8000).lanewise(ASHR, 16));
-                    s1 = s1.add(w1.mul(IntVector.fromArray(I8, xp, p + 16 * s + 16)).add(0x8000).lanewise(ASHR, 16));
-                }
+                s0 = s0.add(((ShortVector) ByteVector.fromMemorySegment(B128, d, wh, LE).convertShape(VectorOperators.B2S, S256, 0))
+                        .reinterpretAsInts().mul(IntVector.fromArray(I8, xp, p)).add(0x8000).lanewise(ASHR, 16));
+                s1 = s1.add(((ShortVector) ByteVector.fromMemorySegment(B128, d, wh + 32, LE).convertShape(VectorOperators.B2S, S256, 0))
+                        .reinterpretAsInts().mul(IntVector.fromArray(I8, xp, p + 16)).add(0x8000).lanewise(ASHR, 16));
+                s0 = s0.add(((ShortVector) ByteVector.fromMemorySegment(B128, d, wh + 64, LE).convertShape(VectorOperators.B2S, S256, 0))
+                        .reinterpretAsInts().mul(IntVector.fromArray(I8, xp, p + 32)).add(0x8000).lanewise(ASHR, 16));
+                s1 = s1.add(((ShortVector) ByteVector.fromMemorySegment(B128, d, wh + 96, LE).convertShape(VectorOperators.B2S, S256, 0))
+                        .reinterpretAsInts().mul(IntVector.fromArray(I8, xp, p + 48)).add(0x8000).lanewise(ASHR, 16));
+                s0 = s0.add(((ShortVector) ByteVector.fromMemorySegment(B128, d, wh + 128, LE).convertShape(VectorOperators.B2S, S256, 0))
+                        .reinterpretAsInts().mul(IntVector.fromArray(I8, xp, p + 64)).add(0x8000).lanewise(ASHR, 16));
+                s1 = s1.add(((ShortVector) ByteVector.fromMemorySegment(B128, d, wh + 160, LE).convertShape(VectorOperators.B2S, S256, 0))
+                        .reinterpretAsInts().mul(IntVector.fromArray(I8, xp, p + 80)).add(0x8000).lanewise(ASHR, 16));
+                s0 = s0.add(((ShortVector) ByteVector.fromMemorySegment(B128, d, wh + 192, LE).convertShape(VectorOperators.B2S, S256, 0))
+                        .reinterpretAsInts().mul(IntVector.fromArray(I8, xp, p + 96)).add(0x8000).lanewise(ASHR, 16));
+                s1 = s1.add(((ShortVector) ByteVector.fromMemorySegment(B128, d, wh + 224, LE).convertShape(VectorOperators.B2S, S256, 0))
+                        .reinterpretAsInts().mul(IntVector.fromArray(I8, xp, p + 112)).add(0x8000).lanewise(ASHR, 16));
+                s0 = s0.add(((ShortVector) ByteVector.fromMemorySegment(B128, d, wh + 256, LE).convertShape(VectorOperators.B2S, S256, 0))
+                        .reinterpretAsInts().mul(IntVector.fromArray(I8, xp, p + 128)).add(0x8000).lanewise(ASHR, 16));
+                s1 = s1.add(((ShortVector) ByteVector.fromMemorySegment(B128, d, wh + 288, LE).convertShape(VectorOperators.B2S, S256, 0))
+                        .reinterpretAsInts().mul(IntVector.fromArray(I8, xp, p + 144)).add(0x8000).lanewise(ASHR, 16));
+                s0 = s0.add(((ShortVector) ByteVector.fromMemorySegment(B128, d, wh + 320, LE).convertShape(VectorOperators.B2S, S256, 0))
+                        .reinterpretAsInts().mul(IntVector.fromArray(I8, xp, p + 160)).add(0x8000).lanewise(ASHR, 16));
+                s1 = s1.add(((ShortVector) ByteVector.fromMemorySegment(B128, d, wh + 352, LE).convertShape(VectorOperators.B2S, S256, 0))
+                        .reinterpretAsInts().mul(IntVector.fromArray(I8, xp, p + 176)).add(0x8000).lanewise(ASHR, 16));
+                s0 = s0.add(((ShortVector) ByteVector.fromMemorySegment(B128, d, wh + 384, LE).convertShape(VectorOperators.B2S, S256, 0))
+                        .reinterpretAsInts().mul(IntVector.fromArray(I8, xp, p + 192)).add(0x8000).lanewise(ASHR, 16));
+                s1 = s1.add(((ShortVector) ByteVector.fromMemorySegment(B128, d, wh + 416, LE).convertShape(VectorOperators.B2S, S256, 0))
+                        .reinterpretAsInts().mul(IntVector.fromArray(I8, xp, p + 208)).add(0x8000).lanewise(ASHR, 16));
+                s0 = s0.add(((ShortVector) ByteVector.fromMemorySegment(B128, d, wh + 448, LE).convertShape(VectorOperators.B2S, S256, 0))
+                        .reinterpretAsInts().mul(IntVector.fromArray(I8, xp, p + 224)).add(0x8000).lanewise(ASHR, 16));
+                s1 = s1.add(((ShortVector) ByteVector.fromMemorySegment(B128, d, wh + 480, LE).convertShape(VectorOperators.B2S, S256, 0))
+                        .reinterpretAsInts().mul(IntVector.fromArray(I8, xp, p + 240)).add(0x8000).lanewise(ASHR, 16));
                 IntVector sc = (IntVector) ShortVector.fromMemorySegment(S128, d, sc0 + 16 * h, LE).convertShape(VectorOperators.S2I, I8, 0);
                 acc = ((FloatVector) s0.add(s1).convert(VectorOperators.I2F, 0))
                         .fma(sc.lanewise(LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats()
