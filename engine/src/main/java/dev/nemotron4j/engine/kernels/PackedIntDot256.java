@@ -174,7 +174,7 @@ final class PackedIntDot256 {
      * As {@link PackedIntDot#dotQ8Rows}: {@code rows} consecutive rows of one slab of a Q8_0 copy. The loop counts
      * groups in an int and the sixteen words of a half group are written out: with a long offset as the loop variable
      * and the words in a loop of eight, C2 split that loop into pre-, main and post-loops with range-check set-up
-     * around them for every half group, and on Zen 3 the kernel ran 15 % slower (bench/NOTES.md, step 76).
+     * around them for every half group, and on Zen 3 the kernel ran 16 % slower (bench/NOTES.md, step 76).
      */
     static void dotQ8Rows(MemorySegment d, long off, int rows, Int8Activations a, int x0, int groups, float[] out, int o) {
         int[] xp = a.packed;
