@@ -630,18 +630,18 @@ class KernelsTest {
                     });
                     java.util.List<int[]> sorted = new java.util.ArrayList<>(parts);
                     sorted.sort(java.util.Comparator.comparingInt(p -> p[1]));
-                    int next = 0;
+                    int next = 0, fixedParts = Math.min(3 * WorkerPool.PARTS_PER_THREAD, items);
+                    int g = WorkerPool.granule(items, fixedParts);
                     for (int[] p : sorted) {
                         assertEquals(next, p[1], "parts are contiguous and disjoint: " + items);
-                        if (WorkerPool.granule(items, Math.min(3 * WorkerPool.PARTS_PER_THREAD, items)) == 16) {
+                        if (g == 16) {
                             assertEquals(0, p[1] % 16, "part start " + p[1]);
                         }
                         next = p[2];
                     }
                     assertEquals(items, next, "every item once");
                     // no part longer than a step, stolen ones included: any part left can still be shared
-                    int g = WorkerPool.granule(items, Math.min(3 * WorkerPool.PARTS_PER_THREAD, items));
-                    int step = Math.max(g, items / Math.min(3 * WorkerPool.PARTS_PER_THREAD, items) / g * g);
+                    int step = Math.max(g, items / fixedParts / g * g);
                     for (int[] p : sorted) assertTrue(p[2] - p[1] <= step, "part [" + p[1] + ", " + p[2] + ") longer than " + step);
                     // parts shrink towards a stretch's end, whoever runs it: the part ending a stretch is an eighth of a
                     // step at most, so a thread done early waits for little

@@ -2,6 +2,7 @@ package dev.nemotron4j.tools.cli;
 
 import dev.nemotron4j.loader.Checkpoint;
 import dev.nemotron4j.loader.CheckpointLoader;
+import dev.nemotron4j.loader.gguf.GgufWriter;
 import dev.nemotron4j.tools.convert.GgufExporter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -66,7 +67,7 @@ final class QuantizeCommand implements Callable<Integer> {
     }
 
     /** Progress of a GGUF export in steps of 10 % on {@code err}, where its source holds 256 MB or more. */
-    static dev.nemotron4j.loader.gguf.GgufWriter.Progress percentSteps(java.io.PrintStream err, long sourceBytes) {
+    static GgufWriter.Progress percentSteps(java.io.PrintStream err, long sourceBytes) {
         int[] lastPct = {-1};
         return (done, all) -> {
             int pct = (int) Math.min(100, done * 100 / Math.max(1, all));

@@ -1,5 +1,6 @@
 package dev.nemotron4j.tools.cli;
 
+import dev.nemotron4j.loader.gguf.GgufWriter;
 import dev.nemotron4j.loader.tensor.DType;
 import dev.nemotron4j.tools.models.Preset;
 import dev.nemotron4j.tools.convert.GgufExporter;
@@ -88,7 +89,7 @@ final class RandomModelCommand implements Callable<Integer> {
      * written with the same seed, and no file needs disk beside its own. {@code progress} as {@link GgufExporter#export}'s.
      */
     static void writeGguf(Path out, dev.nemotron4j.loader.config.ModelConfig config, GgufExporter.Target target, long seed,
-                          dev.nemotron4j.loader.gguf.GgufWriter.Progress progress) throws java.io.IOException {
+                          GgufWriter.Progress progress) throws java.io.IOException {
         try (OutputPaths.Cleanup partial = OutputPaths.deleteIfInterrupted(out.resolveSibling(out.getFileName() + ".partial"))) {
             String name = out.getFileName().toString().replaceFirst("\\.gguf$", "");
             GgufExporter.export(config, name, GgufExporter.placeholderVocabulary(config.vocabSize()),

@@ -2,6 +2,7 @@ package dev.nemotron4j.tools.models;
 
 import dev.nemotron4j.loader.config.ModelConfig;
 import dev.nemotron4j.loader.config.NormKind;
+import dev.nemotron4j.loader.gguf.GgufWriter;
 import dev.nemotron4j.loader.safetensors.HfFolderWriter;
 import dev.nemotron4j.loader.safetensors.SafetensorsWriter;
 import dev.nemotron4j.loader.tensor.DType;
@@ -102,7 +103,7 @@ public final class RandomModel {
 
     /**
      * The same tensors as {@link #write} writes, for {@link GgufExporter#export(ModelConfig, String, Map,
-     * GgufExporter.Weights, Path, GgufExporter.Target, dev.nemotron4j.loader.gguf.GgufWriter.Progress)}: each row made when it is read.
+     * GgufExporter.Weights, Path, GgufExporter.Target, GgufWriter.Progress)}: each row made when it is read.
      */
     public static GgufExporter.Weights weights(ModelConfig c, double std, long seed) {
         Map<String, Spec> byName = new LinkedHashMap<>();
